@@ -1,0 +1,33 @@
+"""Stock Insights: the Lambda handlers. Each hands its event to `chalicelib` and returns."""
+
+import os
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib.observability import flush_metrics, logger
+
+app = Chalice(app_name="stock-insights")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+
+
+@app.middleware("all")
+def _emit_metrics(event, get_response):
+    """One EMF log line per invocation, written even when the handler raises."""
+    try:
+        return get_response(event)
+    finally:
+        flush_metrics()
+
+
+# Chalice needs the bucket name when the decorator runs (to wire the notification at deploy
+# time); `chalice deploy/package` load the stage's environment first. The handler itself takes
+# the bucket from each record, so this is the only setting read at import.
+_INPUT_BUCKET = os.environ.get("BUCKET_NAME", "stock-insights-data")
+
+
+@app.on_s3_event(bucket=_INPUT_BUCKET, prefix="inputs/", events=["s3:ObjectCreated:*"])
+def ingest(event):
+    """A file landed in inputs/: validate its bars, write processed/ and rejects/, announce it."""
+    from chalicelib.ingest.service import handle_s3_event
+
+    return handle_s3_event(event.to_dict(), event.context)

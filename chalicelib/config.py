@@ -1,0 +1,81 @@
+"""Configuration: every setting comes from the environment, with a default, read on first use."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's settings; `ENV` names and defaults are listed in `SETTINGS_TABLE`."""
+
+    bucket: str = "stock-insights-data"
+    table_name: str = "stock-insights-analyses"
+    event_bus: str = "default"
+    metric_namespace: str = "StockInsights"
+    input_prefix: str = "inputs/"
+    max_input_mb: float = 200.0
+    future_slack_hours: float = 24.0
+    marker_lease_seconds: int = 900
+    sender: str = "reports@example.com"
+    recipients: tuple[str, ...] = ("team@example.com",)
+
+    @property
+    def max_input_bytes(self) -> int:
+        return int(self.max_input_mb * 1024 * 1024)
+
+
+# field name -> (environment variable, meaning); the README's settings table mirrors this.
+SETTINGS_TABLE: dict[str, tuple[str, str]] = {
+    "bucket": ("BUCKET_NAME", "S3 bucket holding inputs/, processed/, rejects/, quarantine/"),
+    "table_name": ("TABLE_NAME", "DynamoDB table for analyses"),
+    "event_bus": ("EVENT_BUS_NAME", "EventBridge bus for IngestorCompleted"),
+    "metric_namespace": ("METRICS_NAMESPACE", "CloudWatch namespace of the EMF metrics"),
+    "input_prefix": ("INPUT_PREFIX", "only keys under this prefix are ingested"),
+    "max_input_mb": ("MAX_INPUT_MB", "largest input accepted (object and decompressed), MiB"),
+    "future_slack_hours": ("FUTURE_SLACK_HOURS", "slack before a bar counts as future_timestamp"),
+    "marker_lease_seconds": (
+        "MARKER_LEASE_SECONDS",
+        "upper bound on how long an in-progress ETag marker blocks a retry",
+    ),
+    "sender": ("SENDER_EMAIL", "verified SES identity the report is sent from"),
+    "recipients": ("RECIPIENT_EMAILS", "comma-separated report recipients"),
+}
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build `Settings` from an environment mapping, raising `ConfigError` on a bad value."""
+    defaults = Settings()
+    values = {}
+    for f in fields(Settings):
+        env_name = SETTINGS_TABLE[f.name][0]
+        raw = environ.get(env_name)
+        if raw is None or raw.strip() == "":
+            continue
+        default = getattr(defaults, f.name)
+        try:
+            if isinstance(default, tuple):
+                value = tuple(p.strip() for p in raw.split(",") if p.strip())
+            elif isinstance(default, bool):
+                value = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                value = type(default)(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{env_name}={raw!r} is not a valid {type(default).__name__}") from None
+        if isinstance(value, (int, float)) and value <= 0:
+            raise ConfigError(f"{env_name} must be positive, got {raw!r}")
+        values[f.name] = value
+    return Settings(**values)
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The settings of this process, read from `os.environ` the first time they are needed."""
+    return load_settings(os.environ)

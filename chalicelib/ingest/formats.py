@@ -1,0 +1,211 @@
+"""Decode an input file into series of raw bars, whatever Twelve Data shape it arrived in.
+
+Detection is by content, never by file name alone: gzip by its magic bytes, JSON by its first
+character, CSV by a header naming `datetime`. A file that is none of these, or whose JSON has no
+Twelve Data shape, raises `InputRejected`, which the caller turns into a quarantine.
+"""
+
+from __future__ import annotations
+
+import csv
+import posixpath
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
+
+
+class InputRejected(Exception):
+    """The whole file is unusable; `reason` is a short machine id, the message says why."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class Series:
+    """The bars of one symbol as delivered (`values` untouched), with its meta."""
+
+    symbol: str
+    interval: str | None
+    meta: dict
+    values: list
+
+
+@dataclass
+class SymbolError:
+    """A per-symbol error object (or a response that is not a time series) inside a file."""
+
+    symbol: str | None
+    message: str
+    payload: Any
+
+
+@dataclass
+class ParsedInput:
+    shape: str  # time_series | multi_symbol | batch | csv | error
+    series: list[Series] = field(default_factory=list)
+    errors: list[SymbolError] = field(default_factory=list)
+
+
+def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
+    """Decode `raw` (the object at `key`) into series and per-symbol errors."""
+    if len(raw) > max_bytes:
+        raise InputRejected("too_large", f"file is {len(raw)} bytes, over the {max_bytes} limit")
+    data = _gunzip(raw, max_bytes) if raw[:2] == _GZIP_MAGIC else raw
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    text_start = data.lstrip()[:1]
+    if not text_start:
+        raise InputRejected("empty", "file is empty")
+    if text_start in (b"{", b"["):
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+        return classify_document(document, symbol_from_key(key)[0])
+    return _parse_csv(data, key)
+
+
+def _gunzip(raw: bytes, max_bytes: int) -> bytes:
+    out = bytearray()
+    data = raw
+    try:
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            out += inflater.decompress(data, max_bytes + 1 - len(out))
+            if len(out) > max_bytes:
+                raise InputRejected("too_large", f"decompressed size exceeds the {max_bytes}-byte limit")
+            if not inflater.eof:
+                raise InputRejected("bad_gzip", "gzip stream is truncated")
+            data = inflater.unused_data  # a further gzip member, if any
+    except zlib.error as exc:
+        raise InputRejected("bad_gzip", f"cannot decompress gzip: {exc}") from None
+    return bytes(out)
+
+
+def symbol_from_key(key: str) -> tuple[str, str | None]:
+    """`inputs/AAPL_1day.csv.gz` -> (`AAPL`, `1day`); `inputs/MSFT.csv` -> (`MSFT`, None)."""
+    name = posixpath.basename(key)
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    for ext in _KNOWN_EXTENSIONS:
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    symbol, _, interval = name.partition("_")
+    return symbol, (interval or None)
+
+
+def _is_error_object(obj: dict) -> bool:
+    return obj.get("status") == "error" or ("code" in obj and "message" in obj and "values" not in obj)
+
+
+def _error_from(obj: Any, symbol: str | None, default_message: str) -> SymbolError:
+    message = default_message
+    if isinstance(obj, dict) and isinstance(obj.get("message"), str):
+        code = obj.get("code")
+        message = f"{code}: {obj['message']}" if code is not None else obj["message"]
+    return SymbolError(symbol=symbol, message=message, payload=obj)
+
+
+def _meta_symbol(obj: dict) -> str | None:
+    """The symbol a response names: `meta.symbol`, else a top-level `symbol` (quotes, rates)."""
+    meta = obj.get("meta")
+    for candidate in (meta.get("symbol") if isinstance(meta, dict) else None, obj.get("symbol")):
+        if candidate not in (None, ""):
+            return str(candidate)
+    return None
+
+
+def _series_or_error(obj: Any, symbol: str | None) -> Series | SymbolError:
+    """One response: a time series, or the reason it cannot be one."""
+    if not isinstance(obj, dict):
+        return _error_from(obj, symbol, "response is not a JSON object")
+    if _is_error_object(obj):
+        return _error_from(obj, symbol or _meta_symbol(obj), "error response")
+    values = obj.get("values")
+    if not isinstance(values, list):
+        return _error_from(obj, symbol or _meta_symbol(obj), "response is not a time series (no `values` list)")
+    meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+    interval = meta.get("interval")
+    return Series(
+        symbol=symbol or _meta_symbol(obj) or "UNKNOWN",
+        interval=str(interval) if interval not in (None, "") else None,
+        meta=meta,
+        values=values,
+    )
+
+
+def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
+    """Sort a decoded JSON document into series and per-symbol errors by its Twelve Data shape."""
+    if not isinstance(document, dict):
+        raise InputRejected("wrong_shape", f"top-level JSON is a {type(document).__name__}, expected an object")
+    if not document:
+        raise InputRejected("wrong_shape", "top-level JSON object is empty")
+    if _is_error_object(document) and "data" not in document:
+        parsed = ParsedInput(shape="error")
+        parsed.errors.append(_error_from(document, _meta_symbol(document) or fallback_symbol, "error response"))
+        return parsed
+    if "values" in document or "meta" in document:
+        parsed = ParsedInput(shape="time_series")
+        _add(parsed, _series_or_error(document, _meta_symbol(document) or fallback_symbol))
+        return parsed
+    if isinstance(document.get("data"), dict) and ("code" in document or "status" in document):
+        parsed = ParsedInput(shape="batch")
+        for request_id, entry in document["data"].items():
+            if isinstance(entry, dict) and "response" in entry:
+                response = entry["response"]
+                symbol = _meta_symbol(response) if isinstance(response, dict) else None
+                if entry.get("status") == "error" and not (isinstance(response, dict) and _is_error_object(response)):
+                    _add(parsed, _error_from(entry, symbol, f"{request_id}: request failed"))
+                else:
+                    _add(parsed, _series_or_error(response, symbol))
+            else:
+                _add(parsed, _error_from(entry, None, f"{request_id}: batch entry has no `response`"))
+        return parsed
+    # Multi-symbol: a dict keyed by symbol. It must hold at least one response-like object.
+    if not any(isinstance(v, dict) for v in document.values()):
+        raise InputRejected(
+            "wrong_shape", "JSON object has no Twelve Data shape (no meta/values, data, or symbol keys)"
+        )
+    parsed = ParsedInput(shape="multi_symbol")
+    for symbol, response in document.items():
+        _add(parsed, _series_or_error(response, str(symbol) or None))
+    return parsed
+
+
+def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
+    (parsed.series if isinstance(item, Series) else parsed.errors).append(item)
+
+
+def _parse_csv(data: bytes, key: str) -> ParsedInput:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
+    lines = text.splitlines()
+    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    header_line = lines[header_at] if header_at is not None else ""
+    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
+    header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    if "datetime" not in header or len(header) < 2:
+        raise InputRejected("not_csv", "file is neither JSON nor a Twelve Data CSV (no `datetime` header column)")
+    symbol, interval = symbol_from_key(key)
+    values = []
+    for row in csv.reader(lines[header_at + 1 :], delimiter=delimiter):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
+        if len(row) > len(header):
+            bar["_extra"] = row[len(header) :]
+        values.append(bar)
+    meta = {"symbol": symbol, "interval": interval, "source": "csv"}
+    return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])

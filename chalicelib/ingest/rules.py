@@ -1,0 +1,253 @@
+"""The reject rules (CONTRACT section 2), applied to a whole series at once with numpy.
+
+Fields are pulled out column by column; prices, volumes and datetimes are parsed in bulk, and
+every rule is a vectorised mask. Only bars that break a rule are looked at one by one, to write
+their reject line. Each bar gets exactly one verdict: the first rule of `BAR_RULES` it breaks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import orjson
+
+from chalicelib.models import BAR_RULES, RejectRecord
+
+FIELDS = ("datetime", "open", "high", "low", "close", "volume")
+_MISSING = object()  # a key absent from the bar, as opposed to present with a null
+_CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
+_GET_ALL = itemgetter(*FIELDS)
+_GET_NO_VOLUME = itemgetter(*FIELDS[:5])
+# A joined column holding any of these characters has a non-number in it (a JSON string, literal,
+# array or object); whitespace or NaN/Infinity make the strict JSON parse fail instead.
+_NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{")
+_DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
+_EPOCH = dt.datetime(1970, 1, 1)
+_SECOND = dt.timedelta(seconds=1)
+
+
+@dataclass
+class SeriesVerdict:
+    """The outcome for one symbol's bars: accepted bars as delivered, and one reject per refusal."""
+
+    valid: list
+    rejects: list[RejectRecord] = field(default_factory=list)
+    rule_counts: Counter = field(default_factory=Counter)
+
+
+def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_slack_s: int) -> SeriesVerdict:
+    """Apply every bar rule to `bars` (one symbol, delivered order); the first duplicate is kept."""
+    n = len(bars)
+    if n == 0:
+        return SeriesVerdict(valid=[])
+    columns, has_volume = _columns(bars)
+    seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
+    numbers, num_bad, num_missing = _parse_numbers(columns[1:])
+
+    rule = np.zeros(n, dtype=np.int8)
+    field_at = np.full(n, -1, dtype=np.int8)  # index into FIELDS, -1 when no single field
+
+    def mark(rule_name: str, mask: np.ndarray, fields: np.ndarray | int) -> None:
+        hit = mask & (rule == 0)
+        rule[hit] = _CODE[rule_name]
+        field_at[hit] = fields[hit] if isinstance(fields, np.ndarray) else fields
+
+    missing = np.vstack([dt_missing[None, :], num_missing])
+    mark("missing_field", missing.any(axis=0), missing.argmax(axis=0))
+    mark("bad_datetime", dt_bad, 0)
+    mark("bad_number", num_bad.any(axis=0), 1 + num_bad.argmax(axis=0))
+    with np.errstate(invalid="ignore"):
+        prices = numbers[:4]
+        non_positive = prices <= 0
+        mark("non_positive_price", non_positive.any(axis=0), 1 + non_positive.argmax(axis=0))
+        if has_volume:
+            mark("negative_volume", numbers[4] < 0, 5)
+        open_, high, low, close = prices
+        low_bad = ~(low <= np.minimum(open_, close))
+        high_bad = ~(np.maximum(open_, close) <= high)
+        ohlc_field = np.where(low_bad & high_bad, -1, np.where(low_bad, 3, 2))
+        mark("ohlc_inconsistent", low_bad | high_bad, ohlc_field)
+    mark("future_timestamp", seconds > now_epoch_s + future_slack_s, 0)
+    candidates = np.flatnonzero(rule == 0)
+    _, first = np.unique(seconds[candidates], return_index=True)
+    duplicate = np.zeros(n, dtype=bool)
+    duplicate[candidates] = True
+    duplicate[candidates[first]] = False
+    mark("duplicate_timestamp", duplicate, 0)
+
+    if not rule.any():
+        return SeriesVerdict(valid=list(bars))
+    valid = [bars[i] for i in np.flatnonzero(rule == 0)]
+    first_at = {int(seconds[i]): int(i) for i in candidates[first]} if duplicate.any() else {}
+    context = _MessageContext(symbol, columns, seconds, first_at, now_epoch_s, future_slack_s)
+    rejects = [_reject(context, bars, int(i), BAR_RULES[rule[i] - 1], int(field_at[i])) for i in np.flatnonzero(rule)]
+    counts = np.bincount(rule, minlength=len(BAR_RULES) + 1)
+    rule_counts = Counter({BAR_RULES[c - 1]: int(counts[c]) for c in range(1, len(counts)) if counts[c]})
+    return SeriesVerdict(valid=valid, rejects=rejects, rule_counts=rule_counts)
+
+
+def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
+    """Six columns (five and `has_volume=False` for instruments without volume)."""
+    try:
+        return list(zip(*map(_GET_ALL, bars), strict=True)), True
+    except (KeyError, TypeError):
+        pass
+    has_volume = any(isinstance(b, dict) and "volume" in b for b in bars)
+    if not has_volume:
+        try:
+            return list(zip(*map(_GET_NO_VOLUME, bars), strict=True)), False
+        except (KeyError, TypeError):
+            pass
+    names = FIELDS if has_volume else FIELDS[:5]
+    return [[b.get(name, _MISSING) if isinstance(b, dict) else _MISSING for b in bars] for name in names], has_volume
+
+
+def _parse_numbers(columns: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, not-a-finite-number mask, absent mask), each shaped (len(columns), n)."""
+    k, n = len(columns), len(columns[0])
+    try:
+        joined: str | None = ",".join(chain.from_iterable(columns))
+    except TypeError:  # some value is not a string: numbers, null, or an absent key
+        joined = None
+    if joined is not None and not any(ch in joined for ch in _NOT_A_NUMBER_CHARS):
+        try:
+            parsed = orjson.loads("[" + joined + "]")
+        except orjson.JSONDecodeError:
+            parsed = None
+        if parsed is not None and len(parsed) == k * n:
+            values = np.array(parsed, dtype=np.float64).reshape(k, n)
+            return values, ~np.isfinite(values), np.zeros((k, n), dtype=bool)
+    values = np.array([[_to_float(x) for x in column] for column in columns], dtype=np.float64)
+    missing = np.array([[x is _MISSING for x in column] for column in columns], dtype=bool)
+    return values, ~np.isfinite(values) & ~missing, missing
+
+
+def _to_float(value: Any) -> float:
+    if type(value) is int or type(value) is float:  # bool is not a price
+        try:
+            return float(value)
+        except OverflowError:
+            return math.nan
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def _parse_datetimes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(epoch seconds, malformed mask, absent mask) for a column of datetime strings."""
+    n = len(column)
+    try:
+        lengths = set(map(len, column))
+        width = lengths.pop() if len(lengths) == 1 else 0
+        if width in (10, 16, 19):
+            text = "".join(column).encode("ascii")
+            grid = np.frombuffer(text, dtype=np.uint8).reshape(n, width)
+            seconds, bad = _datetimes_from_grid(grid)
+            return seconds, bad, np.zeros(n, dtype=bool)
+    except (TypeError, UnicodeEncodeError, ValueError):
+        pass
+    seconds = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    missing = np.zeros(n, dtype=bool)
+    for i, value in enumerate(column):
+        if value is _MISSING:
+            missing[i] = True
+            continue
+        parsed = _datetime_seconds(value)
+        if parsed is None:
+            bad[i] = True
+        else:
+            seconds[i] = parsed
+    return seconds, bad, missing
+
+
+def _datetime_seconds(value: Any) -> int | None:
+    if not isinstance(value, str):
+        return None
+    match = _DATETIME_RE.fullmatch(value)
+    if match is None:
+        return None
+    try:
+        moment = dt.datetime(*(int(part) for part in match.groups() if part is not None))
+    except ValueError:
+        return None
+    return (moment - _EPOCH) // _SECOND
+
+
+def _datetimes_from_grid(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse fixed-width `YYYY-MM-DD[ HH:MM[:SS]]` rows of ASCII bytes, checking real dates."""
+    width = grid.shape[1]
+    digits = grid.astype(np.int64) - ord("0")
+    digit_cols = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18][: {10: 8, 16: 12, 19: 14}[width]]
+    separators = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"}
+    ok = ((digits[:, digit_cols] >= 0) & (digits[:, digit_cols] <= 9)).all(axis=1)
+    for col, char in separators.items():
+        if col < width:
+            ok &= grid[:, col] == ord(char)
+
+    def number(a: int, b: int) -> np.ndarray:
+        return digits[:, a:b] @ (10 ** np.arange(b - a - 1, -1, -1))
+
+    year, month, day = number(0, 4), number(5, 7), number(8, 10)
+    hour = number(11, 13) if width >= 16 else 0
+    minute = number(14, 16) if width >= 16 else 0
+    second = number(17, 19) if width == 19 else 0
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
+    month_start = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    next_month = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    ok &= day <= next_month - month_start
+    seconds = (month_start + day - 1) * 86400 + hour * 3600 + minute * 60 + second
+    return np.where(ok, seconds, 0), ~ok
+
+
+@dataclass
+class _MessageContext:
+    symbol: str
+    columns: list
+    seconds: np.ndarray
+    first_at: dict
+    now_epoch_s: int
+    future_slack_s: int
+
+
+def _reject(ctx: _MessageContext, bars: Sequence[Any], i: int, rule: str, field_index: int) -> RejectRecord:
+    bar = bars[i]
+    name = FIELDS[field_index] if field_index >= 0 else None
+    raw = ctx.columns[field_index][i] if field_index >= 0 else None
+    if rule == "missing_field":
+        message = "bar is not a JSON object" if not isinstance(bar, dict) else f"required field `{name}` is absent"
+        name = name if isinstance(bar, dict) else None
+    elif rule == "bad_datetime":
+        message = f"`datetime` {raw!r} is not a real date as YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
+    elif rule == "bad_number":
+        message = f"`{name}` {raw!r} is not a finite number"
+    elif rule == "non_positive_price":
+        message = f"`{name}` is {raw!r}; prices must be greater than 0"
+    elif rule == "negative_volume":
+        message = f"`volume` is {raw!r}; volume must be 0 or more"
+    elif rule == "ohlc_inconsistent":
+        o, h, lo, c = (ctx.columns[j][i] for j in range(1, 5))
+        message = (
+            f"need low <= min(open, close) and max(open, close) <= high; got open {o}, high {h}, low {lo}, close {c}"
+        )
+    elif rule == "future_timestamp":
+        limit = dt.datetime.fromtimestamp(ctx.now_epoch_s + ctx.future_slack_s, dt.UTC)
+        message = f"`datetime` {raw} is later than the ingestion time plus slack ({limit:%Y-%m-%d %H:%M:%S} UTC)"
+    else:  # duplicate_timestamp
+        first = ctx.first_at.get(int(ctx.seconds[i]))
+        message = f"{ctx.symbol} already has a bar at {raw} (bar {first}); the first one is kept"
+    return RejectRecord(symbol=ctx.symbol, rule=rule, field=name, message=message, index=i, bar=bar)

@@ -1,0 +1,282 @@
+"""The ingest edge: S3 notification records in; S3 objects, an event and metrics out."""
+
+from __future__ import annotations
+
+import gc
+import posixpath
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import unquote_plus
+
+from chalicelib import aws
+from chalicelib.config import Settings, get_settings
+from chalicelib.events import EventPublisher
+from chalicelib.ingest.formats import InputRejected
+from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
+from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestorCompletedDetail
+from chalicelib.observability import MetricUnit, count, count_with_dimension, logger
+from chalicelib.storage import ObjectStore, is_condition_failure, is_not_found
+
+MARKER_PREFIX = "processed/hashes/"
+
+
+class IngestInProgress(RuntimeError):
+    """Another live invocation holds this file's marker; raising lets Lambda retry later."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one input object (the sandbox's `files[]` entry is built from this)."""
+
+    status: str  # processed | duplicate | quarantined | skipped
+    bucket: str
+    key: str
+    etag: str
+    correlation_id: str
+    records: dict = field(default_factory=lambda: {"input": 0, "valid": 0, "rejected": 0})
+    symbol_errors: int = 0
+    reject_rules: dict = field(default_factory=dict)
+    processed_key: str | None = None
+    rejects_key: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class OutputKeys:
+    """Every key derives from the input key and ETag, so a retry overwrites instead of adding."""
+
+    processed: str
+    rejects: str
+    quarantine: str
+    quarantine_error: str
+    marker: str
+
+    @classmethod
+    def for_input(cls, key: str, etag: str, input_prefix: str) -> OutputKeys:
+        relative = key[len(input_prefix) :] if key.startswith(input_prefix) else key
+        return cls(
+            processed=f"processed/bars/{relative}/{etag}.jsonl",
+            rejects=f"rejects/{relative}/{etag}.jsonl",
+            quarantine=f"quarantine/{relative}/{etag}/{posixpath.basename(key)}",
+            quarantine_error=f"quarantine/{relative}/{etag}/error.json",
+            marker=f"{MARKER_PREFIX}{etag}",
+        )
+
+
+def correlation_id_for(bucket: str, key: str, etag: str) -> str:
+    """Deterministic per file: a redelivery or retry logs under the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"s3://{bucket}/{key}#{etag}"))
+
+
+def handle_s3_event(event: dict, context: Any = None) -> dict:
+    """Ingest every object-created record of an S3 notification; returns one result per record."""
+    settings = get_settings()
+    results = []
+    for record in event.get("Records") or []:
+        result = ingest_record(record, settings, context)
+        if result is not None:
+            results.append(result.to_dict())
+    return {"files": results}
+
+
+def ingest_record(record: dict, settings: Settings, context: Any = None) -> FileResult | None:
+    """Ingest the object one S3 record names; None for records that are not ours."""
+    s3 = record.get("s3") or {}
+    if not str(record.get("eventName", "")).startswith("ObjectCreated"):
+        logger.info("ignoring S3 event", extra={"event_name": record.get("eventName")})
+        return None
+    bucket = s3.get("bucket", {}).get("name", settings.bucket)
+    key = unquote_plus(s3.get("object", {}).get("key", ""))
+    if not key.startswith(settings.input_prefix) or key.endswith("/"):
+        logger.info("ignoring key outside the input prefix", extra={"key": key, "prefix": settings.input_prefix})
+        return None
+    store = ObjectStore(aws.client("s3"), bucket)
+    etag = str(s3.get("object", {}).get("eTag") or store.head_etag(key)).strip('"')
+    size = s3.get("object", {}).get("size")
+    keys = OutputKeys.for_input(key, etag, settings.input_prefix)
+    correlation_id = correlation_id_for(bucket, key, etag)
+    logger.set_correlation_id(correlation_id)
+    logger.append_keys(input_key=key, etag=etag)
+    result = FileResult(status="processed", bucket=bucket, key=key, etag=etag, correlation_id=correlation_id)
+
+    marker = _claim_marker(store, keys.marker, key, correlation_id, settings, context)
+    if marker is not None:
+        result.status = "duplicate"
+        result.processed_key = marker.get("processed_key")
+        result.rejects_key = marker.get("rejects_key")
+        logger.info("duplicate file: already ingested", extra={"first_key": marker.get("input_key")})
+        count("DuplicateFiles")
+        return result
+    try:
+        if isinstance(size, int) and size > settings.max_input_bytes:
+            raise InputRejected("too_large", f"object is {size} bytes, over the {settings.max_input_bytes}-byte limit")
+        try:
+            raw = store.get(key, if_match=etag).body
+        except Exception as exc:
+            if is_condition_failure(exc) or is_not_found(exc):
+                # Overwritten or deleted since the event: the newer object has its own event.
+                logger.warning("object changed since the event; skipping", extra={"error": str(exc)})
+                store.delete(keys.marker)
+                result.status = "skipped"
+                return result
+            raise
+        outcome = _run_core(raw, key, settings)
+        _write_outputs(store, keys, outcome)
+        detail = IngestorCompletedDetail(
+            bucket=bucket,
+            input_key=key,
+            etag=etag,
+            processed_key=keys.processed,
+            rejects_key=keys.rejects,
+            counts=outcome.counts,
+            correlation_id=correlation_id,
+        )
+        EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
+            INGESTOR_COMPLETED, dict(detail)
+        )
+        result.records = {k: outcome.counts[k] for k in ("input", "valid", "rejected")}
+        result.symbol_errors = outcome.counts["symbol_errors"]
+        result.reject_rules = dict(sorted(outcome.reject_rules.items()))
+        result.processed_key, result.rejects_key = keys.processed, keys.rejects
+        _emit_ingest_metrics(outcome)
+        logger.info(
+            "file ingested", extra={"counts": outcome.counts, "shape": outcome.shape, "symbols": len(outcome.symbols)}
+        )
+    except InputRejected as rejected:
+        _quarantine(store, keys, key, etag, rejected, correlation_id)
+        result.status, result.error = "quarantined", f"{rejected.reason}: {rejected.message}"
+    except Exception:
+        # Give the marker back so Lambda's retry of this delivery can do the work.
+        logger.exception("ingest failed; releasing the marker for a retry")
+        _release_marker(store, keys.marker)
+        raise
+    _finish_marker(store, keys.marker, key, correlation_id, result)
+    return result
+
+
+def _run_core(raw: bytes, key: str, settings: Settings) -> IngestOutcome:
+    # The parsed file is millions of small acyclic objects; the cyclic GC only re-walks them.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return ingest_document(
+            raw,
+            key,
+            int(time.time()),
+            max_bytes=settings.max_input_bytes,
+            future_slack_s=int(settings.future_slack_hours * 3600),
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _write_outputs(store: ObjectStore, keys: OutputKeys, outcome: IngestOutcome) -> None:
+    store.put(keys.processed, outcome.processed, "application/x-ndjson")
+    store.put(keys.rejects, outcome.rejects, "application/x-ndjson")
+
+
+def _quarantine(
+    store: ObjectStore, keys: OutputKeys, key: str, etag: str, rejected: InputRejected, correlation_id: str
+) -> None:
+    store.copy(key, keys.quarantine, if_match=etag)
+    store.put_json(
+        keys.quarantine_error,
+        {
+            "input_key": key,
+            "etag": etag,
+            "reason": rejected.reason,
+            "error": rejected.message,
+            "quarantined_at": _utc_now(),
+            "correlation_id": correlation_id,
+            "copy_key": keys.quarantine,
+        },
+    )
+    count("FilesQuarantined")
+    logger.warning(
+        "file quarantined",
+        extra={"reason": rejected.reason, "error": rejected.message, "quarantine_key": keys.quarantine},
+    )
+
+
+def _emit_ingest_metrics(outcome: IngestOutcome) -> None:
+    counts = outcome.counts
+    count("FilesProcessed")
+    count("BarsInput", counts["input"])
+    count("BarsIngested", counts["valid"])
+    count("BarsRejected", counts["rejected"])
+    count("SymbolErrors", counts["symbol_errors"])
+    if counts["input"]:
+        count("RejectedPercent", round(100.0 * counts["rejected"] / counts["input"], 4), MetricUnit.Percent)
+    for rule, n in sorted(outcome.reject_rules.items()):
+        count_with_dimension("RejectedByRule", "Rule", rule, n)
+
+
+def _claim_marker(
+    store: ObjectStore, marker_key: str, key: str, correlation_id: str, settings: Settings, context: Any
+) -> dict | None:
+    """Claim the file's ETag marker. None when claimed; the marker when the file is already done.
+
+    A marker left `in_progress` by an invocation that died (timeout, out of memory) is taken over
+    once its lease has passed; the lease never outlives the claimant's own Lambda deadline.
+    """
+    now = time.time()
+    lease = float(settings.marker_lease_seconds)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        lease = min(lease, remaining_ms() / 1000.0)
+    claim = {
+        "state": "in_progress",
+        "input_key": key,
+        "correlation_id": correlation_id,
+        "claimed_at": now,
+        "lease_expires_at": now + lease,
+        "request_id": getattr(context, "aws_request_id", None),
+    }
+    if store.put_if_absent(marker_key, claim) is not None:
+        return None
+    found = store.read_json(marker_key)
+    if found is None:  # released between our attempt and the read: try once more
+        if store.put_if_absent(marker_key, claim) is not None:
+            return None
+        found = store.read_json(marker_key)
+        if found is None:
+            raise IngestInProgress(f"marker {marker_key} is contended; retry")
+    marker, marker_etag = found
+    if marker.get("state") == "done":
+        return marker
+    if float(marker.get("lease_expires_at", 0)) < now and store.replace_if_match(marker_key, claim, marker_etag):
+        logger.warning("took over an expired in-progress marker", extra={"previous": marker})
+        return None
+    raise IngestInProgress(f"{key} is being ingested by another invocation (marker {marker_key}); retry later")
+
+
+def _finish_marker(store: ObjectStore, marker_key: str, key: str, correlation_id: str, result: FileResult) -> None:
+    store.put_json(
+        marker_key,
+        {
+            "state": "done",
+            "status": result.status,
+            "input_key": key,
+            "correlation_id": correlation_id,
+            "processed_key": result.processed_key,
+            "rejects_key": result.rejects_key,
+            "finished_at": _utc_now(),
+        },
+    )
+
+
+def _release_marker(store: ObjectStore, marker_key: str) -> None:
+    try:
+        store.delete(marker_key)
+    except Exception:  # the lease still bounds how long a stuck marker blocks retries
+        logger.exception("could not release marker", extra={"marker": marker_key})
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

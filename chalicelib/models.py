@@ -1,0 +1,78 @@
+"""Records that cross a boundary between stages: one definition used on both sides."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+RejectRule = Literal[
+    "missing_field",
+    "bad_number",
+    "bad_datetime",
+    "non_positive_price",
+    "negative_volume",
+    "ohlc_inconsistent",
+    "duplicate_timestamp",
+    "future_timestamp",
+    "symbol_error",
+]
+
+# The fixed vocabulary, in the order a bar is checked: the first rule it breaks is its rule.
+BAR_RULES: tuple[RejectRule, ...] = (
+    "missing_field",
+    "bad_datetime",
+    "bad_number",
+    "non_positive_price",
+    "negative_volume",
+    "ohlc_inconsistent",
+    "future_timestamp",
+    "duplicate_timestamp",
+)
+
+
+class RejectRecord(TypedDict):
+    """One line of `rejects/…jsonl`: a bar (or a per-symbol error) and why it was refused."""
+
+    symbol: str | None
+    rule: RejectRule
+    field: str | None
+    message: str
+    index: int | None  # position of the bar in its series as delivered
+    bar: Any  # the original bar (or error object), untouched
+
+
+class ProcessedBar(TypedDict, total=False):
+    """One line of `processed/…jsonl`: symbol and interval, then the bar's fields as delivered."""
+
+    symbol: str
+    interval: str | None
+    datetime: str
+    open: Any
+    high: Any
+    low: Any
+    close: Any
+    volume: Any
+
+
+class IngestCounts(TypedDict):
+    input: int
+    valid: int
+    rejected: int
+    symbol_errors: int
+
+
+class IngestorCompletedDetail(TypedDict):
+    """The `detail` of the `IngestorCompleted` EventBridge event (CONTRACT section 2)."""
+
+    bucket: str
+    input_key: str
+    etag: str
+    processed_key: str
+    rejects_key: str
+    counts: IngestCounts
+    correlation_id: str
+
+
+IngestStatus = Literal["processed", "duplicate", "quarantined"]
+
+INGESTOR_SOURCE = "stock-insights.ingestor"
+INGESTOR_COMPLETED = "IngestorCompleted"

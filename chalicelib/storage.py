@@ -1,0 +1,109 @@
+"""S3 adapter: objects and the conditional-write markers that make ingest idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+_CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+_NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def is_condition_failure(exc: Exception) -> bool:
+    """True for S3's answer to a failed If-Match / If-None-Match (412, or 409 on a race)."""
+    return _error_code(exc) in _CONDITION_FAILED
+
+
+def is_not_found(exc: Exception) -> bool:
+    return _error_code(exc) in _NOT_FOUND
+
+
+@dataclass
+class StoredObject:
+    body: bytes
+    etag: str
+
+
+class ObjectStore:
+    """One bucket, through an injected boto3 S3 client."""
+
+    def __init__(self, s3_client: Any, bucket: str):
+        self._s3 = s3_client
+        self.bucket = bucket
+
+    def get(self, key: str, if_match: str | None = None) -> StoredObject:
+        kwargs = {"IfMatch": _quoted(if_match)} if if_match else {}
+        response = self._s3.get_object(Bucket=self.bucket, Key=key, **kwargs)
+        return StoredObject(body=response["Body"].read(), etag=response["ETag"].strip('"'))
+
+    def head_etag(self, key: str) -> str:
+        return self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str:
+        response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        return response["ETag"].strip('"')
+
+    def put_json(self, key: str, document: Any) -> str:
+        return self.put(key, orjson.dumps(document, option=orjson.OPT_INDENT_2), "application/json")
+
+    def copy(self, source_key: str, dest_key: str, if_match: str | None = None) -> None:
+        kwargs = {"CopySourceIfMatch": _quoted(if_match)} if if_match else {}
+        self._s3.copy_object(
+            Bucket=self.bucket, Key=dest_key, CopySource={"Bucket": self.bucket, "Key": source_key}, **kwargs
+        )
+
+    def put_if_absent(self, key: str, document: Any) -> str | None:
+        """Create `key` only if nothing is there (S3 `If-None-Match: *`); None when it exists."""
+        try:
+            response = self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=orjson.dumps(document),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+        except Exception as exc:
+            if is_condition_failure(exc):
+                return None
+            raise
+        return response["ETag"].strip('"')
+
+    def replace_if_match(self, key: str, document: Any, etag: str) -> str | None:
+        """Overwrite `key` only if it still has `etag` (S3 `If-Match`); None when it changed."""
+        try:
+            response = self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=orjson.dumps(document),
+                ContentType="application/json",
+                IfMatch=_quoted(etag),
+            )
+        except Exception as exc:
+            if is_condition_failure(exc) or is_not_found(exc):
+                return None
+            raise
+        return response["ETag"].strip('"')
+
+    def read_json(self, key: str) -> tuple[Any, str] | None:
+        """(document, etag) of a JSON object, or None if there is none."""
+        try:
+            stored = self.get(key)
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return orjson.loads(stored.body), stored.etag
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+
+def _quoted(etag: str) -> str:
+    return etag if etag.startswith('"') else f'"{etag}"'

@@ -1,0 +1,311 @@
+"""An embedded AWS account (moto, in-process) wired the way the deployed app is wired.
+
+The sandbox reads the event sources Chalice registered in `app.py` and delivers events as
+Lambda would: S3 notifications go to an SQS queue that is polled; an EventBridge rule with the
+handler's own pattern targets a second queue; the table's stream is read with
+`dynamodbstreams`. Each delivery calls the very handler object Chalice registered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "stock-insights-sandbox"
+TABLE = "stock-insights-sandbox-analyses"
+BUS = "default"
+SENDER = "reports@example.com"
+RECIPIENTS = ("analyst@example.com",)
+_LAMBDA_ASYNC_ATTEMPTS = 3  # one try and two retries, as Lambda does for asynchronous events
+_SANDBOX_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    # moto's in-process DynamoDB Streams reads fail with account-id endpoints (botocore >= 1.44.4).
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "BUCKET_NAME": BUCKET,
+    "TABLE_NAME": TABLE,
+    "EVENT_BUS_NAME": BUS,
+    "SENDER_EMAIL": SENDER,
+    "RECIPIENT_EMAILS": ",".join(RECIPIENTS),
+    "POWERTOOLS_METRICS_NAMESPACE": "StockInsights",
+}
+_UNSET = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
+
+
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    def __init__(self, function_name: str, timeout_s: int = 300, memory_mb: int = 1024):
+        import time
+
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = memory_mb
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stock-insights-sandbox-{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/stock-insights-sandbox-{function_name}"
+        self.log_stream_name = "sandbox"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        import time
+
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Delivery:
+    """One handler invocation: what it got, what it returned or raised."""
+
+    handler: str
+    event: dict
+    result: Any = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class EmbeddedAWS:
+    """A fresh moto account with the app's resources; use as a context manager."""
+
+    app_module: Any = None
+    deliveries: list[Delivery] = field(default_factory=list)
+    _mock: Any = None
+    _saved_env: dict = field(default_factory=dict)
+
+    def __enter__(self) -> EmbeddedAWS:
+        for name in list(_SANDBOX_ENV) + list(_UNSET):
+            self._saved_env[name] = os.environ.get(name)
+        for name in _UNSET:
+            os.environ.pop(name, None)
+        os.environ.update(_SANDBOX_ENV)
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start()
+        from chalicelib import aws
+        from chalicelib.config import get_settings
+
+        aws.reset_clients()
+        get_settings.cache_clear()
+        self.app_module = sys.modules.get("app") or importlib.import_module("app")
+        self._create_resources()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from chalicelib import aws
+        from chalicelib.config import get_settings
+
+        self._mock.stop()
+        aws.reset_clients()
+        get_settings.cache_clear()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    # -- clients ---------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION)
+
+    # -- resources -------------------------------------------------------------------------
+    def _create_resources(self) -> None:
+        from chalice.app import CloudWatchEventConfig, DynamoDBEventConfig, S3EventConfig
+
+        s3, events = self.client("s3"), self.client("events")
+        s3.create_bucket(Bucket=BUCKET)
+        self.handlers: dict[str, Callable] = {}
+        self.s3_queue = self.cw_queue = None
+        self.stream_arn = None
+        self.stream_handler = None
+        self.cw_handlers: list[tuple[dict, str]] = []
+        for source in self.app_module.app.event_sources:
+            handler = getattr(self.app_module, source.handler_string.split(".")[-1])
+            self.handlers[source.name] = handler
+            if isinstance(source, S3EventConfig):
+                self.s3_queue = self._queue("s3-notifications")
+                self.s3_handler = source.name
+                rule = {"Name": "prefix", "Value": source.prefix or ""}
+                s3.put_bucket_notification_configuration(
+                    Bucket=BUCKET,
+                    NotificationConfiguration={
+                        "QueueConfigurations": [
+                            {
+                                "QueueArn": self._queue_arn(self.s3_queue),
+                                "Events": source.events,
+                                "Filter": {"Key": {"FilterRules": [rule]}},
+                            }
+                        ]
+                    },
+                )
+            elif isinstance(source, CloudWatchEventConfig):
+                self.cw_queue = self.cw_queue or self._queue("eventbridge-targets")
+                rule_name = f"sandbox-{source.name}"
+                events.put_rule(
+                    Name=rule_name, EventPattern=orjson.dumps(source.event_pattern).decode(), EventBusName=BUS
+                )
+                # An SQS target, not a Lambda one: moto's put_events fails on Lambda targets.
+                events.put_targets(
+                    Rule=rule_name,
+                    EventBusName=BUS,
+                    Targets=[{"Id": source.name, "Arn": self._queue_arn(self.cw_queue)}],
+                )
+                self.cw_handlers.append((source.event_pattern, source.name))
+            elif isinstance(source, DynamoDBEventConfig):
+                self.stream_handler = source.name
+        self._create_table()
+        self.client("ses").verify_email_identity(EmailAddress=SENDER)
+        # Drain the test notification S3 sends when the configuration is written.
+        self._drain(self.s3_queue)
+
+    def _create_table(self) -> None:
+        ddb = self.client("dynamodb")
+        response = ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        self.stream_arn = response["TableDescription"]["LatestStreamArn"]
+        streams = self.client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        self._shard_iterators = {
+            s["ShardId"]: streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+            for s in shards
+        }
+
+    def _queue(self, name: str) -> str:
+        return self.client("sqs").create_queue(QueueName=f"sandbox-{name}")["QueueUrl"]
+
+    def _queue_arn(self, url: str) -> str:
+        return self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    def _drain(self, url: str | None) -> Iterator[dict]:
+        if url is None:
+            return iter(())
+        sqs = self.client("sqs")
+        bodies = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return iter(bodies)
+            for message in messages:
+                bodies.append(orjson.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # -- uploads and delivery ------------------------------------------------------------
+    def upload(self, key: str, body: bytes) -> str:
+        """Put an object as a user would; returns its ETag (unquoted)."""
+        return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
+
+    def run_until_idle(self, max_rounds: int = 100) -> list[Delivery]:
+        """Deliver every pending event, including those the deliveries cause, until none are left."""
+        done: list[Delivery] = []
+        for _ in range(max_rounds):
+            batch = self._pending()
+            if not batch:
+                return done
+            for handler_name, event in batch:
+                done.append(self._invoke(handler_name, event))
+        raise RuntimeError(f"pipeline still busy after {max_rounds} rounds")
+
+    def _pending(self) -> list[tuple[str, dict]]:
+        pending: list[tuple[str, dict]] = []
+        for body in self._drain(self.s3_queue):
+            if body.get("Event") == "s3:TestEvent" or "Records" not in body:
+                continue
+            pending.append((self.s3_handler, body))
+        for body in self._drain(self.cw_queue):
+            for pattern, name in self.cw_handlers:
+                if _matches(pattern, body):
+                    pending.append((name, body))
+        if self.stream_handler:
+            records = self._read_stream()
+            if records:
+                pending.append((self.stream_handler, {"Records": records}))
+        return pending
+
+    def _read_stream(self) -> list[dict]:
+        streams = self.client("dynamodbstreams")
+        records = []
+        for shard_id, iterator in list(self._shard_iterators.items()):
+            response = streams.get_records(ShardIterator=iterator)
+            self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
+            for record in response.get("Records", []):
+                record = dict(record)
+                record["eventSourceARN"] = self.stream_arn
+                records.append(_jsonable(record))
+        return records
+
+    def _invoke(self, handler_name: str, event: dict) -> Delivery:
+        delivery = Delivery(handler=handler_name, event=event)
+        handler = self.handlers[handler_name]
+        for attempt in range(1, _LAMBDA_ASYNC_ATTEMPTS + 1):
+            delivery.attempts = attempt
+            try:
+                delivery.result = handler(event, LambdaContext(handler_name))
+                delivery.error = None
+                break
+            except Exception as exc:  # recorded; the CLI reports it and exits non-zero
+                delivery.error = f"{type(exc).__name__}: {exc}"
+        self.deliveries.append(delivery)
+        return delivery
+
+
+def _matches(pattern: dict, event: dict) -> bool:
+    """EventBridge matching for the simple patterns Chalice handlers use (lists of values)."""
+    for key, expected in pattern.items():
+        value = event.get(key)
+        if isinstance(expected, dict):
+            if not isinstance(value, dict) or not _matches(expected, value):
+                return False
+        elif isinstance(expected, list) and value not in expected:
+            return False
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    """Stream records as Lambda delivers them: JSON, so datetimes become epoch numbers."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode()
+    return value
+
+
+@contextlib.contextmanager
+def embedded_aws() -> Iterator[EmbeddedAWS]:
+    with EmbeddedAWS() as env:
+        yield env
