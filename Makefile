@@ -27,7 +27,7 @@ bench: $(STAMP)
 
 package: $(STAMP)
 	rm -rf build/package
-	$(VENV)/bin/chalice package --stage dev build/package
+	$(VENV)/bin/chalice package --pkg-format terraform --stage dev build/package
 
 clean:
 	rm -rf $(VENV) out build .pytest_cache .ruff_cache .hypothesis

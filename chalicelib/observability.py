@@ -35,5 +35,7 @@ def count_with_dimension(name: str, dimension: str, dimension_value: str, value:
 
 def flush_metrics() -> None:
     """Write the buffered metrics as one EMF log line (no PutMetricData calls)."""
+    if not metrics.metric_set:  # nothing happened worth a metric (e.g. an ignored record)
+        return
     metrics.namespace = get_settings().metric_namespace
     metrics.flush_metrics()

@@ -1,0 +1,67 @@
+"""`chalice package` must ship every runtime dependency (it silently drops wheels it can't match)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+# Import names that must be inside the deployment zip for each requirement.
+_MUST_CONTAIN = {
+    "aws-lambda-powertools": "aws_lambda_powertools/",
+    "orjson": "orjson/",
+    "numpy": "numpy/",
+}
+
+
+def _requirements() -> list[str]:
+    names = []
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.append(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0].lower())
+    return names
+
+
+def test_every_requirement_has_a_known_import_path():
+    assert sorted(_requirements()) == sorted(_MUST_CONTAIN)
+
+
+@pytest.mark.slow
+def test_chalice_package_contains_every_runtime_dependency(tmp_path):
+    chalice = Path(sys.executable).with_name("chalice")
+    if not chalice.exists():
+        chalice = Path(shutil.which("chalice") or "chalice")
+    work = tmp_path / "app"
+    shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".venv", ".git", "out", "build", "bench-out", "tests", "__pycache__", ".*cache", "sandbox"))
+    shutil.copytree(REPO / ".chalice", work / ".chalice", dirs_exist_ok=True, ignore=shutil.ignore_patterns("deployments"))
+
+    # chalice asks for a region even to package; no credentials are used.
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    proc = subprocess.run(
+        [str(chalice), "package", "--pkg-format", "terraform", "--stage", "dev", str(tmp_path / "pkg")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(tmp_path / "pkg" / "deployment.zip") as package:
+        names = package.namelist()
+    for requirement, path in _MUST_CONTAIN.items():
+        assert any(n.startswith(path) for n in names), f"{requirement} missing from the Lambda package"
+    # numpy's compiled core must be a Linux x86_64 CPython 3.11 build, not a local one.
+    cores = [n for n in names if re.match(r"numpy/_core/_multiarray_umath\.cpython-311-x86_64-linux-gnu\.so$", n)]
+    assert cores, "numpy's compiled core for Lambda (cp311 x86_64 linux) is missing"
+    assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
+    assert not any(n.startswith(("sandbox/", "tests/")) for n in names)
