@@ -41,8 +41,13 @@ def test_chalice_package_contains_every_runtime_dependency(tmp_path):
     if not chalice.exists():
         chalice = Path(shutil.which("chalice") or "chalice")
     work = tmp_path / "app"
-    shutil.copytree(REPO, work, ignore=shutil.ignore_patterns(".venv", ".git", "out", "build", "bench-out", "tests", "__pycache__", ".*cache", "sandbox"))
-    shutil.copytree(REPO / ".chalice", work / ".chalice", dirs_exist_ok=True, ignore=shutil.ignore_patterns("deployments"))
+    shutil.copytree(
+        REPO,
+        work,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "out", "build", "bench-out", "tests", "__pycache__", ".*cache", "sandbox", "deployments"
+        ),
+    )
 
     # chalice asks for a region even to package; no credentials are used.
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
