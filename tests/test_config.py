@@ -1,0 +1,48 @@
+"""Settings come from the environment with defaults, are validated, and are never read at import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from chalicelib.config import SETTINGS_TABLE, ConfigError, Settings, load_settings
+from tests.conftest import REPO
+
+
+def test_defaults_when_the_environment_is_empty():
+    assert load_settings({}) == Settings()
+
+
+def test_values_are_parsed_by_type():
+    settings = load_settings(
+        {"BUCKET_NAME": "b", "MAX_INPUT_MB": "12.5", "MARKER_LEASE_SECONDS": "60", "RECIPIENT_EMAILS": "a@x.io, b@x.io,"}
+    )
+    assert settings.bucket == "b"
+    assert settings.max_input_bytes == int(12.5 * 1024 * 1024)
+    assert settings.marker_lease_seconds == 60
+    assert settings.recipients == ("a@x.io", "b@x.io")
+
+
+@pytest.mark.parametrize(("name", "value"), [("MAX_INPUT_MB", "lots"), ("MARKER_LEASE_SECONDS", "-5"), ("MAX_INPUT_MB", "0")])
+def test_bad_values_name_the_variable(name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_settings({name: value})
+
+
+def test_every_setting_has_an_environment_variable():
+    assert set(SETTINGS_TABLE) == set(Settings.__dataclass_fields__)
+
+
+def test_importing_the_app_reads_no_settings_and_creates_no_clients():
+    code = (
+        "import sys, app\n"
+        "from chalicelib.config import get_settings\n"
+        "from chalicelib import aws\n"
+        "assert get_settings.cache_info().currsize == 0, 'settings read at import'\n"
+        "assert aws.client.cache_info().currsize == 0, 'client created at import'\n"
+        "assert 'numpy' not in sys.modules and 'boto3' not in sys.modules, 'heavy import at cold start'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
