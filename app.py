@@ -31,3 +31,11 @@ def ingest(event):
     from chalicelib.ingest.service import handle_s3_event
 
     return handle_s3_event(event.to_dict(), event.context)
+
+
+@app.on_cw_event({"source": ["stock-insights.ingestor"], "detail-type": ["IngestorCompleted"]})
+def analyze(event):
+    """A file was ingested: compute metrics, anomalies, aggregates and insights; store the analysis."""
+    from chalicelib.analyze.service import handle_ingestor_completed
+
+    return handle_ingestor_completed(event.to_dict(), event.context)

@@ -26,10 +26,31 @@ class Settings:
     marker_lease_seconds: int = 900
     sender: str = "reports@example.com"
     recipients: tuple[str, ...] = ("team@example.com",)
+    momentum_period: int = 5
+    metric_window: int = 20
+    trend_threshold_pct: float = 0.1
+    anomaly_lookback: int = 5
+    volume_spike_ratio: float = 1.5
+    price_move_pct: float = 5.0
+    insights_provider: str = "offline"
+    analysis_item_max_kb: int = 300
 
     @property
     def max_input_bytes(self) -> int:
         return int(self.max_input_mb * 1024 * 1024)
+
+    def metric_settings(self):
+        """The analyzer's windows and thresholds."""
+        from chalicelib.analyze.metrics import MetricSettings
+
+        return MetricSettings(
+            momentum_period=self.momentum_period,
+            window=self.metric_window,
+            trend_threshold_pct=self.trend_threshold_pct,
+            anomaly_lookback=self.anomaly_lookback,
+            volume_spike_ratio=self.volume_spike_ratio,
+            price_move_pct=self.price_move_pct,
+        )
 
 
 # field name -> (environment variable, meaning); the README's settings table mirrors this.
@@ -47,6 +68,17 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     ),
     "sender": ("SENDER_EMAIL", "verified SES identity the report is sent from"),
     "recipients": ("RECIPIENT_EMAILS", "comma-separated report recipients"),
+    "momentum_period": ("MOMENTUM_PERIOD", "bars back for momentum and momentum_pct"),
+    "metric_window": ("METRIC_WINDOW", "bars in the slope, volatility and average-volume windows"),
+    "trend_threshold_pct": ("TREND_THRESHOLD_PCT", "slope (% per bar) beyond which the trend is up/down"),
+    "anomaly_lookback": ("ANOMALY_LOOKBACK", "last bars checked for anomalies"),
+    "volume_spike_ratio": ("VOLUME_SPIKE_RATIO", "volume over this multiple of its average is a spike"),
+    "price_move_pct": ("PRICE_MOVE_PCT", "a bar-to-bar move over this percent is an anomaly"),
+    "insights_provider": ("INSIGHTS_PROVIDER", "`offline` (from the numbers) or `bedrock`"),
+    "analysis_item_max_kb": (
+        "ANALYSIS_ITEM_MAX_KB",
+        "larger analyses keep only a summary in DynamoDB; the full record is in S3",
+    ),
 }
 
 

@@ -237,6 +237,7 @@ class EmbeddedAWS:
                 continue
             pending.append((self.s3_handler, body))
         for body in self._drain(self.cw_queue):
+            body.setdefault("account", ACCOUNT)  # Lambda's EventBridge events carry it; moto's SQS copy does not
             for pattern, name in self.cw_handlers:
                 if _matches(pattern, body):
                     pending.append((name, body))

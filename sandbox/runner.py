@@ -24,6 +24,7 @@ def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None) -> di
             failures += [f"{d.handler}: {d.error}" for d in deliveries if d.error]
             entry = _file_entry(str(path), key, etag, deliveries)
             report["files"].append(entry)
+            report["analyses"] += _analyses(env, deliveries, out_dir)
             if on_file:
                 on_file(entry)
         _mirror_outputs(env, out_dir / "s3")
@@ -62,6 +63,21 @@ def _file_entry(path: str, key: str, etag: str, deliveries: list) -> dict:
         "rejects_key": None,
         "error": "; ".join(errors) or "the ingest handler never reported this file",
     }
+
+
+def _analyses(env: EmbeddedAWS, deliveries: list, out_dir: Path) -> list[dict]:
+    """Write `analysis-<id>.json` for every analysis stored in this round."""
+    found = []
+    s3 = env.client("s3")
+    for delivery in deliveries:
+        result = delivery.result if isinstance(delivery.result, dict) else {}
+        if result.get("status") != "stored":
+            continue
+        body = s3.get_object(Bucket=BUCKET, Key=result["record_key"])["Body"].read()
+        path = out_dir / f"analysis-{result['analysis_id']}.json"
+        path.write_bytes(body)
+        found.append({"analysis_id": result["analysis_id"], "path": str(path), "symbols": result["symbols"]})
+    return found
 
 
 def _mirror_outputs(env: EmbeddedAWS, target: Path) -> None:

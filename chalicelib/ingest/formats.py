@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import posixpath
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
+_INTERVAL_RE = re.compile(r"[0-9]+(min|h|day|week|month)")
 
 
 class InputRejected(Exception):
@@ -92,7 +94,11 @@ def _gunzip(raw: bytes, max_bytes: int) -> bytes:
 
 
 def symbol_from_key(key: str) -> tuple[str, str | None]:
-    """`inputs/AAPL_1day.csv.gz` -> (`AAPL`, `1day`); `inputs/MSFT.csv` -> (`MSFT`, None)."""
+    """`inputs/AAPL_1day.csv.gz` -> (`AAPL`, `1day`); `inputs/MSFT.csv` -> (`MSFT`, None).
+
+    The symbol is the name up to the first `_`; the interval is the first later `_` part that
+    looks like a Twelve Data interval (`1min`, `4h`, `1day`, `1week`, `1month`).
+    """
     name = posixpath.basename(key)
     if name.lower().endswith(".gz"):
         name = name[:-3]
@@ -100,8 +106,9 @@ def symbol_from_key(key: str) -> tuple[str, str | None]:
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break
-    symbol, _, interval = name.partition("_")
-    return symbol, (interval or None)
+    symbol, *rest = name.split("_")
+    interval = next((part for part in rest if _INTERVAL_RE.fullmatch(part)), None)
+    return symbol, interval
 
 
 def _is_error_object(obj: dict) -> bool:

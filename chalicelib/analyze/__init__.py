@@ -1,0 +1,1 @@
+"""Analyze stage: per-symbol metrics, anomalies, market aggregates, insights, the analysis record."""

@@ -1,0 +1,125 @@
+"""The analyze edge: an IngestorCompleted event in; an analysis record in DynamoDB and S3 out."""
+
+from __future__ import annotations
+
+import gc
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.analysis_store import AnalysisStore, record_key
+from chalicelib.analyze.aggregates import market_aggregates
+from chalicelib.analyze.bars import load_processed
+from chalicelib.analyze.insights import InsightProvider, OfflineInsights
+from chalicelib.analyze.metrics import compute_metrics
+from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record
+from chalicelib.config import Settings, get_settings
+from chalicelib.observability import MetricUnit, count, logger
+from chalicelib.storage import ObjectStore
+
+
+def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
+    """Analyse the processed file an `IngestorCompleted` event names, once per input."""
+    settings = get_settings()
+    detail = event.get("detail") or {}
+    logger.set_correlation_id(detail.get("correlation_id"))
+    analysis_id = analysis_id_for(detail["bucket"], detail["input_key"], detail["etag"])
+    logger.append_keys(analysis_id=analysis_id, input_key=detail["input_key"])
+    objects = ObjectStore(aws.client("s3"), detail["bucket"])
+    store = AnalysisStore(aws.client("dynamodb"), settings.table_name, objects, settings.analysis_item_max_kb * 1024)
+    if store.exists(analysis_id):
+        logger.info("analysis already stored; replayed event ignored")
+        count("DuplicateAnalyses")
+        return {"analysis_id": analysis_id, "status": "duplicate", "record_key": record_key(analysis_id)}
+
+    body = objects.get(detail["processed_key"]).body
+    rejected_symbols = _symbols_without_valid_bars(objects, detail)
+    record = analyze(body, detail, settings, _provider(settings), rejected_symbols)
+    stored = store.save(record)
+    if not stored:
+        logger.info("analysis stored concurrently by another delivery")
+        count("DuplicateAnalyses")
+        return {"analysis_id": analysis_id, "status": "duplicate", "record_key": record_key(analysis_id)}
+    insights = record["insights"]
+    count("AnalysesStored")
+    count("SymbolsAnalyzed", len(record["symbols"]))
+    count("AnomaliesFound", record["aggregates"]["total_anomalies"])
+    count("InsightInputTokens", insights["input_tokens"])
+    count("InsightOutputTokens", insights["output_tokens"])
+    count("InsightCostUSD", insights["cost_usd"], MetricUnit.NoUnit)
+    logger.info(
+        "analysis stored",
+        extra={
+            "symbols": len(record["symbols"]),
+            "sentiment": record["aggregates"]["sentiment"],
+            "insights": insights["source"],
+        },
+    )
+    return {
+        "analysis_id": analysis_id,
+        "status": "stored",
+        "record_key": record_key(analysis_id),
+        "symbols": len(record["symbols"]),
+    }
+
+
+def analyze(
+    processed: bytes,
+    detail: dict,
+    settings: Settings,
+    provider: InsightProvider,
+    symbols_without_bars: tuple[str, ...] = (),
+) -> AnalysisRecord:
+    """The analyze core: processed JSON Lines to the full analysis record."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small acyclic objects while parsing; the cyclic GC only re-walks them
+    try:
+        metrics = compute_metrics(load_processed(processed), settings.metric_settings())
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    for symbol in symbols_without_bars:
+        metrics.setdefault(symbol, empty_metrics())
+    aggregates = market_aggregates(metrics)
+    return build_record(detail, metrics, aggregates, provider.generate(metrics, aggregates))
+
+
+def empty_metrics() -> dict:
+    """A symbol with no valid bar: every value null."""
+    return {
+        "interval": None,
+        "bars": 0,
+        "first_datetime": None,
+        "last_datetime": None,
+        "last_close": None,
+        "percent_change": None,
+        "period_change_pct": None,
+        "momentum": None,
+        "momentum_pct": None,
+        "slope_pct_per_bar": None,
+        "volatility_pct": None,
+        "avg_volume": None,
+        "volume_ratio": None,
+        "trend": None,
+        "anomalies": [],
+    }
+
+
+def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str, ...]:
+    """Symbols that appear only in the rejects file: they are reported with null metrics."""
+    counts = detail.get("counts") or {}
+    if not counts.get("rejected") or not detail.get("rejects_key"):
+        return ()
+    import orjson
+
+    rejected = set()
+    for line in objects.get(detail["rejects_key"]).body.splitlines():
+        reject = orjson.loads(line)
+        if reject.get("rule") != "symbol_error" and reject.get("symbol"):
+            rejected.add(str(reject["symbol"]))
+    return tuple(sorted(rejected))
+
+
+def _provider(settings: Settings) -> InsightProvider:
+    if settings.insights_provider != "offline":
+        logger.warning("unknown INSIGHTS_PROVIDER; using offline", extra={"provider": settings.insights_provider})
+    return OfflineInsights()
