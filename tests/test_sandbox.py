@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from tests.conftest import FIXTURES, REPO, SAMPLES
 
 
@@ -54,6 +56,12 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert again["processed_key"] == first["processed_key"]
     for entry in (first, csv):
         assert (tmp_path / "out" / "s3" / entry["processed_key"]).is_file()
+    # One analysis per processed file; none for the quarantine or the duplicate.
+    assert [a["symbols"] for a in report["analyses"]] == [5, 1]
+    for item in report["analyses"]:
+        record = json.loads(Path(item["path"]).read_text())
+        assert record["analysis_id"] == item["analysis_id"]
+        assert Path(item["path"]).name == f"analysis-{item['analysis_id']}.json"
     # Every bar is accounted for: processed + rejects lines equal the input count.
     out = tmp_path / "out" / "s3"
     lines = sum(len((out / csv[k]).read_text().splitlines()) for k in ("processed_key", "rejects_key"))
@@ -67,4 +75,31 @@ def test_real_fixture_with_symbol_errors(tmp_path):
     [entry] = report["files"]
     assert entry["status"] == "processed"
     assert entry["symbol_errors"] == 2 and entry["reject_rules"] == {"symbol_error": 2}
-    assert report["analyses"] == [] and report["emails"] == []
+    [analysis] = report["analyses"]
+    assert analysis["symbols"] == 0
+    record = json.loads(Path(analysis["path"]).read_text())
+    assert record["row_counts"] == {"input": 0, "valid": 0, "rejected": 0}
+
+
+def test_analysis_numbers_match_talib_and_pandas(tmp_path):
+    from tests.test_metrics import _close_to, _reference
+
+    sample = SAMPLES / "twelvedata_5_stocks_1day.json"
+    code, report = run_sandbox(tmp_path, sample)
+
+    assert code == 0
+    [item] = report["analyses"]
+    record = json.loads(Path(item["path"]).read_text())
+    assert record["source"]["input_key"] == "inputs/twelvedata_5_stocks_1day.json"
+    assert record["correlation_id"] == report["files"][0]["correlation_id"]
+    document = json.loads(sample.read_text())
+    for symbol, response in document.items():
+        bars = sorted(response["values"], key=lambda b: b["datetime"])
+        ref = _reference(
+            np.array([float(b["close"]) for b in bars]),
+            np.array([float(b["volume"]) for b in bars]),
+            [b["datetime"] for b in bars],
+        )
+        mine = record["symbols"][symbol]
+        for name in ("momentum", "momentum_pct", "slope_pct_per_bar", "percent_change", "volatility_pct", "avg_volume"):
+            assert _close_to(mine[name], ref[name]), (symbol, name)

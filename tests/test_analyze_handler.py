@@ -1,0 +1,170 @@
+"""The analyze handler through `chalice.test.Client`, against moto's S3 and DynamoDB (with stream)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import orjson
+import pytest
+from moto import mock_aws
+
+from chalicelib.analysis_store import from_dynamo_value
+from tests.conftest import REPO
+
+BUCKET = "test-bucket"
+# chalice.test.Client applies the dev stage's environment, so the table is the one it names.
+TABLE = json.loads((REPO / ".chalice" / "config.json").read_text())["stages"]["dev"]["environment_variables"][
+    "TABLE_NAME"
+]
+
+
+@pytest.fixture
+def aws(aws_env):
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        table = ddb.create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        yield s3, ddb, table["TableDescription"]["LatestStreamArn"]
+
+
+def _bars(symbol: str, n: int, start: float = 100.0) -> list[dict]:
+    return [
+        {
+            "symbol": symbol,
+            "interval": "1day",
+            "datetime": f"2024-{1 + i // 28:02d}-{1 + i % 28:02d}",
+            "open": f"{start + i:.2f}",
+            "high": f"{start + i + 1:.2f}",
+            "low": f"{start + i - 1:.2f}",
+            "close": f"{start + i + 0.5:.2f}",
+            "volume": str(1000 + 10 * i),
+        }
+        for i in range(n)
+    ]
+
+
+def _put_file(s3, bars: list[dict], rejects: list[dict] = ()) -> dict:
+    processed_key, rejects_key = "processed/bars/x.json/etag1.jsonl", "rejects/x.json/etag1.jsonl"
+    s3.put_object(Bucket=BUCKET, Key=processed_key, Body=b"".join(orjson.dumps(b) + b"\n" for b in bars))
+    s3.put_object(Bucket=BUCKET, Key=rejects_key, Body=b"".join(orjson.dumps(r) + b"\n" for r in rejects))
+    return {
+        "bucket": BUCKET,
+        "input_key": "inputs/x.json",
+        "etag": "etag1",
+        "processed_key": processed_key,
+        "rejects_key": rejects_key,
+        "counts": {"input": len(bars) + len(rejects), "valid": len(bars), "rejected": len(rejects), "symbol_errors": 0},
+        "correlation_id": "corr-1",
+    }
+
+
+def _invoke(detail: dict) -> dict:
+    from chalice.test import Client
+
+    import app
+
+    with Client(app.app) as client:
+        event = client.events.generate_cw_event(
+            source="stock-insights.ingestor", detail_type="IngestorCompleted", detail=detail, resources=[]
+        )
+        return client.lambda_.invoke("analyze", event).payload
+
+
+def _items(ddb) -> list[dict]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return [{k: deserializer.deserialize(v) for k, v in item.items()} for item in ddb.scan(TableName=TABLE)["Items"]]
+
+
+def _inserts(ddb, stream_arn: str) -> list[dict]:
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1")
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
+    return [r for r in records if r["eventName"] == "INSERT"]
+
+
+def test_analysis_is_stored_with_decimals_and_the_full_record_in_s3(aws):
+    s3, ddb, _ = aws
+    detail = _put_file(s3, _bars("AAPL", 30) + _bars("MSFT", 25, 50.0))
+
+    result = _invoke(detail)
+
+    assert result["status"] == "stored" and result["symbols"] == 2
+    [item] = _items(ddb)
+    assert item["analysis_id"] == result["analysis_id"]
+    assert item["correlation_id"] == "corr-1" and item["complete"] is True
+    assert item["source"] == {
+        "bucket": BUCKET,
+        "input_key": "inputs/x.json",
+        "etag": "etag1",
+        "processed_key": detail["processed_key"],
+    }
+    assert item["row_counts"] == {"input": 55, "valid": 55, "rejected": 0}
+    assert type(item["symbols"]["AAPL"]["last_close"]).__name__ == "Decimal"
+    full = json.loads(s3.get_object(Bucket=BUCKET, Key=f"analyses/{result['analysis_id']}.json")["Body"].read())
+    assert full["symbols"]["AAPL"] == from_dynamo_value(item["symbols"]["AAPL"])
+    assert full["insights"]["source"] == "offline"
+    assert set(full["symbols"]["AAPL"]["insight"]) == {"summary", "opportunities", "risks", "key_anomaly"}
+    assert full["executive_summary"]
+    assert full["aggregates"]["symbols"] == 2
+
+
+def test_replayed_event_leaves_exactly_one_analysis_and_one_insert(aws):
+    s3, ddb, stream = aws
+    detail = _put_file(s3, _bars("AAPL", 10))
+
+    statuses = [_invoke(detail)["status"] for _ in range(3)]
+
+    assert statuses == ["stored", "duplicate", "duplicate"]
+    assert len(_items(ddb)) == 1
+    assert len(_inserts(ddb, stream)) == 1
+
+
+def test_a_concurrent_duplicate_is_caught_by_the_condition(aws, monkeypatch):
+    from chalicelib.analysis_store import AnalysisStore
+
+    s3, ddb, stream = aws
+    detail = _put_file(s3, _bars("AAPL", 10))
+    assert _invoke(detail)["status"] == "stored"
+    monkeypatch.setattr(AnalysisStore, "exists", lambda self, analysis_id: False)  # the race: both saw nothing
+
+    assert _invoke(detail)["status"] == "duplicate"
+    assert len(_inserts(ddb, stream)) == 1
+
+
+def test_symbol_whose_every_bar_was_rejected_is_reported_with_nulls(aws):
+    s3, ddb, _ = aws
+    rejects = [{"symbol": "BAD", "rule": "bad_number", "field": "open", "message": "m", "index": 0, "bar": {}}]
+    detail = _put_file(s3, _bars("AAPL", 10), rejects)
+
+    _invoke(detail)
+
+    [item] = _items(ddb)
+    bad = from_dynamo_value(item["symbols"]["BAD"])
+    assert bad["bars"] == 0 and bad["last_close"] is None and bad["trend"] is None
+    assert "no valid bars" in bad["insight"]["summary"]
+
+
+def test_two_thousand_symbols_keep_the_item_under_the_dynamodb_limit(aws):
+    s3, ddb, _ = aws
+    bars = [bar for i in range(2000) for bar in _bars(f"S{i:04d}", 30, 10.0 + i)]
+    detail = _put_file(s3, bars)
+
+    result = _invoke(detail)
+
+    [item] = _items(ddb)
+    assert item["complete"] is False and "symbols" not in item and item["symbols_count"] == 2000
+    raw = ddb.get_item(TableName=TABLE, Key={"analysis_id": {"S": result["analysis_id"]}})["Item"]
+    assert len(json.dumps(raw)) < 400_000
+    full = json.loads(s3.get_object(Bucket=BUCKET, Key=item["record_key"])["Body"].read())
+    assert len(full["symbols"]) == 2000
