@@ -17,6 +17,7 @@ import orjson
 from chalicelib.storage import ObjectStore
 
 RECORD_PREFIX = "analyses/"
+ANALYSIS_KIND = "analysis"  # the table may hold other items (e.g. email markers); streams check this
 
 
 def record_key(analysis_id: str) -> str:
@@ -63,6 +64,7 @@ class AnalysisStore:
         body = orjson.dumps(record, option=orjson.OPT_INDENT_2)
         self._objects.put(key, body, "application/json")
         item: dict[str, Any] = dict(record)
+        item["kind"] = ANALYSIS_KIND
         item["record_key"] = key
         item["record_bucket"] = self._objects.bucket
         item["symbols_count"] = len(record.get("symbols") or {})

@@ -14,7 +14,8 @@ import numpy as np
 
 from chalicelib.analyze.bars import BarColumns
 
-_TAIL = 26  # last 5 bars + the 20 volumes before the earliest of them + one more close
+_TAIL = 30  # >= last 5 bars + the 20 volumes before the earliest of them + one more close
+RECENT_CLOSES = 30  # closes kept per symbol for the report's price chart
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = MetricSettings(
     )
     trend = np.where(np.isnan(slope_pct), None, trend)
     anomalies = _anomalies(bars, close, volume, returns, index, n, settings)
+    recent = [[c for c in row if c == c] for row in close[:, -RECENT_CLOSES:].tolist()]  # drop NaN padding
 
     out: dict[str, dict] = {}
     columns = {name: _to_python(values) for name, values in metrics.items()}
@@ -93,6 +95,7 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = MetricSettings(
                 record[name] = values[i]
         record["trend"] = trend[i]
         record["anomalies"] = anomalies[i]
+        record["recent_closes"] = recent[i]
         out[str(symbol)] = record
     return out
 

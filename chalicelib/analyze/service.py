@@ -101,6 +101,7 @@ def empty_metrics() -> dict:
         "volume_ratio": None,
         "trend": None,
         "anomalies": [],
+        "recent_closes": [],
     }
 
 
