@@ -70,6 +70,7 @@ class IngestorCompletedDetail(TypedDict):
     rejects_key: str
     counts: IngestCounts
     correlation_id: str
+    reject_rules: dict[str, int]  # beyond the contract's fields: rule -> rejected count, for the report
 
 
 IngestStatus = Literal["processed", "duplicate", "quarantined"]

@@ -101,6 +101,7 @@ def test_valid_file_is_processed_and_announced(aws):
         "rejects_key": file["rejects_key"],
         "counts": {"input": 3, "valid": 3, "rejected": 0, "symbol_errors": 0},
         "correlation_id": file["correlation_id"],
+        "reject_rules": {},
     }
     marker = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"processed/hashes/{etag}")["Body"].read())
     assert marker["state"] == "done" and marker["processed_key"] == file["processed_key"]

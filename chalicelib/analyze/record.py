@@ -21,6 +21,8 @@ class AnalysisRecord(TypedDict):
     correlation_id: str
     source: AnalysisSource
     row_counts: dict
+    symbol_errors: int
+    reject_rules: dict
     aggregates: dict
     symbols: dict
     executive_summary: str
@@ -56,6 +58,8 @@ def build_record(
             processed_key=detail["processed_key"],
         ),
         row_counts={k: int(counts.get(k, 0)) for k in ("input", "valid", "rejected")},
+        symbol_errors=int(counts.get("symbol_errors", 0)),
+        reject_rules={str(k): int(v) for k, v in (detail.get("reject_rules") or {}).items()},
         aggregates=aggregates,
         symbols=with_insight,
         executive_summary=insights.executive_summary,

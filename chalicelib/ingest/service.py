@@ -135,6 +135,7 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             rejects_key=keys.rejects,
             counts=outcome.counts,
             correlation_id=correlation_id,
+            reject_rules=dict(sorted(outcome.reject_rules.items())),
         )
         EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
             INGESTOR_COMPLETED, dict(detail)
