@@ -119,7 +119,8 @@ def _error_from(obj: Any, symbol: str | None, default_message: str) -> SymbolErr
     message = default_message
     if isinstance(obj, dict) and isinstance(obj.get("message"), str):
         code = obj.get("code")
-        message = f"{code}: {obj['message']}" if code is not None else obj["message"]
+        # Only a plain code goes into the message: a nested one is data, kept in the payload.
+        message = f"{code}: {obj['message']}" if isinstance(code, (int, str)) else obj["message"]
     return SymbolError(symbol=symbol, message=message, payload=obj)
 
 
@@ -202,17 +203,24 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    try:
+        header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
     if "datetime" not in header or len(header) < 2:
         raise InputRejected("not_csv", "file is neither JSON nor a Twelve Data CSV (no `datetime` header column)")
     symbol, interval = symbol_from_key(key)
     values = []
-    for row in csv.reader(lines[header_at + 1 :], delimiter=delimiter):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
-        if len(row) > len(header):
-            bar["_extra"] = row[len(header) :]
-        values.append(bar)
+    reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
+    try:
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
+            if len(row) > len(header):
+                bar["_extra"] = row[len(header) :]
+            values.append(bar)
+    except csv.Error as exc:
+        raise InputRejected("bad_csv", f"CSV row {header_at + 1 + reader.line_num} cannot be read: {exc}") from None
     meta = {"symbol": symbol, "interval": interval, "source": "csv"}
     return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])

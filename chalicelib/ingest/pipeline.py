@@ -57,7 +57,7 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
     return IngestOutcome(
         shape=parsed.shape,
         processed=b"".join(processed),
-        rejects=b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE, default=_jsonable) for r in rejects),
+        rejects=b"".join(map(_reject_line, rejects)),
         counts=counts,
         reject_rules=rules,
         symbols=sorted({s.symbol for s in parsed.series}),
@@ -79,15 +79,60 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
     """JSON Lines for accepted bars: `{"symbol", "interval", …the bar's own fields}`.
 
     One orjson call serialises the whole list; the separators between bars are then rewritten
-    into line breaks plus the symbol prefix. If a bar's own text contains that separator the
-    count no longer matches and each bar is serialised on its own instead.
+    into line breaks plus the symbol prefix. When that is not safe (a bar's text contains the
+    separator, a bar has its own `symbol`/`interval` key, or nesting too deep to write), each
+    bar is written on its own instead.
     """
     prefix = orjson.dumps({"symbol": symbol, "interval": interval})[:-1] + b","
-    body = orjson.dumps(bars, default=_jsonable)
-    if body.count(b"},{") == len(bars) - 1 and body.startswith(b"[{") and body.endswith(b"}]"):
+    try:
+        body = orjson.dumps(bars, default=_jsonable)
+    except orjson.JSONEncodeError:
+        body = b""
+    if (
+        body.count(b"},{") == len(bars) - 1
+        and body.startswith(b"[{")
+        and body.endswith(b"}]")
+        and b'"symbol":' not in body
+        and b'"interval":' not in body
+    ):
         return prefix + body[2:-2].replace(b"},{", b"}\n" + prefix) + b"}\n"
-    # Valid bars always have fields, so each serialises as `{…}` and the prefix can replace `{`.
-    return b"".join(prefix + orjson.dumps(bar, default=_jsonable)[1:] + b"\n" for bar in bars)
+    head = {"symbol": symbol, "interval": interval}
+    return b"".join(_bar_line(head, bar) for bar in bars)
+
+
+def _bar_line(head: dict, bar: dict) -> bytes:
+    """One processed line; the bar's own `symbol`/`interval` (if any) kept as `source_…`."""
+    line = dict(head)
+    for key, value in bar.items():
+        line[f"source_{key}" if key in head else key] = value
+    return _safe_line(line)
+
+
+def _reject_line(reject: RejectRecord) -> bytes:
+    return _safe_line(dict(reject))
+
+
+_UNWRITABLE = "<not written: nested deeper than JSON output allows; see the input file>"
+
+
+def _safe_line(record: dict) -> bytes:
+    """A JSON line; a value nested deeper than orjson can write is replaced by a note."""
+    try:
+        return orjson.dumps(record, default=_jsonable, option=orjson.OPT_APPEND_NEWLINE)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(
+            {key: value if _writable(value) else _UNWRITABLE for key, value in record.items()},
+            default=_jsonable,
+            option=orjson.OPT_APPEND_NEWLINE,
+        )
+
+
+def _writable(value: Any) -> bool:
+    try:
+        orjson.dumps(value, default=_jsonable)
+    except orjson.JSONEncodeError:
+        return False
+    return True
 
 
 def _jsonable(value: Any) -> Any:
