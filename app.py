@@ -39,3 +39,17 @@ def analyze(event):
     from chalicelib.analyze.service import handle_ingestor_completed
 
     return handle_ingestor_completed(event.to_dict(), event.context)
+
+
+# The stream ARN is only known once the table exists; deploy tooling sets it (see README).
+_ANALYSES_STREAM_ARN = os.environ.get(
+    "ANALYSES_STREAM_ARN", "arn:aws:dynamodb:us-east-1:123456789012:table/stock-insights-analyses/stream/1970-01-01T00:00:00.000"
+)
+
+
+@app.on_dynamodb_record(stream_arn=_ANALYSES_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON")
+def notify(event):
+    """New analyses in the table: email each report once; report per-record failures."""
+    from chalicelib.notify.service import handle_stream_batch
+
+    return handle_stream_batch(event.to_dict(), event.context)

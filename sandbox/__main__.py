@@ -58,11 +58,14 @@ def demo(out_dir: str) -> None:
     for item in report["analyses"]:
         click.echo(f"  analysis: {item['path']}")
     for item in report["emails"]:
-        click.echo(f"  report:   {item['html_path']}")
+        click.echo(f"  email:    {item['eml_path']}  ({item['subject']})")
     click.echo(f"  logs:     {out / 'sandbox.log'}")
     if report["failures"]:
         click.echo("The pipeline failed: " + "; ".join(report["failures"]), err=True)
         sys.exit(1)
+    click.echo("")
+    for item in report["emails"]:
+        click.echo(f"Report: {item['html_path']}")
 
 
 def _run(files: list[str], out: Path, quiet: bool) -> dict:

@@ -27,6 +27,7 @@ BUS = "default"
 SENDER = "reports@example.com"
 RECIPIENTS = ("analyst@example.com",)
 _LAMBDA_ASYNC_ATTEMPTS = 3  # one try and two retries, as Lambda does for asynchronous events
+_STREAM_ATTEMPTS = 4  # the sandbox's stand-in for the mapping's maximum_retry_attempts
 _SANDBOX_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -135,6 +136,8 @@ class EmbeddedAWS:
         self.stream_arn = None
         self.stream_handler = None
         self.cw_handlers: list[tuple[dict, str]] = []
+        self._stream_backlog: list[dict] = []
+        self._stream_attempts: dict[str, int] = {}
         for source in self.app_module.app.event_sources:
             handler = getattr(self.app_module, source.handler_string.split(".")[-1])
             self.handlers[source.name] = handler
@@ -169,6 +172,7 @@ class EmbeddedAWS:
                 self.cw_handlers.append((source.event_pattern, source.name))
             elif isinstance(source, DynamoDBEventConfig):
                 self.stream_handler = source.name
+                self.stream_batch_size = source.batch_size
         self._create_table()
         self.client("ses").verify_email_identity(EmailAddress=SENDER)
         # Drain the test notification S3 sends when the configuration is written.
@@ -242,9 +246,10 @@ class EmbeddedAWS:
                 if _matches(pattern, body):
                     pending.append((name, body))
         if self.stream_handler:
-            records = self._read_stream()
-            if records:
-                pending.append((self.stream_handler, {"Records": records}))
+            records = self._stream_backlog + self._read_stream()
+            self._stream_backlog = []
+            for start in range(0, len(records), self.stream_batch_size):
+                pending.append((self.stream_handler, {"Records": records[start : start + self.stream_batch_size]}))
         return pending
 
     def _read_stream(self) -> list[dict]:
@@ -260,6 +265,8 @@ class EmbeddedAWS:
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
+        if handler_name == self.stream_handler:
+            return self._invoke_stream(handler_name, event)
         delivery = Delivery(handler=handler_name, event=event)
         handler = self.handlers[handler_name]
         for attempt in range(1, _LAMBDA_ASYNC_ATTEMPTS + 1):
@@ -272,6 +279,38 @@ class EmbeddedAWS:
                 delivery.error = f"{type(exc).__name__}: {exc}"
         self.deliveries.append(delivery)
         return delivery
+
+    def _invoke_stream(self, handler_name: str, event: dict) -> Delivery:
+        """A stream batch as Lambda runs it with ReportBatchItemFailures: failed records come back."""
+        delivery = Delivery(handler=handler_name, event=event, attempts=1)
+        try:
+            delivery.result = self.handlers[handler_name](event, LambdaContext(handler_name))
+        except Exception as exc:  # the whole batch failed: every record is retried
+            delivery.error = f"{type(exc).__name__}: {exc}"
+            failed = {r["dynamodb"]["SequenceNumber"] for r in event["Records"]}
+        else:
+            failed = {f["itemIdentifier"] for f in (delivery.result or {}).get("batchItemFailures", [])}
+        for record in event["Records"]:
+            sequence = record["dynamodb"]["SequenceNumber"]
+            if sequence not in failed:
+                continue
+            self._stream_attempts[sequence] = self._stream_attempts.get(sequence, 0) + 1
+            if self._stream_attempts[sequence] < _STREAM_ATTEMPTS:
+                self._stream_backlog.append(record)
+            else:
+                delivery.error = (
+                    delivery.error or f"stream record {sequence} still failing after {_STREAM_ATTEMPTS} attempts"
+                )
+        self.deliveries.append(delivery)
+        return delivery
+
+    def sent_emails(self) -> list[bytes]:
+        """The raw MIME messages SES accepted, in order."""
+        from moto.ses.models import ses_backends
+
+        return [
+            m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
+        ]
 
 
 def _matches(pattern: dict, event: dict) -> bool:

@@ -27,6 +27,7 @@ def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None) -> di
             report["analyses"] += _analyses(env, deliveries, out_dir)
             if on_file:
                 on_file(entry)
+        report["emails"] = _emails(env, out_dir)
         _mirror_outputs(env, out_dir / "s3")
     report["failures"] = failures
     return report
@@ -77,6 +78,32 @@ def _analyses(env: EmbeddedAWS, deliveries: list, out_dir: Path) -> list[dict]:
         path = out_dir / f"analysis-{result['analysis_id']}.json"
         path.write_bytes(body)
         found.append({"analysis_id": result["analysis_id"], "path": str(path), "symbols": result["symbols"]})
+    return found
+
+
+def _emails(env: EmbeddedAWS, out_dir: Path) -> list[dict]:
+    """Write `report-<id>.eml` (as SES received it) and `report-<id>.html` for every email sent."""
+    import email
+    import email.policy
+
+    from chalicelib.notify.mime import browser_html
+
+    found = []
+    for raw in env.sent_emails():
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        analysis_id = str(message["X-Analysis-Id"])
+        eml, html = out_dir / f"report-{analysis_id}.eml", out_dir / f"report-{analysis_id}.html"
+        eml.write_bytes(raw)
+        html.write_text(browser_html(raw), encoding="utf-8")
+        found.append(
+            {
+                "analysis_id": analysis_id,
+                "subject": str(message["Subject"]),
+                "to": [address.addr_spec for address in message["To"].addresses],
+                "html_path": str(html),
+                "eml_path": str(eml),
+            }
+        )
     return found
 
 

@@ -19,6 +19,9 @@ _MUST_CONTAIN = {
     "aws-lambda-powertools": "aws_lambda_powertools/",
     "orjson": "orjson/",
     "numpy": "numpy/",
+    "jinja2": "jinja2/",
+    "markupsafe": "markupsafe/",
+    "css-inline": "css_inline/",
 }
 
 
@@ -68,5 +71,9 @@ def test_chalice_package_contains_every_runtime_dependency(tmp_path):
     # numpy's compiled core must be a Linux x86_64 CPython 3.11 build, not a local one.
     cores = [n for n in names if re.match(r"numpy/_core/_multiarray_umath\.cpython-311-x86_64-linux-gnu\.so$", n)]
     assert cores, "numpy's compiled core for Lambda (cp311 x86_64 linux) is missing"
+    # css-inline is compiled too (an abi3 wheel): its extension must be the Linux build.
+    assert "css_inline/css_inline.abi3.so" in names, "css-inline's compiled extension for Lambda is missing"
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
+    # The report's templates are loaded from beside chalicelib/notify/render.py at run time.
+    assert {"chalicelib/notify/templates/report.html.j2", "chalicelib/notify/templates/report.txt.j2"} <= set(names)
     assert not any(n.startswith(("sandbox/", "tests/")) for n in names)

@@ -56,6 +56,12 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert again["processed_key"] == first["processed_key"]
     for entry in (first, csv):
         assert (tmp_path / "out" / "s3" / entry["processed_key"]).is_file()
+    # One email per analysis, written as SES received it and as a page to open.
+    assert [e["analysis_id"] for e in report["emails"]] == [a["analysis_id"] for a in report["analyses"]]
+    for mail in report["emails"]:
+        assert mail["to"] == ["analyst@example.com"] and mail["subject"]
+        assert Path(mail["html_path"]).stat().st_size > 1000
+        assert mail["analysis_id"] in Path(mail["eml_path"]).read_text()
     # One analysis per processed file; none for the quarantine or the duplicate.
     assert [a["symbols"] for a in report["analyses"]] == [5, 1]
     for item in report["analyses"]:

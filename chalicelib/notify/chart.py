@@ -1,0 +1,94 @@
+"""Price sparklines for the report: a small PNG (pure Python, zlib) and a text twin.
+
+The PNG is drawn at twice its display size so it stays sharp on high-density screens, with
+vertical anti-aliasing from a small palette, so one chart is a few hundred bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+UP_RGB = (26, 127, 55)  # the report's "up" green
+DOWN_RGB = (207, 34, 46)  # the report's "down" red
+FLAT_RGB = (87, 96, 106)
+_BACKGROUND = (255, 255, 255)
+_BASELINE = (208, 215, 222)
+_SHADES = 8  # anti-aliasing levels between the background and the line colour
+_TEXT_LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def line_rgb(closes: list[float]) -> tuple[int, int, int]:
+    """Green when the window ended above where it started, red below, grey when level."""
+    if len(closes) < 2 or closes[-1] == closes[0]:
+        return FLAT_RGB
+    return UP_RGB if closes[-1] > closes[0] else DOWN_RGB
+
+
+def sparkline_png(closes: list[float], width: int = 240, height: int = 64) -> bytes:
+    """A PNG line chart of `closes` (oldest first), with a faint line at the first close."""
+    if len(closes) < 2:
+        raise ValueError("a sparkline needs at least two closes")
+    rgb = line_rgb(closes)
+    fill = _mix(_BACKGROUND, rgb, 0.10)
+    # palette: 0 background, 1 fill under the line, 2 baseline, 3.. line shades (light to full)
+    palette = [_BACKGROUND, fill, _BASELINE] + [_mix(_BACKGROUND, rgb, (i + 1) / _SHADES) for i in range(_SHADES)]
+    pad, half_thickness = 3.0, 1.6
+    low, high = min(closes), max(closes)
+    span = (high - low) or 1.0
+
+    def y_of(value: float) -> float:
+        return pad + (high - value) / span * (height - 2 * pad)
+
+    def value_at(x: float) -> float:
+        position = x / (width - 1) * (len(closes) - 1)
+        i = min(int(position), len(closes) - 2)
+        t = position - i
+        return closes[i] + (closes[i + 1] - closes[i]) * t
+
+    baseline = round(y_of(closes[0]))
+    rows = [bytearray(width) for _ in range(height)]
+    for x in range(width):
+        ys = (y_of(value_at(max(0.0, x - 0.5))), y_of(value_at(x)), y_of(value_at(min(width - 1.0, x + 0.5))))
+        top, bottom = min(ys) - half_thickness, max(ys) + half_thickness
+        if x % 6 < 3 and 0 <= baseline < height:  # dashed reference line at the first close
+            rows[baseline][x] = 2
+        for y in range(max(0, int(top)), height):
+            level = round((min(y + 1.0, bottom) - max(float(y), top)) * _SHADES)
+            if level >= 1:
+                rows[y][x] = 2 + min(_SHADES, level)
+            elif y + 0.5 >= bottom and rows[y][x] != 2:
+                rows[y][x] = 1
+    return _encode_png(width, height, palette, rows)
+
+
+def sparkline_text(closes: list[float]) -> str:
+    """The same chart as a line of block characters, for the plain-text part."""
+    if len(closes) < 2:
+        return ""
+    low, high = min(closes), max(closes)
+    span = (high - low) or 1.0
+    top = len(_TEXT_LEVELS) - 1
+    return "".join(_TEXT_LEVELS[round((c - low) / span * top)] for c in closes)
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
+
+
+def _encode_png(width: int, height: int, palette: list[tuple[int, int, int]], rows: list[bytearray]) -> bytes:
+    """An 8-bit palette PNG (colour type 3), each row unfiltered."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    raw = b"".join(b"\x00" + bytes(row) for row in rows)
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+            chunk(b"PLTE", b"".join(bytes(c) for c in palette)),
+            chunk(b"IDAT", zlib.compress(raw, 9)),
+            chunk(b"IEND", b""),
+        )
+    )

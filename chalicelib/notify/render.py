@@ -1,0 +1,359 @@
+"""The report: an analysis record in; subject, HTML, plain text and chart images out (pure).
+
+Numbers are formatted here, once, into a view model that both templates share, so the HTML and
+the plain-text part always say the same thing. Templates are autoescaped HTML (jinja2) and the
+HTML's stylesheet is inlined into `style` attributes (css-inline), as email clients need.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from chalicelib.analysis_store import record_key
+from chalicelib.notify.chart import sparkline_png, sparkline_text
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+MAX_SYMBOLS = 40  # symbols with a row (and a chart) in one email; the rest are counted
+MAX_ANOMALIES = 20
+MAX_REJECT_RULES = 5
+_SUBJECT_MAX = 180
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→"}
+_ANOMALY_LABEL = {"price_move": "Price move", "volume_spike": "Volume spike"}
+
+
+class InlineImage(NamedTuple):
+    """A picture the HTML shows through `cid:<content_id>`."""
+
+    content_id: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    subject: str
+    html: str
+    text: str
+    images: list[InlineImage] = field(default_factory=list)
+
+
+def render_report(
+    record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES, inline_css: bool = True
+) -> Report:
+    """Render the email for one analysis record (CONTRACT section 3).
+
+    `inline_css=False` returns the template's own HTML, before the inliner re-serialises (and
+    thereby silently repairs) it: tests check that one parses cleanly.
+    """
+    view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies)
+    env = _environment()
+    html = env.get_template("report.html.j2").render(r=view)
+    if inline_css:
+        import css_inline
+
+        # keep_at_rules keeps the phone @media block in a <style>; everything else becomes style="…".
+        html = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False).inline(html)
+    text = env.get_template("report.txt.j2").render(r=view)
+    return Report(subject=view["subject"], html=html, text=text, images=images)
+
+
+def standalone_html(report: Report) -> str:
+    """The HTML with each `cid:` picture embedded as a data URI, to open in a browser."""
+    import base64
+
+    html = report.html
+    for image in report.images:
+        data = base64.b64encode(image.png).decode("ascii")
+        html = html.replace(f'src="cid:{image.content_id}"', f'src="data:image/png;base64,{data}"')
+    return html
+
+
+def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES):
+    """The formatted values both templates show, and the chart images the HTML refers to."""
+    source = record.get("source") or {}
+    aggregates = record.get("aggregates") or {}
+    symbols = record.get("symbols") or {}
+    shown = _symbols_to_show(symbols, aggregates, max_symbols)
+    images: list[InlineImage] = []
+    rows = []
+    for index, name in enumerate(shown):
+        row = _symbol_row(name, symbols[name])
+        closes = row.pop("closes")
+        if len(closes) >= 2:
+            cid = f"chart-{index}@stock-insights"
+            images.append(InlineImage(cid, sparkline_png(closes)))
+            row["chart_cid"] = cid
+        rows.append(row)
+    run_name = clean_line(posixpath.basename(str(source.get("input_key") or "")) or "analysis", 80)
+    view = {
+        "run_name": run_name,
+        "analysis_id": clean_line(record.get("analysis_id", ""), 100),
+        "correlation_id": clean_line(record.get("correlation_id", ""), 100),
+        "created_at": clean_line(record.get("created_at", ""), 40),
+        "source_uri": clean_line(f"s3://{source.get('bucket', '')}/{source.get('input_key', '')}", 1100),
+        "etag": clean_line(source.get("etag", ""), 100),
+        "record_uri": clean_line(
+            f"s3://{source.get('bucket', '')}/{record_key(str(record.get('analysis_id', '')))}", 300
+        ),
+        "executive_summary": str(record.get("executive_summary") or ""),
+        "processing": _processing(record),
+        "market": _market(aggregates, len(symbols)),
+        "anomalies": _anomalies(symbols, max_anomalies),
+        "symbols": rows,
+        "symbols_total": len(symbols),
+        "symbols_hidden": len(symbols) - len(shown),
+        "insights": _insights_meta(record.get("insights") or {}),
+    }
+    view["subject"] = subject_line(view)
+    return view, images
+
+
+def subject_line(view: dict) -> str:
+    """`Stock Insights | <file> | Bullish, 4 of 5 up | FB +1.94%, AAPL -2.48%` (one line, bounded)."""
+    market = view["market"]
+    parts = ["Stock Insights", view["run_name"]]
+    if market["sentiment"]:
+        parts.append(f"{market['sentiment_label']}, {market['advancers']} of {market['symbols']} up")
+    else:
+        parts.append("no market reading")
+    movers = [f"{m['symbol']} {m['change']}" for m in (market["gainers"][:1] + market["losers"][:1])]
+    if movers:
+        parts.append(", ".join(movers))
+    return clean_line(" | ".join(parts), _SUBJECT_MAX)
+
+
+def clean_line(value: Any, limit: int) -> str:
+    """One line of at most `limit` characters: control characters (CR/LF included) become spaces."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+# -- sections --------------------------------------------------------------------------------
+
+
+def _processing(record: dict) -> dict:
+    counts = record.get("row_counts") or {}
+    total, valid, rejected = (int(counts.get(k) or 0) for k in ("input", "valid", "rejected"))
+    rules = sorted(
+        ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items()), key=lambda kv: (-kv[1], kv[0])
+    )
+    top = rules[:MAX_REJECT_RULES]
+    return {
+        "input": _int(total),
+        "valid": _int(valid),
+        "rejected": _int(rejected),
+        "valid_rate": _rate(valid, total),
+        "rejected_rate": _rate(rejected, total),
+        "valid_width": _width(valid, total),
+        "rejected_width": _width(rejected, total),
+        "has_rejects": rejected > 0,
+        "symbol_errors": _int(int(record.get("symbol_errors") or 0)),
+        "rules": [{"rule": rule, "count": _int(n), "share": _rate(n, rejected)} for rule, n in top],
+        "other_rules": len(rules) - len(top),
+    }
+
+
+def _market(agg: dict, symbol_count: int) -> dict:
+    sentiment = agg.get("sentiment")
+    n = int(agg.get("symbols") or 0)
+    advancers, decliners, unchanged = (int(agg.get(k) or 0) for k in ("advancers", "decliners", "unchanged"))
+    anomaly_symbols = agg.get("anomaly_symbols") or []
+    return {
+        "sentiment": sentiment,
+        "sentiment_label": str(sentiment).capitalize() if sentiment else "No reading",
+        "sentiment_tone": {"bullish": "up", "bearish": "down"}.get(sentiment or "", "flat"),
+        "breadth": "n/a" if agg.get("breadth_pct") is None else f"{agg['breadth_pct']:.0f}%",
+        "symbols": n,
+        "symbols_without_change": max(0, symbol_count - n),
+        "advancers": advancers,
+        "decliners": decliners,
+        "unchanged": unchanged,
+        "advancers_width": _width(advancers, n),
+        "decliners_width": _width(decliners, n),
+        "unchanged_width": _width(unchanged, n),
+        "turbulence": str(agg.get("turbulence") or "n/a"),
+        "turbulence_tone": {"high": "down", "moderate": "warn"}.get(str(agg.get("turbulence")), "flat"),
+        "total_anomalies": int(agg.get("total_anomalies") or 0),
+        "anomaly_symbols": len(anomaly_symbols),
+        "gainers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_gainers") or []],
+        "losers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_losers") or []],
+        "volatile": [
+            {"symbol": clean_line(m["symbol"], 24), "value": _plain_pct(m.get("volatility_pct"))}
+            for m in agg.get("most_volatile") or []
+        ],
+    }
+
+
+def _anomalies(symbols: dict, limit: int) -> dict:
+    found = [(name, a) for name, m in symbols.items() for a in (m.get("anomalies") or [])]
+    # A big price move says more than a volume spike; within a type, the largest first.
+    found.sort(key=lambda item: (item[1].get("type") != "price_move", -abs(item[1].get("value") or 0), item[0]))
+    rows = []
+    for name, a in found[:limit]:
+        value = a.get("value")
+        if a.get("type") == "price_move":
+            shown, tone = _pct(value), _tone(value)
+        else:
+            shown, tone = (f"{value:.1f}× avg volume" if _finite(value) else "n/a"), "warn"
+        rows.append(
+            {
+                "symbol": clean_line(name, 24),
+                "type": _ANOMALY_LABEL.get(str(a.get("type")), clean_line(a.get("type"), 40)),
+                "when": clean_line(a.get("datetime") or "", 40),
+                "value": shown,
+                "tone": tone,
+            }
+        )
+    return {"rows": rows, "total": len(found), "hidden": max(0, len(found) - limit)}
+
+
+def _symbol_row(name: str, m: dict) -> dict:
+    insight = m.get("insight") or {}
+    closes = [float(c) for c in (m.get("recent_closes") or []) if _finite(c)]
+    change = m.get("percent_change")
+    window_change = 100.0 * (closes[-1] / closes[0] - 1.0) if len(closes) >= 2 and closes[0] else None
+    trend = m.get("trend")
+    return {
+        "symbol": clean_line(name, 24),
+        "has_bars": bool(m.get("bars")),
+        "last_close": _price(m.get("last_close")),
+        "change": _pct(change),
+        "tone": _tone(change),
+        "arrow": _arrow(change),
+        "period_change": _pct(m.get("period_change_pct")),
+        "period_tone": _tone(m.get("period_change_pct")),
+        "bars": _int(int(m.get("bars") or 0)),
+        "first": clean_line(m.get("first_datetime") or "", 40),
+        "last": clean_line(m.get("last_datetime") or "", 40),
+        "momentum": _pct(m.get("momentum_pct")),
+        "trend": trend or "n/a",
+        "trend_arrow": _TREND_ARROW.get(trend or "", ""),
+        "trend_tone": {"up": "up", "down": "down"}.get(trend or "", "flat"),
+        "volatility": _plain_pct(m.get("volatility_pct")),
+        "volume_ratio": f"{m['volume_ratio']:.2f}×" if _finite(m.get("volume_ratio")) else "n/a",
+        "anomaly_count": len(m.get("anomalies") or []),
+        "closes": closes,
+        "chart_cid": None,
+        "chart_text": sparkline_text(closes),
+        "chart_bars": len(closes),
+        "chart_change": _pct(window_change),
+        "chart_tone": _tone(window_change),
+        "chart_low": _price(min(closes)) if closes else "n/a",
+        "chart_high": _price(max(closes)) if closes else "n/a",
+        "summary": str(insight.get("summary") or ""),
+        "opportunities": str(insight.get("opportunities") or ""),
+        "risks": str(insight.get("risks") or ""),
+        "key_anomaly": str(insight.get("key_anomaly") or ""),
+    }
+
+
+def _symbols_to_show(symbols: dict, agg: dict, limit: int) -> list[str]:
+    """All symbols when they fit; else the headline ones and the biggest movers, alphabetically."""
+    if len(symbols) <= limit:
+        return sorted(symbols)
+    headline = [
+        m["symbol"]
+        for key in ("top_gainers", "top_losers", "most_volatile")
+        for m in agg.get(key) or []
+        if m.get("symbol") in symbols
+    ]
+    headline += [s for s in agg.get("anomaly_symbols") or [] if s in symbols]
+
+    def by_move(name: str) -> tuple:
+        change = symbols[name].get("percent_change")
+        return (not _finite(change), -abs(change) if _finite(change) else 0.0, name)
+
+    chosen = list(dict.fromkeys(headline))[:limit]
+    for name in sorted(symbols, key=by_move):
+        if len(chosen) >= limit:
+            break
+        if name not in chosen:
+            chosen.append(name)
+    return sorted(chosen)
+
+
+def _insights_meta(meta: dict) -> dict:
+    source = str(meta.get("source") or "unknown")
+    cost = meta.get("cost_usd")
+    return {
+        "source": source,
+        "source_label": {"offline": "offline, written from the numbers", "bedrock": "Amazon Bedrock"}.get(
+            source, clean_line(source, 40)
+        ),
+        "model": str(meta.get("model") or "none"),
+        "input_tokens": _int(int(meta.get("input_tokens") or 0)),
+        "output_tokens": _int(int(meta.get("output_tokens") or 0)),
+        "cost": f"${cost:,.4f}" if _finite(cost) else "n/a",
+        "notes": [str(n) for n in meta.get("notes") or []],
+    }
+
+
+def _mover(symbol: Any, change: Any) -> dict:
+    return {"symbol": clean_line(symbol, 24), "change": _pct(change), "tone": _tone(change)}
+
+
+# -- formatting ----------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _pct(value: Any, digits: int = 2) -> str:
+    return f"{value:+.{digits}f}%" if _finite(value) else "n/a"
+
+
+def _plain_pct(value: Any) -> str:
+    return f"{value:.2f}%" if _finite(value) else "n/a"
+
+
+def _price(value: Any) -> str:
+    if not _finite(value):
+        return "n/a"
+    return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
+
+
+def _int(value: int) -> str:
+    return f"{value:,}"
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
+
+
+def _width(part: int, whole: int) -> int:
+    """A bar segment's width in percent: never 0 for a non-zero part, so it stays visible."""
+    if not whole or not part:
+        return 0
+    return max(1, round(100 * part / whole))
+
+
+def _tone(value: Any) -> str:
+    if not _finite(value) or value == 0:
+        return "flat"
+    return "up" if value > 0 else "down"
+
+
+def _arrow(value: Any) -> str:
+    return {"up": "▲", "down": "▼"}.get(_tone(value), "■")
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        # Everything in the HTML is escaped unless marked safe; the text template is not HTML.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )

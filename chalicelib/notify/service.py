@@ -1,0 +1,200 @@
+"""The notify edge: DynamoDB stream records in; one SES email per new analysis out.
+
+Only INSERTs of analysis items send mail. Each analysis is emailed once however often its record
+is delivered (see `markers`). The handler answers with Lambda's partial batch response, so a
+record that failed for a passing reason is retried alone and the others are not sent again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value
+from chalicelib.config import Settings, get_settings
+from chalicelib.notify.markers import BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
+from chalicelib.observability import count, logger
+from chalicelib.storage import ObjectStore
+
+# outcomes of one stream record
+SENT, SKIPPED, DUPLICATE, REJECTED, GAVE_UP, UNKNOWN = "sent", "skipped", "duplicate", "rejected", "gave_up", "unknown"
+
+# SES answers that no retry can fix: what to change, for the log line an operator reads.
+_REFUSALS = {
+    "MessageRejected": (
+        "SES refused the message. If it names an unverified address: verify the sender {sender} in SES, "
+        "and while the account is in the SES sandbox verify every recipient too, or request production access."
+    ),
+    "MailFromDomainNotVerifiedException": (
+        "The custom MAIL FROM domain of {sender} is not verified: publish its MX and SPF records, "
+        "or remove the custom MAIL FROM domain from the identity."
+    ),
+    "ConfigurationSetDoesNotExist": (
+        "The configuration set the identity {sender} uses does not exist: create it or remove it from the identity."
+    ),
+    "ConfigurationSetSendingPausedException": "Sending is paused for the configuration set: resume it in SES.",
+    "AccountSendingPausedException": (
+        "Sending is paused for the whole SES account in this region: check the account's reputation and resume it."
+    ),
+    "InvalidParameterValue": "An address is malformed: check SENDER_EMAIL ({sender}) and RECIPIENT_EMAILS.",
+    "AccessDenied": "The function's role may not send: grant ses:SendRawEmail on the identity {sender}.",
+    "AccessDeniedException": "The function's role may not send: grant ses:SendRawEmail on the identity {sender}.",
+}
+
+
+class MarkerBusy(RuntimeError):
+    """Another live attempt holds this analysis's marker; the record is retried later."""
+
+
+def handle_stream_batch(event: dict, context: Any = None) -> dict:
+    """Email every analysis INSERTed in a stream batch; `{"batchItemFailures": [...]}` for Lambda."""
+    settings = get_settings()
+    failures = []
+    for record in event.get("Records") or []:
+        sequence_number = str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+        try:
+            notify_record(record, settings, context)
+        except Exception:
+            logger.exception("report email failed; the record will be retried", extra={"sequence": sequence_number})
+            failures.append({"itemIdentifier": sequence_number})
+        finally:
+            logger.remove_keys(["analysis_id"])
+    return {"batchItemFailures": failures}
+
+
+def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
+    """Send the email one stream record calls for; returns what happened (SENT, SKIPPED, ...)."""
+    image = (record.get("dynamodb") or {}).get("NewImage") or {}
+    kind = (image.get("kind") or {}).get("S")
+    if record.get("eventName") != "INSERT" or kind != ANALYSIS_KIND:
+        logger.debug("stream record skipped", extra={"event_name": record.get("eventName"), "kind": kind})
+        count("EmailsSkipped")
+        return SKIPPED
+    item = _deserialize(image)
+    analysis_id = str(item["analysis_id"])
+    correlation_id = str(item.get("correlation_id") or "")
+    logger.set_correlation_id(correlation_id or None)
+    logger.append_keys(analysis_id=analysis_id)
+    if not settings.recipients:
+        logger.error("no report recipients configured: set RECIPIENT_EMAILS", extra={"fix": "set RECIPIENT_EMAILS"})
+        count("EmailRejected")
+        return REJECTED
+
+    markers = EmailMarkers(aws.client("dynamodb"), settings.table_name)
+    claim = markers.claim(analysis_id, correlation_id, _lease_seconds(settings, context))
+    if claim.outcome != CLAIMED:
+        return _not_claimed(claim)
+    token = claim.token or ""
+    try:
+        full = _load_full(item, settings)
+        from chalicelib.notify.mime import build_message
+        from chalicelib.notify.render import render_report
+
+        report = render_report(full)
+        raw = build_message(
+            report, settings.sender, settings.recipients, analysis_id=analysis_id, correlation_id=correlation_id
+        )
+    except Exception as exc:
+        _release(markers, analysis_id, token, exc)
+        raise
+    if not markers.mark_sending(analysis_id, token):
+        logger.warning("lost the email marker to another delivery; not sending")
+        count("EmailDuplicates")
+        return DUPLICATE
+    return _send(markers, analysis_id, token, raw, report.subject, settings)
+
+
+def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subject: str, settings: Settings) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        response = aws.client("ses").send_raw_email(
+            Source=settings.sender, Destinations=list(settings.recipients), RawMessage={"Data": raw}
+        )
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+        if code in _REFUSALS:
+            fix = _REFUSALS[code].format(sender=settings.sender)
+            markers.mark_failed(analysis_id, token, code, message)
+            logger.error(
+                "SES refused the report email; not retrying",
+                extra={"error_code": code, "error": message, "fix": fix, "sender": settings.sender},
+            )
+            count("EmailRejected")
+            return REJECTED
+        # SES answered with an error (throttling, a 5xx after the SDK's retries): nothing was sent.
+        _release(markers, analysis_id, token, exc)
+        raise
+    except Exception:
+        # No answer (timeout, dropped connection): SES may have the message. The marker stays at
+        # `sending`, so no delivery of this record sends it again; an operator decides.
+        logger.exception(
+            "SES call ended without an answer; the email may or may not have gone out and is not resent",
+            extra={"fix": "check SES sending activity; delete the marker item email#<analysis_id> to allow a resend"},
+        )
+        count("EmailOutcomeUnknown")
+        return UNKNOWN
+    message_id = str(response.get("MessageId", ""))
+    try:
+        markers.mark_sent(analysis_id, token, message_id)
+    except Exception:  # the email is out; the `sending` marker already stops a resend
+        logger.exception("could not record the sent email", extra={"ses_message_id": message_id})
+    logger.info(
+        "report emailed",
+        extra={"ses_message_id": message_id, "recipients": len(settings.recipients), "subject": subject},
+    )
+    count("EmailsSent")
+    return SENT
+
+
+def _not_claimed(claim: Claim) -> str:
+    marker = claim.marker or {}
+    if claim.outcome == BUSY:
+        raise MarkerBusy("another delivery is preparing this analysis's email; retry later")
+    if claim.outcome == EXHAUSTED:
+        logger.error(
+            "giving up on the report email",
+            extra={"error": marker.get("error"), "fix": "fix the cause; delete marker email#<analysis_id> to resend"},
+        )
+        count("EmailFailed")
+        return GAVE_UP
+    logger.info(
+        "report email already handled; redelivery ignored",
+        extra={"marker_state": claim.outcome, "ses_message_id": marker.get("ses_message_id")},
+    )
+    count("EmailDuplicates")
+    return DUPLICATE
+
+
+def _load_full(item: dict, settings: Settings) -> dict:
+    """The whole record: the item itself, or (a summary item) its JSON in S3."""
+    objects = ObjectStore(aws.client("s3"), str(item.get("record_bucket") or settings.bucket))
+    store = AnalysisStore(aws.client("dynamodb"), settings.table_name, objects, settings.analysis_item_max_kb * 1024)
+    full = store.load_full(item)
+    if full is None:
+        raise LookupError(f"analysis record {item.get('record_key')} not found in s3://{objects.bucket}")
+    return full
+
+
+def _deserialize(image: dict) -> dict:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return from_dynamo_value({k: deserializer.deserialize(v) for k, v in image.items()})
+
+
+def _release(markers: EmailMarkers, analysis_id: str, token: str, exc: Exception) -> None:
+    try:
+        markers.release(analysis_id, token, f"{type(exc).__name__}: {exc}")
+    except Exception:  # the lease still bounds how long the marker blocks a retry
+        logger.exception("could not release the email marker")
+
+
+def _lease_seconds(settings: Settings, context: Any) -> float:
+    """The marker's lease never outlives this invocation, so a crashed attempt is soon taken over."""
+    lease = float(settings.marker_lease_seconds)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        lease = min(lease, remaining_ms() / 1000.0)
+    return lease
