@@ -239,3 +239,15 @@ def test_symbols_keep_their_own_interval_and_order():
 
 def test_empty_input():
     assert compute_metrics(load_processed(b"")) == {}
+
+
+def test_loading_in_chunks_gives_the_same_columns(monkeypatch):
+    import chalicelib.analyze.bars as bars_module
+
+    bars = _prefix_bars()[:3000]
+    body = b"".join(orjson.dumps(bar) + b"\n" for bar in bars)
+    whole = compute_metrics(load_processed(body))
+    monkeypatch.setattr(bars_module, "_CHUNK_BYTES", 4096)  # ~30 chunks; symbols span chunk edges
+
+    assert compute_metrics(load_processed(body)) == whole
+    assert compute_metrics(load_processed(body.replace(b"\n", b"\n\n", 5))) == whole  # blank lines too

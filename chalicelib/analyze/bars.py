@@ -19,7 +19,7 @@ class BarColumns:
     intervals: list  # (S,) interval of each symbol (from its first line)
     starts: np.ndarray  # (S,) index of each symbol's first bar
     counts: np.ndarray  # (S,) bars per symbol
-    datetimes: np.ndarray  # (N,) datetime strings
+    datetimes: np.ndarray  # (N,) datetime strings (numpy unicode)
     close: np.ndarray  # (N,) float64
     volume: np.ndarray  # (N,) float64, NaN where the instrument has no volume
 
@@ -28,40 +28,68 @@ class BarColumns:
         return self.starts + self.counts
 
 
+_CHUNK_BYTES = 8 << 20  # parse ~8 MiB of lines at a time: only one chunk's dicts are ever alive
+
+
 def load_processed(body: bytes) -> BarColumns:
-    """Parse `processed/…jsonl` (one bar per line) into sorted columns."""
-    body = body.strip()
-    bars = orjson.loads(b"[" + body.replace(b"\n", b",") + b"]") if body else []
-    return columns_from_bars(bars)
+    """Parse `processed/…jsonl` (one bar per line) into sorted columns, a chunk of lines at a time."""
+    return _assemble([_chunk_columns(_parse_lines(part)) for part in _line_chunks(body)])
 
 
 def columns_from_bars(bars: list) -> BarColumns:
-    n = len(bars)
-    if n == 0:
-        empty = np.array([], dtype=np.float64)
-        return BarColumns(
-            np.array([], dtype=object),
-            [],
-            np.array([], int),
-            np.array([], int),
-            np.array([], dtype=object),
-            empty,
-            empty,
-        )
+    """Sorted columns from bar dicts (`{"symbol", "interval", "datetime", "close", "volume"?…}`)."""
+    return _assemble([_chunk_columns(bars)] if bars else [])
+
+
+def _line_chunks(body: bytes):
+    start, size = 0, len(body)
+    while start < size:
+        end = body.find(b"\n", min(start + _CHUNK_BYTES, size))
+        end = size if end == -1 else end
+        if body[start:end].strip():
+            yield body[start:end]
+        start = end + 1
+
+
+def _parse_lines(part: bytes) -> list:
+    try:
+        return orjson.loads(b"[" + part.strip().replace(b"\n", b",") + b"]")
+    except orjson.JSONDecodeError:  # blank lines inside the chunk: read line by line
+        return [orjson.loads(line) for line in part.splitlines() if line.strip()]
+
+
+def _chunk_columns(bars: list) -> tuple:
     symbols, datetimes, closes = zip(*map(_GET_CORE, bars), strict=True)
-    volumes = [bar.get("volume") for bar in bars]
-    unique, first, codes = np.unique(np.array(symbols, dtype=str), return_index=True, return_inverse=True)
+    names = np.array(symbols, dtype=str)
+    _, first = np.unique(names, return_index=True)
+    intervals = {symbols[i]: bars[i].get("interval") for i in first.tolist()}
+    volumes = _floats([bar.get("volume") for bar in bars])
+    return names, np.array(datetimes, dtype=str), _floats(closes), volumes, intervals
+
+
+def _assemble(chunks: list[tuple]) -> BarColumns:
+    if not chunks:
+        empty = np.array([], dtype=np.float64)
+        none = np.array([], dtype=np.int64)
+        return BarColumns(np.array([], dtype=str), [], none, none, np.array([], dtype=str), empty, empty)
+    names = np.concatenate([c[0] for c in chunks])
+    datetimes = np.concatenate([c[1] for c in chunks])
+    intervals: dict = {}
+    for chunk in chunks:
+        for symbol, interval in chunk[4].items():
+            intervals.setdefault(symbol, interval)
+    unique, codes = np.unique(names, return_inverse=True)
     # Within a symbol every datetime has a validated ISO form, which sorts correctly as text.
-    order = np.lexsort((np.array(datetimes, dtype=str), codes))
+    order = np.lexsort((datetimes, codes))
     counts = np.bincount(codes, minlength=len(unique))
     return BarColumns(
-        symbols=unique.astype(object),
-        intervals=[bars[i].get("interval") for i in first],
+        symbols=unique,
+        intervals=[intervals.get(symbol) for symbol in unique.tolist()],
         starts=np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64),
         counts=counts.astype(np.int64),
-        datetimes=np.array(datetimes, dtype=object)[order],
-        close=_floats(closes)[order],
-        volume=_floats(volumes)[order],
+        datetimes=datetimes[order],
+        close=np.concatenate([c[2] for c in chunks])[order],
+        volume=np.concatenate([c[3] for c in chunks])[order],
     )
 
 

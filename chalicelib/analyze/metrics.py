@@ -81,9 +81,9 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = MetricSettings(
 
     out: dict[str, dict] = {}
     columns = {name: _to_python(values) for name, values in metrics.items()}
-    first_dt = bars.datetimes[bars.starts]
-    last_dt = bars.datetimes[ends - 1]
-    for i, symbol in enumerate(bars.symbols):
+    first_dt = bars.datetimes[bars.starts].tolist()
+    last_dt = bars.datetimes[ends - 1].tolist()
+    for i, symbol in enumerate(bars.symbols.tolist()):
         record: dict[str, Any] = {
             "interval": bars.intervals[i],
             "bars": int(n[i]),
@@ -96,7 +96,7 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = MetricSettings(
         record["trend"] = trend[i]
         record["anomalies"] = anomalies[i]
         record["recent_closes"] = recent[i]
-        out[str(symbol)] = record
+        out[symbol] = record
     return out
 
 
@@ -150,7 +150,7 @@ def _anomalies(
             move = 100.0 * returns[:, col - 1]
         spike = exists & (before > 0) & (ratio > settings.volume_spike_ratio)
         jump = exists & (np.abs(move) > settings.price_move_pct)
-        datetimes = bars.datetimes[index[:, col]]
+        datetimes = bars.datetimes[index[:, col]].tolist()
         for i in np.flatnonzero(spike):
             found[i].append({"type": "volume_spike", "datetime": datetimes[i], "value": float(ratio[i])})
         for i in np.flatnonzero(jump):
