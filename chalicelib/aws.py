@@ -7,9 +7,13 @@ from typing import Any
 
 # Standard mode retries throttling and transient errors with backoff; timeouts stay well under
 # the functions' own timeouts so a hung call fails while there is time to report it.
-_RETRIES = {"max_attempts": 5, "mode": "standard"}
+# (`total_max_attempts` counts the first try; botocore's `max_attempts` would count retries only.)
+_ATTEMPTS = 5
 _CONNECT_TIMEOUT_S = 5
 _READ_TIMEOUT_S = 30
+# Calls whose retry could repeat a side effect the caller cannot see: SES may have accepted a
+# message whose answer timed out, so the notifier's own marker decides, not the SDK.
+_SINGLE_ATTEMPT = frozenset({"ses"})
 
 
 @functools.cache
@@ -18,10 +22,54 @@ def client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    config = Config(retries=_RETRIES, connect_timeout=_CONNECT_TIMEOUT_S, read_timeout=_READ_TIMEOUT_S)
+    attempts = 1 if service in _SINGLE_ATTEMPT else _ATTEMPTS
+    config = Config(
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+        connect_timeout=_CONNECT_TIMEOUT_S,
+        read_timeout=_READ_TIMEOUT_S,
+    )
     return boto3.client(service, config=config)
+
+
+_bedrock_runtime: Any = None
+
+
+def bedrock_config(read_timeout_s: int, max_pool_connections: int = 10) -> Any:
+    """The botocore Config of a bedrock-runtime client: no SDK retries (the provider retries, with
+    the Lambda's deadline in view), a read timeout below the function's own timeout, a connection
+    per concurrent call."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt, no SDK retry
+        connect_timeout=_CONNECT_TIMEOUT_S,
+        read_timeout=read_timeout_s,
+        max_pool_connections=max_pool_connections,
+    )
+
+
+def bedrock_runtime() -> Any:
+    """The bedrock-runtime client, created on first use from the settings (or the one installed)."""
+    global _bedrock_runtime
+    if _bedrock_runtime is None:
+        import boto3
+
+        from chalicelib.config import get_settings
+
+        settings = get_settings()
+        config = bedrock_config(settings.bedrock_read_timeout_s, settings.bedrock_max_concurrency + 1)
+        _bedrock_runtime = boto3.client("bedrock-runtime", config=config)
+    return _bedrock_runtime
+
+
+def set_bedrock_runtime(bedrock_client: Any) -> None:
+    """Install a bedrock-runtime client built elsewhere (a runner whose own AWS setup differs)."""
+    global _bedrock_runtime
+    _bedrock_runtime = bedrock_client
 
 
 def reset_clients() -> None:
     """Forget cached clients (tests and the sandbox switch AWS endpoints between runs)."""
+    global _bedrock_runtime
     client.cache_clear()
+    _bedrock_runtime = None

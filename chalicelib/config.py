@@ -34,6 +34,13 @@ class Settings:
     price_move_pct: float = 5.0
     insights_provider: str = "offline"
     analysis_item_max_kb: int = 300
+    bedrock_model_id: str = "amazon.nova-lite-v1:0"
+    bedrock_max_attempts: int = 5
+    bedrock_batch_size: int = 10
+    bedrock_max_concurrency: int = 10
+    bedrock_read_timeout_s: int = 60
+    bedrock_price_input_per_1k: float = 0.00006
+    bedrock_price_output_per_1k: float = 0.00024
 
     @property
     def max_input_bytes(self) -> int:
@@ -78,6 +85,28 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     "analysis_item_max_kb": (
         "ANALYSIS_ITEM_MAX_KB",
         "larger analyses keep only a summary in DynamoDB; the full record is in S3",
+    ),
+    "bedrock_model_id": (
+        "BEDROCK_MODEL_ID",
+        "Bedrock model or inference profile id (`us.amazon.nova-lite-v1:0`, `eu.…`) for INSIGHTS_PROVIDER=bedrock",
+    ),
+    "bedrock_max_attempts": ("BEDROCK_MAX_ATTEMPTS", "attempts per Bedrock call before the offline fallback"),
+    "bedrock_batch_size": (
+        "BEDROCK_BATCH_SIZE",
+        "symbols per Bedrock call (capped so a reply stays well inside Nova Lite's 5,000 output tokens)",
+    ),
+    "bedrock_max_concurrency": ("BEDROCK_MAX_CONCURRENCY", "Bedrock calls in flight at once"),
+    "bedrock_read_timeout_s": (
+        "BEDROCK_READ_TIMEOUT_S",
+        "read timeout of one Bedrock call, seconds; keep it well below the analyze function's 300 s",
+    ),
+    "bedrock_price_input_per_1k": (
+        "BEDROCK_PRICE_INPUT_PER_1K",
+        "USD per 1,000 input tokens of BEDROCK_MODEL_ID (default: Nova Lite)",
+    ),
+    "bedrock_price_output_per_1k": (
+        "BEDROCK_PRICE_OUTPUT_PER_1K",
+        "USD per 1,000 output tokens of BEDROCK_MODEL_ID (default: Nova Lite)",
     ),
 }
 

@@ -17,6 +17,12 @@ DEMO_FILES = (
 )
 
 
+_BEDROCK_HELP = (
+    "Write insights with Amazon Bedrock (Nova Lite) using your own AWS configuration for "
+    "bedrock-runtime (credentials, region, AWS_ENDPOINT_URL_BEDROCK_RUNTIME); everything else stays embedded."
+)
+
+
 @click.group()
 def cli() -> None:
     """Run Stock Insights end to end on an embedded AWS (moto): no AWS account needed."""
@@ -33,9 +39,10 @@ def cli() -> None:
     help="Where reports and outputs go.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (CONTRACT section 5) on stdout.")
-def run(files: tuple[str, ...], out_dir: str, as_json: bool) -> None:
+@click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
+def run(files: tuple[str, ...], out_dir: str, as_json: bool, bedrock: bool) -> None:
     """Upload each FILE to inputs/<basename>, in order, and run the pipeline to idle."""
-    report = _run(list(files), Path(out_dir), quiet=as_json)
+    report = _run(list(files), Path(out_dir), quiet=as_json, bedrock=bedrock)
     if as_json:
         body = {k: report[k] for k in ("files", "analyses", "emails")}
         click.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
@@ -44,11 +51,13 @@ def run(files: tuple[str, ...], out_dir: str, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-def demo(out_dir: str) -> None:
+@click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
+def demo(out_dir: str, bedrock: bool) -> None:
     """The bundled sample: five real stocks, a messy CSV, and a duplicate upload."""
     out = Path(out_dir)
-    click.echo(f"Stock Insights demo: {len(DEMO_FILES)} uploads into an embedded AWS account")
-    report = _run([str(p) for p in DEMO_FILES], out, quiet=False)
+    source = "Amazon Bedrock" if bedrock else "offline insights"
+    click.echo(f"Stock Insights demo: {len(DEMO_FILES)} uploads into an embedded AWS account ({source})")
+    report = _run([str(p) for p in DEMO_FILES], out, quiet=False, bedrock=bedrock)
     click.echo("")
     click.echo("Outputs:")
     for entry in report["files"]:
@@ -68,7 +77,7 @@ def demo(out_dir: str) -> None:
         click.echo(f"Report: {item['html_path']}")
 
 
-def _run(files: list[str], out: Path, quiet: bool) -> dict:
+def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dict:
     from sandbox.runner import run_files
 
     out.mkdir(parents=True, exist_ok=True)
@@ -90,8 +99,16 @@ def _run(files: list[str], out: Path, quiet: bool) -> dict:
 
     # Handlers log JSON to stdout as they do in Lambda; keep that out of the user's terminal.
     with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
-        return run_files(files, out, on_file=progress)
+        return run_files(files, out, on_file=progress, bedrock=bedrock)
 
+
+def _register_cost() -> None:
+    from sandbox.cost import cost
+
+    cli.add_command(cost)
+
+
+_register_cost()
 
 if __name__ == "__main__":
     cli(prog_name="python -m sandbox")

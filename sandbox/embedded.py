@@ -83,6 +83,7 @@ class EmbeddedAWS:
     """A fresh moto account with the app's resources; use as a context manager."""
 
     app_module: Any = None
+    bedrock_client: Any = None  # a real bedrock-runtime client: insights from Bedrock, not offline
     deliveries: list[Delivery] = field(default_factory=list)
     _mock: Any = None
     _saved_env: dict = field(default_factory=dict)
@@ -90,9 +91,11 @@ class EmbeddedAWS:
     def __enter__(self) -> EmbeddedAWS:
         for name in list(_SANDBOX_ENV) + list(_UNSET):
             self._saved_env[name] = os.environ.get(name)
+        self._saved_env["INSIGHTS_PROVIDER"] = os.environ.get("INSIGHTS_PROVIDER")
         for name in _UNSET:
             os.environ.pop(name, None)
         os.environ.update(_SANDBOX_ENV)
+        os.environ["INSIGHTS_PROVIDER"] = "bedrock" if self.bedrock_client is not None else "offline"
         from moto import mock_aws
 
         self._mock = mock_aws()
@@ -102,6 +105,12 @@ class EmbeddedAWS:
 
         aws.reset_clients()
         get_settings.cache_clear()
+        if self.bedrock_client is not None:
+            # moto hooks every botocore client; this one must reach the real Bedrock endpoint.
+            from moto.core.models import botocore_stubber
+
+            self.bedrock_client.meta.events.unregister("before-send", botocore_stubber)
+            aws.set_bedrock_runtime(self.bedrock_client)
         self.app_module = sys.modules.get("app") or importlib.import_module("app")
         self._create_resources()
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from pathlib import Path
 from typing import Any
@@ -11,12 +12,12 @@ from sandbox.embedded import BUCKET, EmbeddedAWS
 _MIRRORED_PREFIXES = ("processed/bars/", "rejects/", "quarantine/")
 
 
-def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None) -> dict:
+def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None, bedrock: bool = False) -> dict:
     """Upload each file to `inputs/<basename>` in order, run to idle after each, and report."""
     out_dir.mkdir(parents=True, exist_ok=True)
     report: dict[str, list] = {"files": [], "analyses": [], "emails": []}
     failures: list[str] = []
-    with EmbeddedAWS() as env:
+    with EmbeddedAWS(bedrock_client=real_bedrock_client() if bedrock else None) as env:
         for path in paths:
             key = f"inputs/{posixpath.basename(str(path))}"
             etag = env.upload(key, Path(path).read_bytes())
@@ -31,6 +32,20 @@ def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None) -> di
         _mirror_outputs(env, out_dir / "s3")
     report["failures"] = failures
     return report
+
+
+def real_bedrock_client() -> Any:
+    """A bedrock-runtime client from the caller's own AWS configuration, built before the
+    embedded account replaces the environment (credentials, region and endpoint are read now)."""
+
+    import boto3
+
+    from chalicelib.aws import bedrock_config
+    from chalicelib.config import load_settings
+
+    settings = load_settings(os.environ)
+    config = bedrock_config(settings.bedrock_read_timeout_s, settings.bedrock_max_concurrency + 1)
+    return boto3.session.Session().client("bedrock-runtime", config=config)
 
 
 def _file_entry(path: str, key: str, etag: str, deliveries: list) -> dict:

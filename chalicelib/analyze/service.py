@@ -33,7 +33,7 @@ def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
 
     body = objects.get(detail["processed_key"]).body
     rejected_symbols = _symbols_without_valid_bars(objects, detail)
-    record = analyze(body, detail, settings, _provider(settings), rejected_symbols)
+    record = analyze(body, detail, settings, _provider(settings, context), rejected_symbols)
     stored = store.save(record)
     if not stored:
         logger.info("analysis stored concurrently by another delivery")
@@ -120,7 +120,36 @@ def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str
     return tuple(sorted(rejected))
 
 
-def _provider(settings: Settings) -> InsightProvider:
+def _provider(settings: Settings, context: Any = None) -> InsightProvider:
+    """`offline` (the default) or `bedrock`; Bedrock code and boto3 are imported only when used."""
+    if settings.insights_provider == "bedrock":
+        from chalicelib.analyze.bedrock import BedrockInsights, BedrockUnavailable
+        from chalicelib.analyze.cost import Prices, prices_for
+
+        prices = Prices(settings.bedrock_price_input_per_1k, settings.bedrock_price_output_per_1k)
+        listed = prices_for(settings.bedrock_model_id)
+        if listed is not None and listed != prices:
+            logger.warning(
+                "BEDROCK_PRICE_* differ from the list price of BEDROCK_MODEL_ID; cost_usd uses the settings",
+                extra={"model": settings.bedrock_model_id},
+            )
+        try:
+            client = aws.bedrock_runtime()
+        except Exception as exc:  # e.g. no region: the report still goes out, written offline
+            logger.exception("no bedrock-runtime client; insights written offline")
+            return BedrockUnavailable(settings.bedrock_model_id, f"{type(exc).__name__}: {exc}"[:200])
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        return BedrockInsights(
+            client,
+            settings.bedrock_model_id,
+            prices,
+            max_attempts=settings.bedrock_max_attempts,
+            batch_size=settings.bedrock_batch_size,
+            max_concurrency=settings.bedrock_max_concurrency,
+            remaining_ms=remaining if callable(remaining) else None,
+            # Room for a call that runs to its read timeout, then for storing the analysis.
+            safety_margin_ms=(settings.bedrock_read_timeout_s + 15) * 1000,
+        )
     if settings.insights_provider != "offline":
         logger.warning("unknown INSIGHTS_PROVIDER; using offline", extra={"provider": settings.insights_provider})
     return OfflineInsights()
