@@ -26,8 +26,7 @@ bench: $(STAMP)
 	$(PY) -m sandbox.bench
 
 package: $(STAMP)
-	rm -rf build/package
-	$(VENV)/bin/chalice package --pkg-format terraform --stage dev build/package
+	$(PY) -m infra.terraform --stage dev --out build/terraform
 
 clean:
 	rm -rf $(VENV) out build .pytest_cache .ruff_cache .hypothesis
