@@ -16,6 +16,7 @@ class ConfigError(ValueError):
 class Settings:
     """The app's settings; `ENV` names and defaults are listed in `SETTINGS_TABLE`."""
 
+    stage: str = "dev"
     bucket: str = "stock-insights-data"
     table_name: str = "stock-insights-analyses"
     event_bus: str = "default"
@@ -62,6 +63,7 @@ class Settings:
 
 # field name -> (environment variable, meaning); the README's settings table mirrors this.
 SETTINGS_TABLE: dict[str, tuple[str, str]] = {
+    "stage": ("STAGE", "deployment stage; a dimension of every metric, so stages sharing an account stay apart"),
     "bucket": ("BUCKET_NAME", "S3 bucket holding inputs/, processed/, rejects/, quarantine/"),
     "table_name": ("TABLE_NAME", "DynamoDB table for analyses"),
     "event_bus": ("EVENT_BUS_NAME", "EventBridge bus for IngestorCompleted"),

@@ -28,7 +28,7 @@ def count_with_dimension(name: str, dimension: str, dimension_value: str, value:
         unit=MetricUnit.Count,
         value=value,
         namespace=get_settings().metric_namespace,
-        default_dimensions={"service": SERVICE},
+        default_dimensions={"service": SERVICE, "stage": get_settings().stage},
     ) as metric:
         metric.add_dimension(name=dimension, value=dimension_value)
 
@@ -37,5 +37,7 @@ def flush_metrics() -> None:
     """Write the buffered metrics as one EMF log line (no PutMetricData calls)."""
     if not metrics.metric_set:  # nothing happened worth a metric (e.g. an ignored record)
         return
-    metrics.namespace = get_settings().metric_namespace
+    settings = get_settings()
+    metrics.namespace = settings.metric_namespace
+    metrics.set_default_dimensions(stage=settings.stage)
     metrics.flush_metrics()

@@ -146,24 +146,27 @@ def resource_specs(app_name: str = APP_NAME, stage: str = "dev", **overrides: An
         "event_bus": opts["event_bus"],
         "email_identity": {"email": opts["sender_email"]},
         "alarm_topic": {"name": f"{prefix}-alarms", "kms_key_alias": key_alias},
-        "alarms": _alarm_specs(prefix, functions, opts),
+        "alarms": _alarm_specs(prefix, stage, functions, opts),
         # What the functions must be told about these resources (chalicelib.config names).
         "environment": {
             "BUCKET_NAME": bucket_name,
             "TABLE_NAME": f"{prefix}-analyses",
             "SENDER_EMAIL": opts["sender_email"],
+            "STAGE": stage,
         },
     }
 
 
-def _alarm_specs(prefix: str, functions: dict[str, dict], opts: dict[str, Any]) -> list[dict[str, Any]]:
+def _alarm_specs(prefix: str, stage: str, functions: dict[str, dict], opts: dict[str, Any]) -> list[dict[str, Any]]:
     common = {
         "period": opts["alarm_period_seconds"],
         "evaluation_periods": 1,
         "comparison_operator": "GreaterThanThreshold",
         "treat_missing_data": "notBreaching",
     }
-    app_metric = {"namespace": opts["metric_namespace"], "dimensions": {"service": _METRIC_SERVICE}}
+    # The app's metrics carry service and stage (chalicelib.observability), so stages sharing an
+    # account never trip each other's alarms.
+    app_metric = {"namespace": opts["metric_namespace"], "dimensions": {"service": _METRIC_SERVICE, "stage": stage}}
     alarms = [
         {
             "key": f"{fn}_errors",
@@ -223,81 +226,131 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",
         "sender_email": "${aws_sesv2_email_identity.sender.email_identity}",
         "sender_identity_arn": "${aws_sesv2_email_identity.sender.arn}",
+        "sender_identity_arns": ["${aws_sesv2_email_identity.sender.arn}"],
+        "log_group_arns": {
+            fn: f"arn:{_PARTITION}:logs:*:{_ACCOUNT}:log-group:/aws/lambda/{function['function_name']}"
+            for fn, function in specs["functions"].items()
+        },
         "alarm_topic_arn": "${aws_sns_topic.alarms.arn}",
         "dlq_arns": {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in specs["dead_letter_queues"]},
-        "bedrock_model_arns": [
-            f"arn:{_PARTITION}:bedrock:*::foundation-model/*",
-            f"arn:{_PARTITION}:bedrock:*:{_ACCOUNT}:inference-profile/*",
-        ],
+        "bedrock_model_arns": _bedrock_model_arns(_PARTITION, "*", _ACCOUNT),
         # The variables chalicelib.config reads, by the resource that defines their value.
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
             "TABLE_NAME": "${aws_dynamodb_table.analyses.name}",
             "SENDER_EMAIL": "${aws_sesv2_email_identity.sender.email_identity}",
+            "STAGE": specs["stage"],
         },
     }
 
 
-def lambda_policy_statements(arns: dict[str, Any]) -> list[dict[str, Any]]:
-    """IAM statements the functions need on these resources, given their ARNs (`terraform_references` keys)."""
+def literal_arns(
+    specs: dict[str, Any], account: str = "*", region: str = "*", partition: str = "aws"
+) -> dict[str, Any]:
+    """The ARNs of `specs`' resources as literals (account/region may be `*`), for the policy files
+    `chalice deploy` uses; the same keys as `terraform_references`, plus log groups."""
+    table_arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{specs['table']['name']}"
+    sender = specs["email_identity"]["email"]
+    return {
+        "bucket_arn": f"arn:{partition}:s3:::{specs['bucket']['name']}",
+        "table_arn": table_arn,
+        "stream_arn": f"{table_arn}/stream/*",
+        "event_bus_arn": f"arn:{partition}:events:{region}:{account}:event-bus/{specs['event_bus']}",
+        # The address, or its domain when the domain is the verified identity.
+        "sender_identity_arns": [
+            f"arn:{partition}:ses:{region}:{account}:identity/{sender}",
+            f"arn:{partition}:ses:{region}:{account}:identity/{sender.rpartition('@')[2]}",
+        ],
+        "dlq_arns": {
+            fn: f"arn:{partition}:sqs:{region}:{account}:{queue['name']}"
+            for fn, queue in specs["dead_letter_queues"].items()
+        },
+        # The key's id is only known once it exists: any key, as long as it carries the app's alias.
+        "kms_key_arn": f"arn:{partition}:kms:{region}:{account}:key/*",
+        "kms_key_condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": specs["kms_key"]["alias"]}},
+        "log_group_arns": {
+            fn: f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function['function_name']}"
+            for fn, function in specs["functions"].items()
+        },
+        "bedrock_model_arns": _bedrock_model_arns(partition, region, account),
+    }
+
+
+def _bedrock_model_arns(partition: str, region: str, account: str) -> list[str]:
+    # Amazon Nova models, called directly or through a cross-region inference profile (us., eu., …).
     return [
-        {
-            "Sid": "DataBucketObjects",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            "Resource": f"{arns['bucket_arn']}/*",
-        },
-        # Without ListBucket a missing key reads as 403 instead of 404.
-        {"Sid": "DataBucketList", "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": arns["bucket_arn"]},
-        {
-            "Sid": "AnalysesTable",
-            "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            "Resource": arns["table_arn"],
-        },
-        {
-            "Sid": "AnalysesStream",
-            "Effect": "Allow",
-            "Action": [
-                "dynamodb:DescribeStream",
-                "dynamodb:GetRecords",
-                "dynamodb:GetShardIterator",
-                "dynamodb:ListStreams",
-            ],
-            "Resource": arns["stream_arn"],
-        },
-        {
-            "Sid": "PublishIngested",
-            "Effect": "Allow",
-            "Action": ["events:PutEvents"],
-            "Resource": arns["event_bus_arn"],
-        },
-        {
-            "Sid": "SendReport",
-            "Effect": "Allow",
-            "Action": ["ses:SendRawEmail"],
-            "Resource": arns["sender_identity_arn"],
-        },
-        {
-            "Sid": "Insights",
-            "Effect": "Allow",
-            "Action": ["bedrock:InvokeModel"],
-            "Resource": list(arns["bedrock_model_arns"]),
-        },
-        # Async-invoke DLQs and the stream's on-failure destination are written with this role.
-        {
-            "Sid": "DeadLetterQueues",
-            "Effect": "Allow",
-            "Action": ["sqs:SendMessage"],
-            "Resource": sorted(arns["dlq_arns"].values()),
-        },
-        {
-            "Sid": "AppKey",
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": arns["kms_key_arn"],
-        },
+        f"arn:{partition}:bedrock:*::foundation-model/amazon.nova-*",
+        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/*.amazon.nova-*",
     ]
+
+
+def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One IAM policy document per function: only the actions its code calls, on what it touches.
+
+    `arns` is `literal_arns(...)` or `terraform_references(...)`. A `*` resource appears only where
+    AWS has no resource-level permission for the action; the statement's Sid says so.
+    """
+    bucket = arns["bucket_arn"]
+
+    def allow(sid: str, actions: list[str], resource: Any, condition: dict | None = None) -> dict[str, Any]:
+        statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+    own = {
+        "ingest": [
+            allow("ReadInputsAndMarkers", ["s3:GetObject"], [f"{bucket}/inputs/*", f"{bucket}/processed/hashes/*"]),
+            allow(
+                "WriteOutputsMarkersAndQuarantine",
+                ["s3:PutObject"],
+                [f"{bucket}/processed/*", f"{bucket}/rejects/*", f"{bucket}/quarantine/*"],
+            ),
+            allow("ReleaseMarkers", ["s3:DeleteObject"], f"{bucket}/processed/hashes/*"),
+            # Without ListBucket a missing marker reads as 403 instead of 404.
+            allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),
+            allow("PublishIngestorCompleted", ["events:PutEvents"], arns["event_bus_arn"]),
+        ],
+        "analyze": [
+            allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),
+            allow("WriteFullAnalyses", ["s3:PutObject"], f"{bucket}/analyses/*"),
+            allow("StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem"], arns["table_arn"]),
+            allow("Insights", ["bedrock:InvokeModel"], list(arns["bedrock_model_arns"])),
+        ],
+        "notify": [
+            allow("ReadFullAnalyses", ["s3:GetObject"], f"{bucket}/analyses/*"),
+            allow("EmailMarkers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arns["table_arn"]),
+            allow(
+                "ReadAnalysesStream",
+                ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                arns["stream_arn"],
+            ),
+            allow("ListStreamsHasNoResourceLevelPermission", ["dynamodb:ListStreams"], "*"),
+            allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
+        ],
+    }
+    policies = {}
+    for fn, statements in own.items():
+        log_group = arns["log_group_arns"][fn]
+        policies[fn] = {
+            "Version": "2012-10-17",
+            "Statement": [
+                *statements,
+                allow(
+                    "OwnLogs",
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [log_group, f"{log_group}:*"],
+                ),
+                # Failed asynchronous invocations (and, for notify, the stream's gave-up batches).
+                allow("OwnDeadLetterQueue", ["sqs:SendMessage"], arns["dlq_arns"][fn]),
+                # Environment variables, the table and the queues are encrypted with the app's key.
+                allow(
+                    "AppKey", ["kms:Decrypt", "kms:GenerateDataKey"], arns["kms_key_arn"], arns.get("kms_key_condition")
+                ),
+                allow("XRayHasNoResourceLevelPermission", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+            ],
+        }
+    return policies
 
 
 def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:

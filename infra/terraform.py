@@ -29,13 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.models import INGESTOR_SOURCE
-from infra.resources import lambda_policy_statements, resource_specs, terraform_references, terraform_resources
+from infra.resources import function_policies, resource_specs, terraform_references, terraform_resources
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Terraform 1.5+ (CI and CD pin 1.13) and AWS provider 5.x or 6.x. Chalice pins < 1.4.0 and < 5.
 REQUIRED_TERRAFORM = ">= 1.5.0, < 2.0.0"
 REQUIRED_AWS_PROVIDER = ">= 5.0, < 7.0"
-_XRAY_POLICY = "arn:${data.aws_partition.chalice.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 _RULE_NAME_MAX = 64
 # `aws_x.name` or `data.aws_x.name` in an expression; the look-behind keeps `data.aws_x.name`
 # from also counting as a resource and `x.attr.more` from counting twice.
@@ -215,23 +214,23 @@ def enable_active_tracing(tf: dict[str, Any]) -> dict[str, Any]:
     return tf
 
 
-def grant_app_access(tf: dict[str, Any], prefix: str, refs: dict[str, Any]) -> dict[str, Any]:
-    """Give the functions' role what the handlers call (Chalice's policy analysis sees none of it:
-    the handlers import lazily) and make the functions wait for it (Lambda checks the DLQ
+def grant_app_access(tf: dict[str, Any], refs: dict[str, Any]) -> dict[str, Any]:
+    """Give each function's own role its own policy (`function_policies`), with references instead
+    of the policy file's literal ARNs, and make the functions wait for it (Lambda checks the DLQ
     permission when it creates a function)."""
     tf = copy.deepcopy(tf)
-    resources = tf.setdefault("resource", {})
-    roles = {_role_of(local_name, function) for local_name, function in _functions(tf)}
-    for role in sorted(roles):
-        resources.setdefault("aws_iam_role_policy", {})[f"{role}-app-access"] = {
-            "name": f"{prefix}-app-access",
-            "role": f"${{aws_iam_role.{role}.id}}",
-            "policy": json.dumps({"Version": "2012-10-17", "Statement": lambda_policy_statements(refs)}),
-        }
-        resources.setdefault("aws_iam_role_policy_attachment", {})[f"{role}-xray"] = {
-            "role": f"${{aws_iam_role.{role}.name}}",
-            "policy_arn": _XRAY_POLICY,
-        }
+    policies = function_policies(refs)
+    role_policies = tf.setdefault("resource", {}).setdefault("aws_iam_role_policy", {})
+    for local_name, function in _functions(tf):
+        if local_name not in policies:
+            raise PackageDrift(f"no policy for function {local_name!r} in infra.resources.function_policies")
+        role = _role_of(local_name, function)
+        attached = [
+            name for name, policy in role_policies.items() if policy.get("role") == f"${{aws_iam_role.{role}.id}}"
+        ]
+        if len(attached) != 1:
+            raise PackageDrift(f"{local_name}: expected Chalice's one policy on role {role}, found {attached}")
+        role_policies[attached[0]]["policy"] = json.dumps(policies[local_name])
     for _, function in _functions(tf):
         function["depends_on"] = sorted(set(function.get("depends_on", [])) | set(_role_policy_addresses(tf)))
     return tf
@@ -250,7 +249,7 @@ def postprocess_chalice(tf: dict[str, Any], specs: dict[str, Any]) -> dict[str, 
     tf = add_dead_letter_queues(tf, specs["functions"], refs)
     tf = encrypt_environment(tf, refs)
     tf = enable_active_tracing(tf)
-    tf = grant_app_access(tf, specs["prefix"], refs)
+    tf = grant_app_access(tf, refs)
     tf = wire_stream_mapping(tf, specs["stream_mapping"], refs)
     return tf
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra import terraform as tfpkg
-from infra.resources import DEFAULTS, lambda_policy_statements, resource_specs, terraform_references
+from infra.resources import DEFAULTS, function_policies, resource_specs, terraform_references
 from tests.conftest import REPO
 
 SPECS = resource_specs("stock-insights", "dev")
@@ -31,15 +31,20 @@ def _chalice_like() -> dict:
     functions = {
         fn: {
             "function_name": f"stock-insights-dev-{fn}",
-            "role": "${aws_iam_role.default-role.arn}",
+            "role": f"${{aws_iam_role.{fn}_role.arn}}",
             "environment": {"variables": dict(env)},
         }
         for fn in ("ingest", "analyze", "notify")
     }
     return {
         "resource": {
-            "aws_iam_role": {"default-role": {"name": "stock-insights-dev"}},
-            "aws_iam_role_policy": {"default-role": {"role": "${aws_iam_role.default-role.id}", "policy": "{}"}},
+            "aws_iam_role": {
+                f"{fn}_role": {"name": f"stock-insights-dev-{fn}"} for fn in ("ingest", "analyze", "notify")
+            },
+            "aws_iam_role_policy": {
+                f"{fn}_role": {"role": f"${{aws_iam_role.{fn}_role.id}}", "policy": "{}"}
+                for fn in ("ingest", "analyze", "notify")
+            },
             "aws_lambda_function": functions,
             "aws_s3_bucket_notification": {
                 "stock-insights-dev-data_notify": {
@@ -142,7 +147,10 @@ def test_resource_specs_lifecycle_and_alarm_settings_are_overridable():
     assert rules["processed-to-standard-ia"]["storage_class"] == "STANDARD_IA"
     rejected = next(a for a in specs["alarms"] if a["metric_name"] == "RejectedPercent")
     assert rejected["threshold"] == 2.5
-    assert rejected["namespace"] == "StockInsights" and rejected["dimensions"] == {"service": "stock-insights"}
+    assert rejected["namespace"] == "StockInsights" and rejected["dimensions"] == {
+        "service": "stock-insights",
+        "stage": "dev",
+    }
 
 
 def test_resource_specs_defaults_and_refusals():
@@ -165,7 +173,7 @@ def test_resource_specs_alarm_dimension_is_the_apps_metric_service():
 
     app_alarms = [a for a in SPECS["alarms"] if a["namespace"] == "StockInsights"]
     assert {a["metric_name"] for a in app_alarms} == {"RejectedPercent", "BedrockRetryExceeded"}
-    assert all(a["dimensions"] == {"service": SERVICE} for a in app_alarms)
+    assert all(a["dimensions"] == {"service": SERVICE, "stage": "dev"} for a in app_alarms)
     errors = {a["dimensions"]["FunctionName"] for a in SPECS["alarms"] if a["metric_name"] == "Errors"}
     assert errors == {f"stock-insights-dev-{fn}" for fn in ("ingest", "analyze", "notify")}
     assert DEFAULTS["metric_namespace"] == "StockInsights"
@@ -190,7 +198,7 @@ def test_drop_null_data_source_removes_only_an_unused_one():
     tf = tfpkg.drop_null_data_source(_chalice_like())
     assert "null_data_source" not in tf["data"] and "aws_partition" in tf["data"]
     used = _chalice_like()
-    used["resource"]["aws_iam_role"]["default-role"]["name"] = "${data.null_data_source.chalice.outputs.app}"
+    used["resource"]["aws_iam_role"]["ingest_role"]["name"] = "${data.null_data_source.chalice.outputs.app}"
     with pytest.raises(tfpkg.PackageDrift):
         tfpkg.drop_null_data_source(used)
 
@@ -244,7 +252,7 @@ def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
     assert esm["bisect_batch_on_function_error"] is True
     assert esm["maximum_retry_attempts"] == DEFAULTS["stream_maximum_retry_attempts"]
     assert esm["destination_config"] == {"on_failure": {"destination_arn": "${aws_sqs_queue.notify_dlq.arn}"}}
-    assert esm["depends_on"] == ["aws_iam_role_policy.default-role"]
+    assert esm["depends_on"] == sorted(f"aws_iam_role_policy.{fn}_role" for fn in ("ingest", "analyze", "notify"))
     assert esm["batch_size"] == 10 and esm["starting_position"] == "TRIM_HORIZON"
     without = _chalice_like()
     del without["resource"]["aws_lambda_event_source_mapping"]
@@ -287,18 +295,22 @@ def test_encrypt_environment_and_tracing():
         assert function["tracing_config"] == {"mode": "Active"}
 
 
-def test_grant_app_access_adds_the_policy_and_orders_the_functions_after_it():
-    tf = tfpkg.grant_app_access(_chalice_like(), "stock-insights-dev", REFS)
-    policy = tf["resource"]["aws_iam_role_policy"]["default-role-app-access"]
-    assert policy["role"] == "${aws_iam_role.default-role.id}"
-    statements = {s["Sid"]: s for s in json.loads(policy["policy"])["Statement"]}
-    assert statements["DeadLetterQueues"]["Action"] == ["sqs:SendMessage"]
-    assert sorted(statements["DeadLetterQueues"]["Resource"]) == sorted(REFS["dlq_arns"].values())
-    assert statements["SendReport"]["Resource"] == "${aws_sesv2_email_identity.sender.arn}"
-    assert statements == {s["Sid"]: s for s in lambda_policy_statements(REFS)}
-    assert "default-role-xray" in tf["resource"]["aws_iam_role_policy_attachment"]
+def test_grant_app_access_gives_each_function_its_own_policy_and_orders_it_after_them():
+    tf = tfpkg.grant_app_access(_chalice_like(), REFS)
+    policies = function_policies(REFS)
+    for fn in ("ingest", "analyze", "notify"):
+        policy = tf["resource"]["aws_iam_role_policy"][f"{fn}_role"]
+        assert policy["role"] == f"${{aws_iam_role.{fn}_role.id}}"
+        assert json.loads(policy["policy"]) == policies[fn]
+        statements = {s["Sid"]: s for s in policies[fn]["Statement"]}
+        assert statements["OwnDeadLetterQueue"]["Resource"] == REFS["dlq_arns"][fn]
+    notify = {s["Sid"]: s for s in policies["notify"]["Statement"]}
+    assert notify["SendReport"]["Resource"] == ["${aws_sesv2_email_identity.sender.arn}"]
+    assert "PublishIngestorCompleted" not in notify and "Insights" not in notify
     for function in tf["resource"]["aws_lambda_function"].values():
-        assert "aws_iam_role_policy.default-role-app-access" in function["depends_on"]
+        assert set(function["depends_on"]) >= {
+            f"aws_iam_role_policy.{fn}_role" for fn in ("ingest", "analyze", "notify")
+        }
 
 
 def test_unresolved_references_finds_dangling_expressions_and_depends_on():
@@ -436,7 +448,7 @@ def test_functions_have_dead_letter_queues_references_and_encryption(documents):
         assert variables["BUCKET_NAME"] == "${aws_s3_bucket.data.bucket}"
         assert variables["TABLE_NAME"] == "${aws_dynamodb_table.analyses.name}"
         assert function["tracing_config"] == {"mode": "Active"}
-        assert "aws_iam_role_policy.default-role-app-access" in function["depends_on"]
+        assert f"aws_iam_role_policy.{fn}_role" in function["depends_on"]
 
 
 @pytest.mark.slow
