@@ -370,7 +370,7 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
             "description": key["description"],
             "enable_key_rotation": key["enable_key_rotation"],
             "deletion_window_in_days": key["deletion_window_days"],
-            "policy": json.dumps(_key_policy(key["service_principals"])),
+            "policy": json.dumps(key_policy(key["service_principals"])),
         },
     )
     add("aws_kms_alias", "app", {"name": key["alias"], "target_key_id": "${aws_kms_key.app.key_id}"})
@@ -459,7 +459,10 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
 _PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
 
 
-def _key_policy(service_principals: list[str]) -> dict[str, Any]:
+def key_policy(
+    service_principals: list[str], account_root_arn: str = f"arn:{_PARTITION}:iam::{_ACCOUNT}:root"
+) -> dict[str, Any]:
+    """The app key's policy: the account's IAM decides who uses it; the listed services may too."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -467,7 +470,7 @@ def _key_policy(service_principals: list[str]) -> dict[str, Any]:
             {
                 "Sid": "AccountIam",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{_PARTITION}:iam::{_ACCOUNT}:root"},
+                "Principal": {"AWS": account_root_arn},
                 "Action": "kms:*",
                 "Resource": "*",
             },

@@ -1,0 +1,360 @@
+"""`python -m infra.bootstrap`: what `chalice deploy` needs and does not create, from `infra.resources`.
+
+    python -m infra.bootstrap resources --stage dev --sender you@example.com   # before chalice deploy
+    python -m infra.bootstrap wire --stage dev                                 # after chalice deploy
+
+`resources` creates (or brings back to its definition) the app's KMS key, the bucket (public
+access blocked, default encryption, versioning, lifecycle rules), the analyses table (stream
+NEW_IMAGE, point-in-time recovery), the SES sender identity, a dead-letter queue per function,
+the alarm topic and the alarms, then writes the names and the stream ARN into the stage's
+environment in `.chalice/config.json`. `wire` attaches each deployed function's dead-letter queue
+and gives the stream mapping its bisect/retry/partial-batch/on-failure settings. Both print what
+they did per resource (`created`, `updated` or `unchanged`); a second run changes nothing.
+AWS settings come from the usual places (profile, region, `AWS_ENDPOINT_URL` for a test server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from infra.resources import key_policy, resource_specs
+
+CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+class Bootstrap:
+    """Each step makes one resource match `specs` and says what it had to do."""
+
+    def __init__(self, specs: dict[str, Any], client: Callable[[str], Any], report: Callable[[str, str, str], None]):
+        self.specs = specs
+        self.client = client
+        self.report = report
+        self.outputs: dict[str, str] = {}
+
+    # -- before deploy -----------------------------------------------------------------------
+    def resources(self) -> dict[str, str]:
+        identity = self.client("sts").get_caller_identity()
+        self.account = identity["Account"]
+        self.partition = identity["Arn"].split(":")[1]
+        self.key_arn = self.kms_key()
+        self.bucket()
+        self.outputs["ANALYSES_STREAM_ARN"] = self.table()
+        self.email_identity()
+        self.dead_letter_queues()
+        topic_arn = self.alarm_topic()
+        self.alarms(topic_arn)
+        env = self.specs["environment"]
+        self.outputs.update({k: env[k] for k in ("BUCKET_NAME", "TABLE_NAME", "SENDER_EMAIL", "STAGE")})
+        return self.outputs
+
+    def kms_key(self) -> str:
+        kms, spec = self.client("kms"), self.specs["kms_key"]
+        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in _pages(kms, "list_aliases", "Aliases")}
+        policy = json.dumps(key_policy(spec["service_principals"], f"arn:{self.partition}:iam::{self.account}:root"))
+        if spec["alias"] in aliases:
+            key_id, outcome = aliases[spec["alias"]], UNCHANGED
+        else:
+            key_id = kms.create_key(Description=spec["description"], Policy=policy)["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=spec["alias"], TargetKeyId=key_id)
+            outcome = CREATED
+        if not kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled"):
+            kms.enable_key_rotation(KeyId=key_id)
+            outcome = outcome if outcome == CREATED else UPDATED
+        self.report("kms key", spec["alias"], outcome)
+        return kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+
+    def bucket(self) -> None:
+        s3, spec = self.client("s3"), self.specs["bucket"]
+        name = spec["name"]
+        outcome = UNCHANGED
+        try:
+            s3.head_bucket(Bucket=name)
+        except Exception as exc:
+            if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            region = s3.meta.region_name
+            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=name, ObjectOwnership=spec["object_ownership"], **extra)
+            outcome = CREATED
+        wanted_block = {
+            k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        }
+        try:
+            current_block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        except Exception:
+            current_block = {}
+        if current_block != wanted_block:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=wanted_block)
+            outcome = outcome if outcome == CREATED else UPDATED
+        wanted_sse = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": spec["sse_algorithm"]}}]}
+        try:
+            rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+            current_sse = [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules]
+        except Exception:
+            current_sse = []
+        if current_sse != [spec["sse_algorithm"]]:
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=wanted_sse)
+            outcome = outcome if outcome == CREATED else UPDATED
+        if spec["versioning"] and s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            outcome = outcome if outcome == CREATED else UPDATED
+        wanted_rules = [_s3_lifecycle_rule(rule) for rule in spec["lifecycle_rules"]]
+        try:
+            current_rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        except Exception:
+            current_rules = []
+        if _canonical(current_rules) != _canonical(wanted_rules):
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": wanted_rules})
+            outcome = outcome if outcome == CREATED else UPDATED
+        self.report("bucket", name, outcome)
+
+    def table(self) -> str:
+        ddb, spec = self.client("dynamodb"), self.specs["table"]
+        outcome = UNCHANGED
+        try:
+            table = ddb.describe_table(TableName=spec["name"])["Table"]
+        except Exception as exc:
+            if _code(exc) != "ResourceNotFoundException":
+                raise
+            ddb.create_table(
+                TableName=spec["name"],
+                KeySchema=[{"AttributeName": spec["hash_key"], "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": spec["hash_key"], "AttributeType": spec["hash_key_type"]}],
+                BillingMode=spec["billing_mode"],
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
+                SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": self.key_arn},
+                DeletionProtectionEnabled=spec["deletion_protection"],
+                Tags=[{"Key": k, "Value": v} for k, v in self.specs["tags"].items()],
+            )
+            ddb.get_waiter("table_exists").wait(TableName=spec["name"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            table = ddb.describe_table(TableName=spec["name"])["Table"]
+            outcome = CREATED
+        stream = table.get("StreamSpecification") or {}
+        if not stream.get("StreamEnabled") or stream.get("StreamViewType") != spec["stream_view_type"]:
+            raise SystemExit(
+                f"table {spec['name']} exists without a {spec['stream_view_type']} stream; "
+                "enable it (update-table --stream-specification) and run again"
+            )
+        if spec["point_in_time_recovery"]:
+            backups = ddb.describe_continuous_backups(TableName=spec["name"])["ContinuousBackupsDescription"]
+            status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+            if status != "ENABLED":
+                ddb.update_continuous_backups(
+                    TableName=spec["name"], PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
+                outcome = outcome if outcome == CREATED else UPDATED
+        self.report("table", spec["name"], outcome)
+        return table["LatestStreamArn"]
+
+    def email_identity(self) -> None:
+        ses, email = self.client("ses"), self.specs["email_identity"]["email"]
+        known = set(_pages(ses, "list_identities", "Identities", IdentityType="EmailAddress"))
+        if email in known:
+            self.report("ses identity", email, UNCHANGED)
+            return
+        ses.verify_email_identity(EmailAddress=email)
+        self.report("ses identity", email, f"{CREATED} (check the inbox of {email} for the verification link)")
+
+    def dead_letter_queues(self) -> None:
+        sqs = self.client("sqs")
+        for spec in self.specs["dead_letter_queues"].values():
+            wanted = {
+                "MessageRetentionPeriod": str(spec["message_retention_seconds"]),
+                "KmsMasterKeyId": spec["kms_key_alias"],
+            }
+            try:
+                url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
+            except Exception as exc:
+                if "NonExistentQueue" not in _code(exc) and "QueueDoesNotExist" not in _code(exc):
+                    raise
+                sqs.create_queue(QueueName=spec["name"], Attributes=wanted, tags=dict(self.specs["tags"]))
+                self.report("dead-letter queue", spec["name"], CREATED)
+                continue
+            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted)).get("Attributes", {})
+            if {k: current.get(k) for k in wanted} != wanted:
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
+                self.report("dead-letter queue", spec["name"], UPDATED)
+            else:
+                self.report("dead-letter queue", spec["name"], UNCHANGED)
+
+    def alarm_topic(self) -> str:
+        sns, spec = self.client("sns"), self.specs["alarm_topic"]
+        existing = {t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in _pages(sns, "list_topics", "Topics")}
+        if spec["name"] in existing:
+            arn = existing[spec["name"]]
+            if sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId") != spec["kms_key_alias"]:
+                sns.set_topic_attributes(
+                    TopicArn=arn, AttributeName="KmsMasterKeyId", AttributeValue=spec["kms_key_alias"]
+                )
+                self.report("alarm topic", spec["name"], UPDATED)
+            else:
+                self.report("alarm topic", spec["name"], UNCHANGED)
+            return arn
+        arn = sns.create_topic(Name=spec["name"], Attributes={"KmsMasterKeyId": spec["kms_key_alias"]})["TopicArn"]
+        self.report("alarm topic", spec["name"], CREATED)
+        return arn
+
+    def alarms(self, topic_arn: str) -> None:
+        cloudwatch = self.client("cloudwatch")
+        names = [a["name"] for a in self.specs["alarms"]]
+        current = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]}
+        for alarm in self.specs["alarms"]:
+            wanted = _alarm_request(alarm, topic_arn)
+            found = current.get(alarm["name"])
+            if found is not None and all(_same(found.get(k), v) for k, v in wanted.items()):
+                self.report("alarm", alarm["name"], UNCHANGED)
+                continue
+            cloudwatch.put_metric_alarm(**wanted)
+            self.report("alarm", alarm["name"], CREATED if found is None else UPDATED)
+
+    # -- after deploy ------------------------------------------------------------------------
+    def wire(self) -> None:
+        lam, sqs = self.client("lambda"), self.client("sqs")
+        queue_arns = {
+            fn: sqs.get_queue_attributes(
+                QueueUrl=sqs.get_queue_url(QueueName=q["name"])["QueueUrl"], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            for fn, q in self.specs["dead_letter_queues"].items()
+        }
+        for function in self.specs["functions"].values():
+            name = function["function_name"]
+            config = lam.get_function_configuration(FunctionName=name)
+            target = queue_arns[function["dead_letter_queue"]]
+            if (config.get("DeadLetterConfig") or {}).get("TargetArn") == target:
+                self.report("dead-letter config", name, UNCHANGED)
+            else:
+                lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": target})
+                self.report("dead-letter config", name, UPDATED)
+        mapping_spec = self.specs["stream_mapping"]
+        function_name = self.specs["functions"][mapping_spec["function"]]["function_name"]
+        mappings = lam.list_event_source_mappings(FunctionName=function_name)["EventSourceMappings"]
+        if not mappings:
+            raise SystemExit(f"{function_name} has no stream mapping: run chalice deploy first")
+        wanted = {
+            "BisectBatchOnFunctionError": mapping_spec["bisect_batch_on_function_error"],
+            "MaximumRetryAttempts": mapping_spec["maximum_retry_attempts"],
+            "FunctionResponseTypes": mapping_spec["function_response_types"],
+            "DestinationConfig": {"OnFailure": {"Destination": queue_arns[mapping_spec["on_failure_queue"]]}},
+        }
+        for mapping in mappings:
+            if all(_same(mapping.get(k), v) for k, v in wanted.items()):
+                self.report("stream mapping", mapping["UUID"], UNCHANGED)
+            else:
+                lam.update_event_source_mapping(UUID=mapping["UUID"], **wanted)
+                self.report("stream mapping", mapping["UUID"], UPDATED)
+
+
+def _s3_lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"ID": rule["id"], "Status": "Enabled", "Filter": {"Prefix": rule["prefix"]}}
+    if "expiration_days" in rule:
+        body["Expiration"] = {"Days": rule["expiration_days"]}
+    if rule.get("expired_object_delete_marker"):
+        body["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "transition_days" in rule:
+        body["Transitions"] = [{"Days": rule["transition_days"], "StorageClass": rule["storage_class"]}]
+    if "noncurrent_version_expiration_days" in rule:
+        body["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrent_version_expiration_days"]}
+    if "abort_incomplete_upload_days" in rule:
+        body["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule["abort_incomplete_upload_days"]}
+    return body
+
+
+def _alarm_request(alarm: dict[str, Any], topic_arn: str) -> dict[str, Any]:
+    return {
+        "AlarmName": alarm["name"],
+        "AlarmDescription": alarm["description"],
+        "Namespace": alarm["namespace"],
+        "MetricName": alarm["metric_name"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(alarm["dimensions"].items())],
+        "Statistic": alarm["statistic"],
+        "Period": alarm["period"],
+        "EvaluationPeriods": alarm["evaluation_periods"],
+        "Threshold": float(alarm["threshold"]),
+        "ComparisonOperator": alarm["comparison_operator"],
+        "TreatMissingData": alarm["treat_missing_data"],
+        "AlarmActions": [topic_arn],
+        "OKActions": [topic_arn],
+    }
+
+
+def _canonical(value: Any) -> str:
+    """Order-insensitive text of a rule list (AWS may return keys and rules in another order)."""
+    return json.dumps(
+        sorted((json.loads(json.dumps(v, sort_keys=True, default=str)) for v in value), key=json.dumps), sort_keys=True
+    )
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list) and isinstance(current, list) and wanted and isinstance(wanted[0], dict):
+        return _canonical(current) == _canonical(wanted)
+    if isinstance(wanted, float) and current is not None:
+        return float(current) == wanted
+    return current == wanted
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
+    items: list = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(key, []))
+    return items
+
+
+def write_stage_environment(chalice_dir: Path, stage: str, values: dict[str, str]) -> bool:
+    """Merge `values` into the stage's environment in `config.json`; True if the file changed."""
+    path = chalice_dir / "config.json"
+    config = json.loads(path.read_text())
+    environment = config.setdefault("stages", {}).setdefault(stage, {}).setdefault("environment_variables", {})
+    if all(environment.get(k) == v for k, v in values.items()):
+        return False
+    environment.update(values)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return True
+
+
+def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.bootstrap", description=__doc__.split("\n\n")[0])
+    parser.add_argument("step", choices=("resources", "wire"), help="resources: before chalice deploy; wire: after it")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--sender", help="the verified address reports come from (SENDER_EMAIL)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a resource setting")
+    parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        name, _, value = item.partition("=")
+        overrides[name] = int(value) if value.isdigit() else value
+    if args.sender:
+        overrides["sender_email"] = args.sender
+    specs = resource_specs(stage=args.stage, **overrides)
+    if client is None:
+        import boto3
+
+        session = boto3.session.Session()
+        client = session.client
+
+    def report(kind: str, name: str, outcome: str) -> None:
+        print(f"  {kind:<18} {name:<45} {outcome}")
+
+    bootstrap = Bootstrap(specs, client, report)
+    print(f"{args.step} for stage {args.stage}:")
+    if args.step == "wire":
+        bootstrap.wire()
+        return 0
+    outputs = bootstrap.resources()
+    changed = write_stage_environment(args.chalice_dir, args.stage, outputs)
+    print(f"  {'chalice config':<18} {str(args.chalice_dir / 'config.json'):<45} {UPDATED if changed else UNCHANGED}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The bootstrap against moto server: everything `chalice deploy` needs, idempotent, as defined."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import socket
+import zipfile
+from contextlib import redirect_stdout
+
+import boto3
+import pytest
+
+from infra import bootstrap
+from infra.resources import resource_specs
+from tests.conftest import REPO
+
+REGION = "us-east-1"
+SENDER = "reports@example.org"
+
+
+@pytest.fixture
+def moto_server(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    boto3.DEFAULT_SESSION = None
+    yield lambda service: boto3.client(service, region_name=REGION)
+    server.stop()
+
+
+def _run(*argv: str, client=None) -> list[tuple[str, str, str]]:
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert bootstrap.main(list(argv), client=client) == 0
+    rows = []
+    for line in out.getvalue().splitlines()[1:]:
+        parts = line.split()
+        rows.append((parts[0] if parts[0] != "dead-letter" else " ".join(parts[:2]), line))
+    return [(kind, line.split()[-1] if "(" not in line else "created", line) for kind, line in rows]
+
+
+def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    args = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+
+    first = _run(*args)
+    second = _run(*args)
+
+    assert {outcome for _, outcome, _ in first[:-1]} == {"created"}, first
+    assert [outcome for _, outcome, _ in second] == ["unchanged"] * len(second), second
+    specs = resource_specs(stage="dev", sender_email=SENDER)
+    s3 = moto_server("s3")
+    bucket = specs["bucket"]["name"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values()) and len(block) == 4
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    sse = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert sse["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert rules["expire-hash-markers"]["Expiration"]["Days"] == 30
+    assert rules["expire-hash-markers"]["Filter"]["Prefix"] == "processed/hashes/"
+    assert rules["expire-rejects"]["Expiration"]["Days"] == 90
+    assert rules["processed-to-standard-ia"]["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
+    ddb = moto_server("dynamodb")
+    table = ddb.describe_table(TableName=specs["table"]["name"])["Table"]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    backups = ddb.describe_continuous_backups(TableName=specs["table"]["name"])["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert SENDER in moto_server("ses").list_identities()["Identities"]
+    queues = moto_server("sqs").list_queues()["QueueUrls"]
+    assert sorted(q.rsplit("/", 1)[1] for q in queues) == sorted(q["name"] for q in specs["dead_letter_queues"].values())
+    alarms = moto_server("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(a["name"] for a in specs["alarms"])
+    rejected = next(a for a in alarms if a["MetricName"] == "RejectedPercent")
+    assert rejected["Threshold"] == 5.0 and rejected["AlarmActions"][0].endswith(":stock-insights-dev-alarms")
+    environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["dev"]["environment_variables"]
+    assert environment["BUCKET_NAME"] == bucket and environment["SENDER_EMAIL"] == SENDER
+    assert environment["ANALYSES_STREAM_ARN"] == table["LatestStreamArn"]
+
+
+def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    base = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+    _run(*base)
+
+    rows = _run(*base, "--set", "reject_expiration_days=180")
+
+    outcomes = {line.split()[1]: outcome for kind, outcome, line in rows if kind == "bucket"}
+    assert outcomes == {"stock-insights-dev-data": "updated"}
+    rules = {r["ID"]: r for r in moto_server("s3").get_bucket_lifecycle_configuration(Bucket="stock-insights-dev-data")["Rules"]}
+    assert rules["expire-rejects"]["Expiration"]["Days"] == 180
+
+
+def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    _run("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+    specs = resource_specs(stage="dev")
+    # What chalice deploy would have made: the three functions and the stream mapping.
+    role = moto_server("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
+    lam = moto_server("lambda")
+    for function in specs["functions"].values():
+        lam.create_function(
+            FunctionName=function["function_name"], Runtime="python3.11", Role=role, Handler="app.handler", Code={"ZipFile": code.getvalue()}
+        )
+    stream = moto_server("dynamodb").describe_table(TableName=specs["table"]["name"])["Table"]["LatestStreamArn"]
+    lam.create_event_source_mapping(EventSourceArn=stream, FunctionName="stock-insights-dev-notify", StartingPosition="TRIM_HORIZON")
+
+    # moto's Lambda accepts DeadLetterConfig but does not keep it; this client remembers what was
+    # set and reports it back, as Lambda does, so the second run can see it is already in place.
+    dead_letter: dict[str, dict] = {}
+
+    def remember(params, **kwargs):
+        dead_letter[params["FunctionName"]] = params["DeadLetterConfig"]
+
+    def report(parsed, model, **kwargs):
+        if parsed.get("FunctionName") in dead_letter:
+            parsed["DeadLetterConfig"] = dead_letter[parsed["FunctionName"]]
+
+    def client(service):
+        made = boto3.client(service, region_name=REGION)
+        if service == "lambda":
+            made.meta.events.register("provide-client-params.lambda.UpdateFunctionConfiguration", remember)
+            made.meta.events.register("after-call.lambda.GetFunctionConfiguration", report)
+        return made
+
+    first = _run("wire", "--stage", "dev", client=client)
+    second = _run("wire", "--stage", "dev", client=client)
+
+    assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
+    for fn, function in specs["functions"].items():
+        assert dead_letter[function["function_name"]]["TargetArn"].endswith(f":stock-insights-dev-{fn}-dlq")
+    [mapping] = lam.list_event_source_mappings(FunctionName="stock-insights-dev-notify")["EventSourceMappings"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":stock-insights-dev-notify-dlq")
