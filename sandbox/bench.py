@@ -578,9 +578,85 @@ def _ratios(rows: list[dict], targets: tuple) -> list[dict]:
     return ratios
 
 
+# --------------------------------------------------------------------------------------------
+# The deploy case: package size and cold import time
+# --------------------------------------------------------------------------------------------
+
+PACKAGE_DIR = OUT_DIR / "package"
+_COLD_IMPORTS = {
+    "cold-baseline": "import boto3, numpy",
+    "cold-app": "import app",
+    "cold-first-call": (
+        "import app, chalicelib.ingest.service, chalicelib.analyze.service, chalicelib.notify.service, chalicelib.aws"
+    ),
+}
+
+
+def ensure_package(args: argparse.Namespace) -> tuple[Path, dict]:
+    """`chalice package` (the Terraform flavour, as `make package`), unzipped beside the zip."""
+    import shutil
+    import zipfile
+
+    if PACKAGE_DIR.exists():
+        shutil.rmtree(PACKAGE_DIR)
+    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(
+        [str(chalice), "package", "--pkg-format", "terraform", "--stage", "dev", str(PACKAGE_DIR / "out")],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    archive = PACKAGE_DIR / "out" / "deployment.zip"
+    with zipfile.ZipFile(archive) as package:
+        unzipped = sum(info.file_size for info in package.infolist())
+        package.extractall(PACKAGE_DIR / "unzipped")
+    facts = {"zipped_bytes": archive.stat().st_size, "unzipped_bytes": unzipped}
+    return PACKAGE_DIR / "unzipped" / "app.py", facts
+
+
+def _cold_import_setup(code: str) -> Callable[[], Callable[[bytes], Any]]:
+    def setup() -> Callable[[bytes], Any]:
+        def run(_raw: bytes) -> Any:
+            # A fresh interpreter in the unzipped package, as Lambda starts one (boto3 from the runtime).
+            subprocess.run([sys.executable, "-c", code], cwd=PACKAGE_DIR / "unzipped", check=True)
+            return code
+
+        return run
+
+    return setup
+
+
+def _cold_summary(code: Any) -> dict:
+    return {"code": code}
+
+
+DEPLOY_CONTENDERS = tuple(
+    Contender(key, f"{code[:40]}", key.removeprefix("cold-"), _cold_import_setup(code), _cold_summary)
+    for key, code in _COLD_IMPORTS.items()
+)
+
+
+def report_deploy(args: argparse.Namespace, facts: dict, rows: list[dict]) -> dict:
+    print()
+    print(
+        f"deploy: chalice package --pkg-format terraform: deployment.zip {facts['zipped_bytes'] / 2**20:.1f} MiB zipped, "
+        f"{facts['unzipped_bytes'] / 2**20:.1f} MiB unzipped (target <= 25 MB zipped: "
+        f"{'PASS' if facts['zipped_bytes'] <= 25 * 10**6 else 'FAIL'}); cold imports: a fresh interpreter each, best of {args.repeat}"
+    )
+    print_table(rows)
+    targets = (
+        ("app.py import / boto3+numpy", "app", "baseline", "seconds", "<=", 1.3),
+        ("first-call imports / boto3+numpy", "first-call", "baseline", "seconds", "<=", 1.3),
+    )
+    return {"package": facts, "contenders": rows, "ratios": _ratios(rows, targets)}
+
+
 CASES: dict[str, Case] = {
     "ingest": Case(prepare=ensure_input, contenders=INGEST_CONTENDERS, report=report_ingest),
     "analyze": Case(prepare=ensure_analyze_input, contenders=ANALYZE_CONTENDERS, report=report_analyze),
+    "deploy": Case(prepare=ensure_package, contenders=DEPLOY_CONTENDERS, report=report_deploy),
 }
 
 
