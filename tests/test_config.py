@@ -46,3 +46,9 @@ def test_importing_the_app_reads_no_settings_and_creates_no_clients():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_readme_documents_every_setting():
+    readme = (REPO / "README.md").read_text()
+    missing = [env for env, _ in SETTINGS_TABLE.values() if f"| `{env}` |" not in readme]
+    assert missing == []
