@@ -89,14 +89,18 @@ def input_path(args: argparse.Namespace) -> Path:
 def ensure_input(args: argparse.Namespace) -> tuple[Path, dict]:
     """Reuse the cached input file, or generate it in a child process."""
     path = input_path(args)
+    options = ["--symbols", str(args.symbols), "--bars-per-symbol", str(args.bars_per_symbol)]
+    options += ["--bad-fraction", repr(args.bad_fraction), "--seed", str(args.seed)]
+    return cached(path, ["--generate", str(path), *options])
+
+
+def cached(path: Path, generate: list[str]) -> tuple[Path, dict]:
+    """`path` and its facts, generated first by `python -m sandbox.bench GENERATE…` if missing."""
     facts_path = path.with_suffix(".facts.json")
     if not (path.exists() and facts_path.exists()):
         print(f"generating {path.relative_to(ROOT)} …", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        command = [sys.executable, "-m", "sandbox.bench", "--generate", str(path)]
-        command += ["--symbols", str(args.symbols), "--bars-per-symbol", str(args.bars_per_symbol)]
-        command += ["--bad-fraction", repr(args.bad_fraction), "--seed", str(args.seed)]
-        subprocess.run(command, cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "sandbox.bench", *generate], cwd=ROOT, check=True)
         print(f"  generated in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     return path, json.loads(facts_path.read_text())
 
@@ -403,14 +407,8 @@ def analyze_input_path(args: argparse.Namespace) -> Path:
 def ensure_analyze_input(args: argparse.Namespace) -> tuple[Path, dict]:
     """Processed JSON Lines as ingest writes them (per symbol, newest first), cached."""
     path = analyze_input_path(args)
-    facts_path = path.with_suffix(".facts.json")
-    if not (path.exists() and facts_path.exists()):
-        print(f"generating {path.relative_to(ROOT)} …", file=sys.stderr, flush=True)
-        command = [sys.executable, "-m", "sandbox.bench", "--generate-processed", str(path)]
-        command += ["--analyze-symbols", str(args.analyze_symbols), "--analyze-bars", str(args.analyze_bars)]
-        command += ["--seed", str(args.seed)]
-        subprocess.run(command, cwd=ROOT, check=True)
-    return path, json.loads(facts_path.read_text())
+    options = ["--analyze-symbols", str(args.analyze_symbols), "--analyze-bars", str(args.analyze_bars)]
+    return cached(path, ["--generate-processed", str(path), *options, "--seed", str(args.seed)])
 
 
 def generate_processed(path: Path, symbols: int, bars_per_symbol: int, seed: int) -> None:

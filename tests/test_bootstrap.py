@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import socket
 import zipfile
 from contextlib import redirect_stdout
 
@@ -15,6 +14,7 @@ import pytest
 from infra import bootstrap
 from infra.resources import resource_specs
 from tests.conftest import REPO
+from tests.conftest import moto_server as start_moto_server
 
 REGION = "us-east-1"
 SENDER = "reports@example.org"
@@ -22,22 +22,11 @@ SENDER = "reports@example.org"
 
 @pytest.fixture
 def moto_server(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    boto3.DEFAULT_SESSION = None
-    yield lambda service: boto3.client(service, region_name=REGION)
-    server.stop()
+    with start_moto_server(monkeypatch):
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        boto3.DEFAULT_SESSION = None
+        yield lambda service: boto3.client(service, region_name=REGION)
 
 
 def _run(*argv: str, client=None) -> list[tuple[str, str, str]]:
@@ -81,7 +70,9 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert SENDER in moto_server("ses").list_identities()["Identities"]
     queues = moto_server("sqs").list_queues()["QueueUrls"]
-    assert sorted(q.rsplit("/", 1)[1] for q in queues) == sorted(q["name"] for q in specs["dead_letter_queues"].values())
+    assert sorted(q.rsplit("/", 1)[1] for q in queues) == sorted(
+        q["name"] for q in specs["dead_letter_queues"].values()
+    )
     alarms = moto_server("cloudwatch").describe_alarms()["MetricAlarms"]
     assert sorted(a["AlarmName"] for a in alarms) == sorted(a["name"] for a in specs["alarms"])
     rejected = next(a for a in alarms if a["MetricName"] == "RejectedPercent")
@@ -101,7 +92,10 @@ def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
 
     outcomes = {line.split()[1]: outcome for kind, outcome, line in rows if kind == "bucket"}
     assert outcomes == {"stock-insights-dev-data": "updated"}
-    rules = {r["ID"]: r for r in moto_server("s3").get_bucket_lifecycle_configuration(Bucket="stock-insights-dev-data")["Rules"]}
+    rules = {
+        r["ID"]: r
+        for r in moto_server("s3").get_bucket_lifecycle_configuration(Bucket="stock-insights-dev-data")["Rules"]
+    }
     assert rules["expire-rejects"]["Expiration"]["Days"] == 180
 
 
@@ -118,10 +112,16 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     lam = moto_server("lambda")
     for function in specs["functions"].values():
         lam.create_function(
-            FunctionName=function["function_name"], Runtime="python3.11", Role=role, Handler="app.handler", Code={"ZipFile": code.getvalue()}
+            FunctionName=function["function_name"],
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": code.getvalue()},
         )
     stream = moto_server("dynamodb").describe_table(TableName=specs["table"]["name"])["Table"]["LatestStreamArn"]
-    lam.create_event_source_mapping(EventSourceArn=stream, FunctionName="stock-insights-dev-notify", StartingPosition="TRIM_HORIZON")
+    lam.create_event_source_mapping(
+        EventSourceArn=stream, FunctionName="stock-insights-dev-notify", StartingPosition="TRIM_HORIZON"
+    )
 
     # moto's Lambda accepts DeadLetterConfig but does not keep it; this client remembers what was
     # set and reports it back, as Lambda does, so the second run can see it is already in place.

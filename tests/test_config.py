@@ -17,7 +17,12 @@ def test_defaults_when_the_environment_is_empty():
 
 def test_values_are_parsed_by_type():
     settings = load_settings(
-        {"BUCKET_NAME": "b", "MAX_INPUT_MB": "12.5", "MARKER_LEASE_SECONDS": "60", "RECIPIENT_EMAILS": "a@x.io, b@x.io,"}
+        {
+            "BUCKET_NAME": "b",
+            "MAX_INPUT_MB": "12.5",
+            "MARKER_LEASE_SECONDS": "60",
+            "RECIPIENT_EMAILS": "a@x.io, b@x.io,",
+        }
     )
     assert settings.bucket == "b"
     assert settings.max_input_bytes == int(12.5 * 1024 * 1024)
@@ -25,7 +30,9 @@ def test_values_are_parsed_by_type():
     assert settings.recipients == ("a@x.io", "b@x.io")
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_INPUT_MB", "lots"), ("MARKER_LEASE_SECONDS", "-5"), ("MAX_INPUT_MB", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("MAX_INPUT_MB", "lots"), ("MARKER_LEASE_SECONDS", "-5"), ("MAX_INPUT_MB", "0")]
+)
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         load_settings({name: value})

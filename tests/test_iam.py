@@ -10,14 +10,13 @@ below check those ARNs name this stage's resources.
 from __future__ import annotations
 
 import json
-import socket
 
 import boto3
 import pytest
 
 from infra import chalice_config
 from infra.resources import FUNCTIONS, resource_specs
-from tests.conftest import REPO
+from tests.conftest import REPO, moto_server
 
 CHALICE = REPO / ".chalice"
 SPECS = resource_specs(stage="dev")
@@ -96,25 +95,14 @@ def _moto_copy(policy: dict) -> dict:
 def enforced_aws(monkeypatch):
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
-    from moto.server import ThreadedMotoServer
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     saved = (settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count)
     settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
     try:
-        yield _Account(endpoint, monkeypatch)
+        with moto_server(monkeypatch) as endpoint:
+            yield _Account(endpoint, monkeypatch)
     finally:
         settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
-        server.stop()
         from chalicelib import aws
         from chalicelib.config import get_settings
 
