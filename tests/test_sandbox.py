@@ -74,7 +74,7 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert lines == csv["records"]["input"]
 
 
-def test_real_fixture_with_symbol_errors(tmp_path):
+def test_real_fixture_with_symbol_errors(tmp_path, fixtures_dir):
     code, report = run_sandbox(tmp_path, FIXTURES / "soulgarden_quote_batch_two_symbols_not_found.json")
 
     assert code == 0
