@@ -24,8 +24,7 @@ from chalicelib.models import BAR_RULES, RejectRecord
 FIELDS = ("datetime", "open", "high", "low", "close", "volume")
 _MISSING = object()  # a key absent from the bar, as opposed to present with a null
 _CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
-_GET_ALL = itemgetter(*FIELDS)
-_GET_NO_VOLUME = itemgetter(*FIELDS[:5])
+_GETTERS = tuple(itemgetter(name) for name in FIELDS)
 # A joined column holding any of these characters has a non-number in it (a JSON string, literal,
 # array or object); whitespace or NaN/Infinity make the strict JSON parse fail instead.
 _NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{")
@@ -99,13 +98,13 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
 def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
     """Six columns (five and `has_volume=False` for instruments without volume)."""
     try:
-        return list(zip(*map(_GET_ALL, bars), strict=True)), True
-    except (KeyError, TypeError):
+        return [list(map(get, bars)) for get in _GETTERS], True
+    except (KeyError, TypeError):  # a field is absent, or a bar is not an object
         pass
     has_volume = any(isinstance(b, dict) and "volume" in b for b in bars)
     if not has_volume:
         try:
-            return list(zip(*map(_GET_NO_VOLUME, bars), strict=True)), False
+            return [list(map(get, bars)) for get in _GETTERS[:5]], False
         except (KeyError, TypeError):
             pass
     names = FIELDS if has_volume else FIELDS[:5]
@@ -157,9 +156,14 @@ def _parse_numbers(columns: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.nda
 
 def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
     """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else None."""
-    kinds = set(map(type, values))
-    if kinds == {str}:
-        joined = ",".join(values)
+    try:
+        joined = ",".join(values)  # the common case, all strings; anything else raises TypeError
+    except TypeError:
+        kinds = set(map(type, values))
+        if not kinds or not kinds <= {int, float}:  # not bool: a price is never true/false
+            return None
+        parsed = values
+    else:
         if any(ch in joined for ch in _NOT_A_NUMBER_CHARS):
             return None
         try:
@@ -168,13 +172,9 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
             return None
         if len(parsed) != len(values):  # a value held a comma
             return None
-    elif kinds and kinds <= {int, float}:  # not bool: a price is never true/false
-        parsed = values
-    else:
-        return None
     try:
-        array = np.array(parsed, dtype=np.float64)
-    except OverflowError:
+        array = np.fromiter(parsed, dtype=np.float64, count=len(parsed))
+    except (OverflowError, TypeError, ValueError):
         return None
     if not np.isfinite(array).all():
         return None
@@ -209,17 +209,22 @@ def _parse_datetimes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Same-width ASCII strings, checked and converted as a byte grid; else None."""
+    """Same-width well-formed ASCII strings, converted as a byte grid; else None.
+
+    Any row the grid finds malformed makes it refuse the span: unequal widths whose total happens
+    to fit the grid would misalign rows, so verdicts on bad rows come from the exact slow path.
+    """
     try:
-        widths = set(map(len, values))
-        if len(widths) != 1 or (width := widths.pop()) not in (10, 16, 19):
-            return None
         text = "".join(values).encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
-    grid = np.frombuffer(text, dtype=np.uint8).reshape(len(values), width)
-    seconds, bad = _datetimes_from_grid(grid)
-    return seconds, bad.astype(np.int8)
+    width = len(values[0])
+    if width not in (10, 16, 19) or len(text) != width * len(values):
+        return None
+    seconds, bad = _datetimes_from_grid(np.frombuffer(text, dtype=np.uint8).reshape(len(values), width))
+    if bad.any():
+        return None
+    return seconds, np.zeros(len(values), dtype=np.int8)
 
 
 def _slow_datetime(value: Any) -> tuple[int, int]:
