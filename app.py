@@ -43,7 +43,8 @@ def analyze(event):
 
 # The stream ARN is only known once the table exists; deploy tooling sets it (see README).
 _ANALYSES_STREAM_ARN = os.environ.get(
-    "ANALYSES_STREAM_ARN", "arn:aws:dynamodb:us-east-1:123456789012:table/stock-insights-analyses/stream/1970-01-01T00:00:00.000"
+    "ANALYSES_STREAM_ARN",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/stock-insights-analyses/stream/1970-01-01T00:00:00.000",
 )
 
 
