@@ -390,3 +390,17 @@ def test_deeply_nested_payload_is_not_an_unhandled_error(where):
     except InputRejected:
         return  # quarantining the file is an acceptable answer
     assert_counts_add_up(outcome)
+
+
+def test_an_extra_symbol_key_on_an_instrument_without_volume_cannot_relabel_its_line():
+    bars = [
+        {"datetime": "2023-01-03 10:00", "open": "1", "high": "2", "low": "0.5", "close": "1.5", "symbol": "EVIL"},
+        {"datetime": "2023-01-03 11:00", "open": "1", "high": "2", "low": "0.5", "close": "1.5"},
+    ]
+    raw = json.dumps({"meta": {"symbol": "XAU/USD", "interval": "1h"}, "values": bars}).encode()
+
+    outcome = ingest(raw)
+
+    lines = jsonl(outcome.processed)
+    assert [line["symbol"] for line in lines] == ["XAU/USD", "XAU/USD"]
+    assert lines[0]["source_symbol"] == "EVIL"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from chalicelib.ingest.formats import ParsedInput, Series, decode_input
-from chalicelib.ingest.rules import validate_series
+from chalicelib.ingest.rules import FIELDS, validate_series
 from chalicelib.models import IngestCounts, RejectRecord
 
 
@@ -79,23 +79,29 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
     """JSON Lines for accepted bars: `{"symbol", "interval", …the bar's own fields}`.
 
     One orjson call serialises the whole list; the separators between bars are then rewritten
-    into line breaks plus the symbol prefix. When that is not safe (a bar's text contains the
-    separator, a bar has its own `symbol`/`interval` key, or nesting too deep to write), each
-    bar is written on its own instead.
+    into line breaks plus the symbol prefix. That is safe when every bar holds only the bar
+    fields, whose values the rules have validated (no `},{` can hide in a datetime or a number).
+    Otherwise the rewrite must find exactly one separator per bar gap and no bar may carry its
+    own `symbol`/`interval`; failing that, or with nesting too deep to write, each bar is written
+    on its own.
     """
     prefix = orjson.dumps({"symbol": symbol, "interval": interval})[:-1] + b","
     try:
         body = orjson.dumps(bars, default=_jsonable)
     except orjson.JSONEncodeError:
         body = b""
-    if (
-        body.count(b"},{") == len(bars) - 1
-        and body.startswith(b"[{")
-        and body.endswith(b"}]")
-        and b'"symbol":' not in body
-        and b'"interval":' not in body
-    ):
-        return prefix + body[2:-2].replace(b"},{", b"}\n" + prefix) + b"}\n"
+    if body.startswith(b"[{") and body.endswith(b"}]"):
+        inner = body[2:-2]
+        separator = b"}\n" + prefix
+        lines = inner.replace(b"},{", separator)
+        # Each replacement grows the text by len(separator) - 3: an exact count, with no extra pass.
+        replaced = (len(lines) - len(inner)) // (len(separator) - 3)
+        # Only bar fields: valid bars hold all of them (volume where the series has any), so a bar
+        # with no more keys than that holds nothing else (a dict cannot repeat a key).
+        fields = len(FIELDS) if "volume" in bars[0] else len(FIELDS) - 1
+        plain = max(map(len, bars)) <= fields
+        if replaced == len(bars) - 1 and (plain or (b'"symbol":' not in inner and b'"interval":' not in inner)):
+            return prefix + lines + b"}\n"
     head = {"symbol": symbol, "interval": interval}
     return b"".join(_bar_line(head, bar) for bar in bars)
 
