@@ -59,14 +59,18 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
         rule[hit] = _CODE[rule_name]
         field_at[hit] = fields[hit] if isinstance(fields, np.ndarray) else fields
 
-    missing = np.vstack([dt_missing[None, :], num_missing])
-    mark("missing_field", missing.any(axis=0), missing.argmax(axis=0))
+    def mark_first_field(rule_name: str, broken: np.ndarray, first_field: int) -> None:
+        """`broken` is (fields, bars): a bar breaks the rule on the first field marked."""
+        mask = broken.any(axis=0)
+        if mask.any():  # the common clean case skips the argmax
+            mark(rule_name, mask, first_field + broken.argmax(axis=0))
+
+    mark_first_field("missing_field", np.vstack([dt_missing[None, :], num_missing]), 0)
     mark("bad_datetime", dt_bad, 0)
-    mark("bad_number", num_bad.any(axis=0), 1 + num_bad.argmax(axis=0))
+    mark_first_field("bad_number", num_bad, 1)
     with np.errstate(invalid="ignore"):
         prices = numbers[:4]
-        non_positive = prices <= 0
-        mark("non_positive_price", non_positive.any(axis=0), 1 + non_positive.argmax(axis=0))
+        mark_first_field("non_positive_price", prices <= 0, 1)
         if has_volume:
             mark("negative_volume", numbers[4] < 0, 5)
         open_, high, low, close = prices
@@ -208,21 +212,35 @@ def _parse_datetimes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.
     return seconds, status == _BAD, status == _ABSENT
 
 
-def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Same-width well-formed ASCII strings, converted as a byte grid; else None.
+_DIGITS_AT = {10: [0, 1, 2, 3, 5, 6, 8, 9], 16: [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]}
+_DIGITS_AT[19] = _DIGITS_AT[16] + [17, 18]
+_SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
 
-    Any row the grid finds malformed makes it refuse the span: unequal widths whose total happens
-    to fit the grid would misalign rows, so verdicts on bad rows come from the exact slow path.
+
+def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else None.
+
+    The layout is checked on the bytes as a grid (digits and separators where they belong), so
+    unequal widths that happen to fill the grid misalign and are refused; numpy's parser then
+    refuses impossible dates (Feb 30, 24:00). Refused spans go to the exact slow path.
     """
     try:
         text = "".join(values).encode("ascii")
     except (TypeError, UnicodeEncodeError):
         return None
     width = len(values[0])
-    if width not in (10, 16, 19) or len(text) != width * len(values):
+    if width not in _DIGITS_AT or len(text) != width * len(values):
         return None
-    seconds, bad = _datetimes_from_grid(np.frombuffer(text, dtype=np.uint8).reshape(len(values), width))
-    if bad.any():
+    grid = np.frombuffer(text, dtype=np.uint8).reshape(len(values), width)
+    if not ((grid[:, _DIGITS_AT[width]] - ord("0")) <= 9).all():  # uint8: below "0" wraps above 9
+        return None
+    if not all((grid[:, col] == char).all() for col, char in _SEPARATORS_AT.items() if col < width):
+        return None
+    if (grid[:, :4] == ord("0")).all(axis=1).any():  # year 0000 is not a date
+        return None
+    try:
+        seconds = np.array(values, dtype="datetime64[s]").astype(np.int64)
+    except ValueError:
         return None
     return seconds, np.zeros(len(values), dtype=np.int8)
 
@@ -245,34 +263,6 @@ def _datetime_seconds(value: Any) -> int | None:
     except ValueError:
         return None
     return (moment - _EPOCH) // _SECOND
-
-
-def _datetimes_from_grid(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Parse fixed-width `YYYY-MM-DD[ HH:MM[:SS]]` rows of ASCII bytes, checking real dates."""
-    width = grid.shape[1]
-    digits = grid.astype(np.int64) - ord("0")
-    digit_cols = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18][: {10: 8, 16: 12, 19: 14}[width]]
-    separators = {4: "-", 7: "-", 10: " ", 13: ":", 16: ":"}
-    ok = ((digits[:, digit_cols] >= 0) & (digits[:, digit_cols] <= 9)).all(axis=1)
-    for col, char in separators.items():
-        if col < width:
-            ok &= grid[:, col] == ord(char)
-
-    def number(a: int, b: int) -> np.ndarray:
-        return digits[:, a:b] @ (10 ** np.arange(b - a - 1, -1, -1))
-
-    year, month, day = number(0, 4), number(5, 7), number(8, 10)
-    hour = number(11, 13) if width >= 16 else 0
-    minute = number(14, 16) if width >= 16 else 0
-    second = number(17, 19) if width == 19 else 0
-    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    months = np.where(ok, (year - 1970) * 12 + month - 1, 0)
-    month_start = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    next_month = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    ok &= day <= next_month - month_start
-    seconds = (month_start + day - 1) * 86400 + hour * 3600 + minute * 60 + second
-    return np.where(ok, seconds, 0), ~ok
 
 
 @dataclass
