@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from infra.resources import key_policy, resource_specs
+from infra.resources import key_policy, resource_specs, table_definition
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -127,11 +127,7 @@ class Bootstrap:
             if _code(exc) != "ResourceNotFoundException":
                 raise
             ddb.create_table(
-                TableName=spec["name"],
-                KeySchema=[{"AttributeName": spec["hash_key"], "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": spec["hash_key"], "AttributeType": spec["hash_key_type"]}],
-                BillingMode=spec["billing_mode"],
-                StreamSpecification={"StreamEnabled": True, "StreamViewType": spec["stream_view_type"]},
+                **table_definition(spec),
                 SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": self.key_arn},
                 DeletionProtectionEnabled=spec["deletion_protection"],
                 Tags=[{"Key": k, "Value": v} for k, v in self.specs["tags"].items()],

@@ -244,6 +244,17 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
+    """`create_table` arguments for the analyses table (key, billing, NEW_IMAGE stream)."""
+    return {
+        "TableName": specs_table["name"],
+        "KeySchema": [{"AttributeName": specs_table["hash_key"], "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": specs_table["hash_key"], "AttributeType": specs_table["hash_key_type"]}],
+        "BillingMode": specs_table["billing_mode"],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": specs_table["stream_view_type"]},
+    }
+
+
 def literal_arns(
     specs: dict[str, Any], account: str = "*", region: str = "*", partition: str = "aws"
 ) -> dict[str, Any]:

@@ -353,12 +353,6 @@ def report_ingest(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
             for name in ("input", "valid", "rejected")
         ),
     }
-    ratios = []
-    for name, top, bottom, measure_name, comparison, target in TARGETS:
-        value = best(rows, top, measure_name) / best(rows, bottom, measure_name)
-        passed = value <= target if comparison == "<=" else value >= target
-        ratios.append({"name": name, "value": value, "comparison": comparison, "target": target, "pass": passed})
-
     print()
     print(
         f"ingest: {expected:,} bars ({facts['symbols']} symbols × {facts['bars_per_symbol']:,}, {facts['dates']}), "
@@ -374,16 +368,7 @@ def report_ingest(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
     print(
         f"baseline verdicts and processed lines identical to ingest: {'yes' if checks['baseline_matches_ingest'] else 'NO'}"
     )
-    print()
-    for ratio in ratios:
-        verdict = "PASS" if ratio["pass"] else "FAIL  <-- target missed"
-        print(
-            f"  {ratio['name']:<26} {ratio['value']:6.2f}   target {ratio['comparison']} {ratio['target']:<4}  {verdict}"
-        )
-    missed = [r["name"] for r in ratios if not r["pass"]]
-    print()
-    print("all targets met" if not missed else "targets missed: " + "; ".join(missed))
-    return {"input": facts, "contenders": rows, "ratios": ratios, "checks": checks}
+    return {"input": facts, "contenders": rows, "ratios": _ratios(rows, TARGETS), "checks": checks}
 
 
 # --------------------------------------------------------------------------------------------

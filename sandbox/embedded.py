@@ -188,14 +188,10 @@ class EmbeddedAWS:
         self._drain(self.s3_queue)
 
     def _create_table(self) -> None:
-        ddb = self.client("dynamodb")
-        response = ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )
+        from infra.resources import resource_specs, table_definition
+
+        table = {**resource_specs()["table"], "name": TABLE}  # the deployed table's definition
+        response = self.client("dynamodb").create_table(**table_definition(table))
         self.stream_arn = response["TableDescription"]["LatestStreamArn"]
         streams = self.client("dynamodbstreams")
         shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from infra import chalice_config
-from infra.resources import FUNCTIONS, resource_specs
+from infra.resources import FUNCTIONS, resource_specs, table_definition
 from tests.conftest import REPO, moto_server
 
 CHALICE = REPO / ".chalice"
@@ -176,17 +176,11 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     import app
 
     aws_ = enforced_aws
-    bucket, table = SPECS["bucket"]["name"], SPECS["table"]["name"]
+    bucket = SPECS["bucket"]["name"]
     s3 = aws_.client("s3")
     s3.create_bucket(Bucket=bucket)
     ddb = aws_.client("dynamodb")
-    stream_arn = ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]["LatestStreamArn"]
+    stream_arn = ddb.create_table(**table_definition(SPECS["table"]))["TableDescription"]["LatestStreamArn"]
     aws_.client("ses").verify_email_identity(EmailAddress="reports@example.com")
     sqs = aws_.client("sqs")
     queue = sqs.create_queue(QueueName="captured-events")["QueueUrl"]
