@@ -249,7 +249,9 @@ def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
     return {
         "TableName": specs_table["name"],
         "KeySchema": [{"AttributeName": specs_table["hash_key"], "KeyType": "HASH"}],
-        "AttributeDefinitions": [{"AttributeName": specs_table["hash_key"], "AttributeType": specs_table["hash_key_type"]}],
+        "AttributeDefinitions": [
+            {"AttributeName": specs_table["hash_key"], "AttributeType": specs_table["hash_key_type"]}
+        ],
         "BillingMode": specs_table["billing_mode"],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": specs_table["stream_view_type"]},
     }
