@@ -277,7 +277,7 @@ class EmbeddedAWS:
         for attempt in range(1, _LAMBDA_ASYNC_ATTEMPTS + 1):
             delivery.attempts = attempt
             try:
-                delivery.result = handler(event, LambdaContext(handler_name))
+                delivery.result = handler(event, self._context(handler_name))
                 delivery.error = None
                 break
             except Exception as exc:  # recorded; the CLI reports it and exits non-zero
@@ -289,7 +289,7 @@ class EmbeddedAWS:
         """A stream batch as Lambda runs it with ReportBatchItemFailures: failed records come back."""
         delivery = Delivery(handler=handler_name, event=event, attempts=1)
         try:
-            delivery.result = self.handlers[handler_name](event, LambdaContext(handler_name))
+            delivery.result = self.handlers[handler_name](event, self._context(handler_name))
         except Exception as exc:  # the whole batch failed: every record is retried
             delivery.error = f"{type(exc).__name__}: {exc}"
             failed = {r["dynamodb"]["SequenceNumber"] for r in event["Records"]}
@@ -309,6 +309,11 @@ class EmbeddedAWS:
         self.deliveries.append(delivery)
         return delivery
 
+    def _context(self, handler_name: str) -> LambdaContext:
+        """A context with the function's own timeout and memory from `.chalice/config.json`."""
+        config = _function_config(handler_name)
+        return LambdaContext(handler_name, config.get("lambda_timeout", 60), config.get("lambda_memory_size", 128))
+
     def sent_emails(self) -> list[bytes]:
         """The raw MIME messages SES accepted, in order."""
         from moto.ses.models import ses_backends
@@ -316,6 +321,18 @@ class EmbeddedAWS:
         return [
             m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
         ]
+
+
+def _function_config(name: str, stage: str = "dev") -> dict:
+    """Chalice's settings for one function: top level, then the stage's (as Chalice merges them)."""
+    from pathlib import Path
+
+    config = orjson.loads((Path(__file__).resolve().parent.parent / ".chalice" / "config.json").read_bytes())
+    stage_config = config.get("stages", {}).get(stage, {})
+    return {
+        **config.get("lambda_functions", {}).get(name, {}),
+        **stage_config.get("lambda_functions", {}).get(name, {}),
+    }
 
 
 def _matches(pattern: dict, event: dict) -> bool:
