@@ -100,7 +100,7 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     "bedrock_max_concurrency": ("BEDROCK_MAX_CONCURRENCY", "Bedrock calls in flight at once"),
     "bedrock_read_timeout_s": (
         "BEDROCK_READ_TIMEOUT_S",
-        "read timeout of one Bedrock call, seconds; keep it well below the analyze function's 300 s",
+        "read timeout of one Bedrock call, seconds; keep it well below the analyze function's 900 s",
     ),
     "bedrock_price_input_per_1k": (
         "BEDROCK_PRICE_INPUT_PER_1K",
