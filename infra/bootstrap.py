@@ -117,6 +117,31 @@ class Bootstrap:
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": wanted_rules})
             outcome = outcome if outcome == CREATED else UPDATED
         self.report("bucket", name, outcome)
+        self.notification_prerequisites(name, spec["input_prefix"])
+
+    def notification_prerequisites(self, bucket: str, prefix: str) -> None:
+        """S3 refuses two notifications whose prefixes overlap for the same events: find any that
+        would make Chalice's `inputs/` notification fail at deploy time (its own is fine)."""
+        config = self.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+        ours = self.specs["functions"]["ingest"]["function_name"]
+        clashes = []
+        for kind in ("LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations"):
+            for entry in config.get(kind, []):
+                target = entry.get("LambdaFunctionArn") or entry.get("QueueArn") or entry.get("TopicArn") or ""
+                rules = entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+                other = next((r["Value"] for r in rules if r.get("Name", "").lower() == "prefix"), "")
+                created = any(e.startswith("s3:ObjectCreated") for e in entry.get("Events", []))
+                overlaps = prefix.startswith(other) or other.startswith(prefix)
+                if created and overlaps and not target.endswith(f":function:{ours}"):
+                    clashes.append(f"{target} on prefix {other!r}")
+        if clashes:
+            self.report("s3 notification", bucket, "CONFLICT: " + "; ".join(clashes))
+            raise SystemExit(
+                f"bucket {bucket} already sends ObjectCreated events under {prefix!r} elsewhere "
+                f"({'; '.join(clashes)}); S3 refuses overlapping notifications, so chalice deploy "
+                "would fail: remove them or give them a prefix outside the input prefix"
+            )
+        self.report("s3 notification", bucket, "ready for chalice deploy")
 
     def table(self) -> str:
         ddb, spec = self.client("dynamodb"), self.specs["table"]

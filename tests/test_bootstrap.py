@@ -48,6 +48,9 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     first = _run(*args)
     second = _run(*args)
 
+    checks = [line for kind, _, line in first if kind == "s3"]
+    assert len(checks) == 1 and checks[0].endswith("ready for chalice deploy")  # no clashing notification
+    first, second = ([row for row in rows if row[0] != "s3"] for rows in (first, second))
     assert {outcome for _, outcome, _ in first[:-1]} == {"created"}, first
     assert [outcome for _, outcome, _ in second] == ["unchanged"] * len(second), second
     specs = resource_specs(stage="dev", sender_email=SENDER)
@@ -151,3 +154,30 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":stock-insights-dev-notify-dlq")
+
+
+def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    args = ["resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir)]
+    _run(*args)
+    sqs = moto_server("sqs")
+    queue = sqs.get_queue_attributes(
+        QueueUrl=sqs.create_queue(QueueName="someone-elses")["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    moto_server("s3").put_bucket_notification_configuration(
+        Bucket="stock-insights-dev-data",
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "inputs/daily/"}]}},
+                }
+            ]
+        },
+    )
+
+    with pytest.raises(SystemExit, match="overlapping notifications"):
+        with redirect_stdout(io.StringIO()):
+            bootstrap.main(args)
