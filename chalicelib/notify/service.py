@@ -123,7 +123,7 @@ def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subje
             )
             count("EmailRejected")
             return REJECTED
-        # SES answered with an error (throttling, a 5xx after the SDK's retries): nothing was sent.
+        # SES answered with an error (throttling, a 5xx): nothing was sent; the record is retried.
         _release(markers, analysis_id, token, exc)
         raise
     except Exception:
