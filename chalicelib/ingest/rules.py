@@ -132,13 +132,16 @@ def _parse_spans(
     parts go through `slow`, one value at a time. One bad value in 5,000 thus costs a few dozen
     slow parses, not 5,000.
     """
+    whole = fast(column)
+    if whole is not None:  # the clean common case: no copies
+        return whole
     n = len(column)
     values = np.zeros(n, dtype=dtype)
     status = np.zeros(n, dtype=np.int8)
     spans = [(0, n)]
     while spans:
         lo, hi = spans.pop()
-        parsed = fast(column[lo:hi])
+        parsed = None if (lo, hi) == (0, n) else fast(column[lo:hi])  # the whole was just refused
         if parsed is not None:
             values[lo:hi], status[lo:hi] = parsed
         elif hi - lo <= _SMALLEST_SPAN:
