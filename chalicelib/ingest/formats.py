@@ -19,6 +19,7 @@ import orjson
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
+_NON_SPACE = re.compile(rb"\S")
 _INTERVAL_RE = re.compile(r"[0-9]+(min|h|day|week|month)")
 
 
@@ -64,7 +65,8 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     data = _gunzip(raw, max_bytes) if raw[:2] == _GZIP_MAGIC else raw
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
-    text_start = data.lstrip()[:1]
+    first = _NON_SPACE.search(data)  # no lstrip(): that would copy a large file to read one byte
+    text_start = data[first.start() : first.start() + 1] if first else b""
     if not text_start:
         raise InputRejected("empty", "file is empty")
     if text_start in (b"{", b"["):
