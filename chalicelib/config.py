@@ -8,6 +8,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 
+@dataclass(frozen=True)
+class MetricSettings:
+    """The analyzer's windows and thresholds; the defaults are the contract's (one definition)."""
+
+    momentum_period: int = 5
+    window: int = 20
+    trend_threshold_pct: float = 0.1
+    anomaly_lookback: int = 5
+    volume_spike_ratio: float = 1.5
+    price_move_pct: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.momentum_period < 1 or self.window < 3 or self.anomaly_lookback < 1:
+            raise ValueError("momentum_period >= 1, window >= 3 and anomaly_lookback >= 1 are required")
+
+
 class ConfigError(ValueError):
     """A setting in the environment has a value the app cannot use."""
 
@@ -27,12 +43,12 @@ class Settings:
     marker_lease_seconds: int = 900
     sender: str = "reports@example.com"
     recipients: tuple[str, ...] = ("team@example.com",)
-    momentum_period: int = 5
-    metric_window: int = 20
-    trend_threshold_pct: float = 0.1
-    anomaly_lookback: int = 5
-    volume_spike_ratio: float = 1.5
-    price_move_pct: float = 5.0
+    momentum_period: int = MetricSettings.momentum_period
+    metric_window: int = MetricSettings.window
+    trend_threshold_pct: float = MetricSettings.trend_threshold_pct
+    anomaly_lookback: int = MetricSettings.anomaly_lookback
+    volume_spike_ratio: float = MetricSettings.volume_spike_ratio
+    price_move_pct: float = MetricSettings.price_move_pct
     insights_provider: str = "offline"
     analysis_item_max_kb: int = 300
     bedrock_model_id: str = "amazon.nova-lite-v1:0"
@@ -47,10 +63,8 @@ class Settings:
     def max_input_bytes(self) -> int:
         return int(self.max_input_mb * 1024 * 1024)
 
-    def metric_settings(self):
+    def metric_settings(self) -> MetricSettings:
         """The analyzer's windows and thresholds."""
-        from chalicelib.analyze.metrics import MetricSettings
-
         return MetricSettings(
             momentum_period=self.momentum_period,
             window=self.metric_window,

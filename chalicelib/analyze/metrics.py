@@ -7,34 +7,21 @@ handful of numpy operations over that matrix. No loop runs per bar or per symbol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from chalicelib.analyze.bars import BarColumns
+from chalicelib.config import MetricSettings
 
 _TAIL = 30  # >= last 5 bars + the 20 volumes before the earliest of them + one more close
 RECENT_CLOSES = 30  # closes kept per symbol for the report's price chart
 
 
-@dataclass(frozen=True)
-class MetricSettings:
-    """Windows and thresholds; the defaults are the contract's."""
-
-    momentum_period: int = 5
-    window: int = 20
-    trend_threshold_pct: float = 0.1
-    anomaly_lookback: int = 5
-    volume_spike_ratio: float = 1.5
-    price_move_pct: float = 5.0
-
-    def __post_init__(self) -> None:
-        if self.momentum_period < 1 or self.window < 3 or self.anomaly_lookback < 1:
-            raise ValueError("momentum_period >= 1, window >= 3 and anomaly_lookback >= 1 are required")
+_CONTRACT_DEFAULTS = MetricSettings()
 
 
-def compute_metrics(bars: BarColumns, settings: MetricSettings = MetricSettings()) -> dict[str, dict]:
+def compute_metrics(bars: BarColumns, settings: MetricSettings = _CONTRACT_DEFAULTS) -> dict[str, dict]:
     """`{symbol: {metric: value|None, …, "anomalies": […]}}` for every symbol in `bars`."""
     s = len(bars.symbols)
     if s == 0:
