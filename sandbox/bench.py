@@ -402,12 +402,11 @@ def generate_processed(path: Path, symbols: int, bars_per_symbol: int, seed: int
     rng = np.random.default_rng(seed)
     dates = _business_days(np, bars_per_symbol)
     planned: Counter = Counter()
-    chunks = []
-    for i in range(symbols):
-        head = orjson.dumps({"symbol": f"SYM{i:04d}", "interval": "1day"})[:-1] + b","
-        for bar in _symbol_bars(np, rng, dates, 0.0, planned):
-            chunks.append(head + orjson.dumps(bar)[1:] + b"\n")
-    body = b"".join(chunks)
+    from chalicelib.ingest.pipeline import processed_lines  # the very writer ingest uses
+
+    body = b"".join(
+        processed_lines(f"SYM{i:04d}", "1day", _symbol_bars(np, rng, dates, 0.0, planned)) for i in range(symbols)
+    )
     facts = {
         "file": path.name,
         "bytes": len(body),
