@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.analysis_store import from_dynamo_value
+from infra.resources import resource_specs, table_definition
 from tests.conftest import REPO
 
 BUCKET = "test-bucket"
@@ -25,13 +26,7 @@ def aws(aws_env):
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        table = ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )
+        table = ddb.create_table(**table_definition({**resource_specs()["table"], "name": TABLE}))
         yield s3, ddb, table["TableDescription"]["LatestStreamArn"]
 
 

@@ -25,6 +25,7 @@ from chalicelib.notify import markers, service
 from chalicelib.notify.service import handle_stream_batch
 from chalicelib.observability import metrics
 from chalicelib.storage import ObjectStore
+from infra.resources import resource_specs, table_definition
 from tests.conftest import REPO
 from tests.report_records import closes_walk, make_record, market_record
 
@@ -102,13 +103,7 @@ def env(aws_env, monkeypatch):
     metrics.clear_metrics()
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name=REGION)
-        table = ddb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "analysis_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "analysis_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-        )
+        table = ddb.create_table(**table_definition({**resource_specs()["table"], "name": TABLE}))
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
         ses = boto3.client("ses", region_name=REGION)
