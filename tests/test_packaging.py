@@ -18,6 +18,7 @@ from tests.conftest import REPO
 _MUST_CONTAIN = {
     "aws-lambda-powertools": "aws_lambda_powertools/",
     "orjson": "orjson/",
+    "msgspec": "msgspec/",
     "numpy": "numpy/",
     "jinja2": "jinja2/",
     "markupsafe": "markupsafe/",

@@ -11,9 +11,12 @@ import math
 import re
 from collections import Counter
 
-from hypothesis import HealthCheck, given, settings
+from unittest import mock
+
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.ingest import formats
 from chalicelib.ingest.formats import InputRejected
 from chalicelib.ingest.pipeline import ingest_document
 from chalicelib.ingest.rules import validate_series
@@ -412,3 +415,64 @@ def test_well_formed_series_is_fully_accepted(bars):
     assert verdict.rejects == []
     assert len(verdict.valid) == len(bars)
     assert all(v is b for v, b in zip(verdict.valid, bars, strict=True))
+
+
+# --- the typed decoder is only a faster route to the same outcome ----------------------------------
+
+
+@st.composite
+def typed_documents(draw) -> bytes:
+    """Single and multi-symbol files the typed decoder takes, and near misses it must hand over."""
+    bars = draw(st.lists(st.one_of(string_bar, string_bar_without_volume) | any_bar, max_size=6))
+    bar_lists_ = st.one_of(
+        st.lists(string_bar, max_size=8),
+        st.lists(string_bar_without_volume, max_size=8),
+        st.just(bars),
+    )
+    meta = st.fixed_dictionaries(
+        {},
+        optional={
+            "symbol": st.text(max_size=6) | st.none(),
+            "interval": st.sampled_from(["1day", "1min", ""]) | json_scalars,
+            "big": st.integers(min_value=2**63, max_value=2**80),  # msgspec and orjson differ here
+            "exchange": st.text(max_size=4),
+        },
+    )
+    response = st.fixed_dictionaries(
+        {"values": bar_lists_},
+        optional={"meta": meta | json_values, "status": st.sampled_from(["ok", "error"]) | json_scalars, "x": st.none()},
+    )
+    if draw(st.booleans()):
+        document = draw(response)
+    else:
+        document = draw(st.dictionaries(st.sampled_from(["AAPL", "MSFT", "meta", "values", "EUR/USD", "é"]), response, max_size=3))
+    return json.dumps(document, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
+
+
+def _outcome(raw: bytes, key: str):
+    try:
+        outcome = ingest_document(raw, key, NOW, max_bytes=MAX_BYTES, future_slack_s=DAY)
+    except InputRejected as rejected:
+        return ("rejected", rejected.reason, rejected.message)
+    return (
+        outcome.shape,
+        dict(outcome.counts),
+        outcome.reject_rules,
+        outcome.symbols,
+        [json.loads(line) for line in outcome.processed.splitlines()],
+        [json.loads(line) for line in outcome.rejects.splitlines()],
+    )
+
+
+@PROPERTY
+@given(raw=st.one_of(typed_documents(), twelve_data_documents()), key=keys)
+def test_typed_decoder_gives_exactly_the_outcome_of_the_generic_decoder(raw, key):
+    data = raw.lstrip()
+    typed = formats._typed_document(data, 0) if data[:1] in (b"{", b"[") else None
+    event("typed" if typed is not None else "generic")
+
+    fast = _outcome(raw, key)
+    with mock.patch.object(formats, "_typed_document", return_value=None):
+        generic = _outcome(raw, key)
+
+    assert fast == generic

@@ -6,9 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 
-from chalicelib.ingest.formats import ParsedInput, Series, decode_input
+from chalicelib.ingest.formats import ParsedInput, Series, TypedBar, bar_dict, decode_input
 from chalicelib.ingest.rules import FIELDS, validate_series
 from chalicelib.models import IngestCounts, RejectRecord
 
@@ -86,9 +87,10 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
     on its own.
     """
     prefix = orjson.dumps({"symbol": symbol, "interval": interval})[:-1] + b","
+    typed = isinstance(bars[0], TypedBar)  # a typed list holds one struct type: bar fields only
     try:
-        body = orjson.dumps(bars, default=_jsonable)
-    except orjson.JSONEncodeError:
+        body = msgspec.json.encode(bars) if typed else orjson.dumps(bars, default=_jsonable)
+    except (orjson.JSONEncodeError, msgspec.EncodeError):
         body = b""
     if body.startswith(b"[{") and body.endswith(b"}]"):
         inner = body[2:-2]
@@ -98,8 +100,7 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
         replaced = (len(lines) - len(inner)) // (len(separator) - 3)
         # Only bar fields: valid bars hold all of them (volume where the series has any), so a bar
         # with no more keys than that holds nothing else (a dict cannot repeat a key).
-        fields = len(FIELDS) if "volume" in bars[0] else len(FIELDS) - 1
-        plain = max(map(len, bars)) <= fields
+        plain = typed or max(map(len, bars)) <= (len(FIELDS) if "volume" in bars[0] else len(FIELDS) - 1)
         if replaced == len(bars) - 1 and (plain or (b'"symbol":' not in inner and b'"interval":' not in inner)):
             return prefix + lines + b"}\n"
     head = {"symbol": symbol, "interval": interval}
@@ -109,7 +110,7 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
 def _bar_line(head: dict, bar: dict) -> bytes:
     """One processed line; the bar's own `symbol`/`interval` (if any) kept as `source_…`."""
     line = dict(head)
-    for key, value in bar.items():
+    for key, value in bar_dict(bar).items():
         line[f"source_{key}" if key in head else key] = value
     return _safe_line(line)
 

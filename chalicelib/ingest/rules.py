@@ -13,18 +13,20 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
 import orjson
 
+from chalicelib.ingest.formats import TypedBar, bar_dict
 from chalicelib.models import BAR_RULES, RejectRecord
 
 FIELDS = ("datetime", "open", "high", "low", "close", "volume")
 _MISSING = object()  # a key absent from the bar, as opposed to present with a null
 _CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
 _GETTERS = tuple(itemgetter(name) for name in FIELDS)
+_ATTRIBUTES = tuple(attrgetter(name) for name in FIELDS)
 # A joined column holding any of these characters has a non-number in it (a JSON string, literal,
 # array or object); whitespace or NaN/Infinity make the strict JSON parse fail instead.
 _NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{")
@@ -101,6 +103,9 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
 
 def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
     """Six columns (five and `has_volume=False` for instruments without volume)."""
+    if isinstance(bars[0], TypedBar):  # typed bars come a whole file of one type: all fields present
+        count = len(type(bars[0]).__struct_fields__)
+        return [list(map(get, bars)) for get in _ATTRIBUTES[:count]], count == len(FIELDS)
     try:
         return [list(map(get, bars)) for get in _GETTERS], True
     except (KeyError, TypeError):  # a field is absent, or a bar is not an object
@@ -279,7 +284,7 @@ class _MessageContext:
 
 
 def _reject(ctx: _MessageContext, bars: Sequence[Any], i: int, rule: str, field_index: int) -> RejectRecord:
-    bar = bars[i]
+    bar = bar_dict(bars[i])
     name = FIELDS[field_index] if field_index >= 0 else None
     raw = ctx.columns[field_index][i] if field_index >= 0 else None
     if rule == "missing_field":
