@@ -13,6 +13,7 @@ from conftest import FIXTURES, fixture_bytes
 from chalicelib.ingest.formats import (
     InputRejected,
     ParsedInput,
+    TypedBar,
     bar_dict,
     classify_document,
     decode_input,
@@ -610,3 +611,84 @@ def test_error_object_with_deeply_nested_code_is_not_an_unhandled_error():
     except InputRejected:
         return
     assert len(parsed.errors) == 1
+
+
+# --- the typed decoder: the common file as structs, everything else as before ---------------------
+
+
+def typed(parsed: ParsedInput) -> bool:
+    bars = [bar for series in parsed.series for bar in series.values]
+    assert bars, parsed
+    kinds = {isinstance(bar, TypedBar) for bar in bars}
+    assert len(kinds) == 1, "a file is decoded one way or the other, never mixed"
+    return kinds.pop()
+
+
+def test_real_files_of_the_common_shape_are_decoded_into_structs():
+    assert typed(decode_input(repaired_multi_symbol(), "inputs/multi_1day.json", MAX_BYTES))
+    xau = decode_input(sample(XAU_NO_VOLUME), "inputs/XAUUSD_1h.txt", MAX_BYTES)
+    assert typed(xau)
+    assert not hasattr(only_series(xau).values[0], "volume")
+
+
+@pytest.mark.parametrize(
+    "odd_bar",
+    [
+        {"datetime": "2023-01-05", "open": 1.5, "high": "2", "low": "1", "close": "1.5", "volume": "10"},
+        {"datetime": "2023-01-05", "open": None, "high": "2", "low": "1", "close": "1.5", "volume": "10"},
+        {"datetime": "2023-01-05", "open": "1", "high": "2", "low": "1", "close": "1.5", "volume": "10", "note": "x"},
+        {"datetime": "2023-01-05", "high": "2", "low": "1", "close": "1.5", "volume": "10"},
+        {"datetime": "2023-01-05", "open": "1", "high": "2", "low": "1", "close": "1.5"},
+        ["2023-01-05", "1", "2", "1", "1.5", "10"],
+    ],
+    ids=["number", "null", "extra-field", "missing-open", "volume-in-some-bars", "not-an-object"],
+)
+def test_one_odd_bar_sends_the_file_through_the_generic_decoder_with_the_same_verdicts(odd_bar):
+    raw = json.dumps({"meta": {"symbol": "AAPL", "interval": "1day"}, "values": [*CSV_BARS, odd_bar]}).encode()
+
+    parsed = decode_input(raw, "inputs/AAPL_1day.json", MAX_BYTES)
+
+    assert not typed(parsed)
+    assert only_series(parsed).values == [*CSV_BARS, odd_bar]  # untouched, as before
+
+
+@pytest.mark.parametrize("extra", [{"code": 200}, {"meta": {"symbol": "AAPL"}, "values": "none"}])
+def test_a_response_with_other_keys_or_types_is_decoded_generically(extra):
+    document = {"AAPL": {"meta": {"symbol": "AAPL", "interval": "1day"}, "values": CSV_BARS, **extra}}
+
+    parsed = decode_input(json.dumps(document).encode(), "inputs/multi.json", MAX_BYTES)
+
+    if isinstance(document["AAPL"]["values"], list):
+        assert not typed(parsed)
+    else:
+        assert parsed.series == [] and len(parsed.errors) == 1
+
+
+def test_meta_is_read_exactly_as_the_generic_decoder_reads_it():
+    # msgspec keeps a 70-bit integer exact while orjson gives a float; meta goes through orjson.
+    raw = b'{"meta": {"symbol": "AAPL", "interval": 1180591620717411303424, "n": 1}, "values": %s}' % (
+        json.dumps(CSV_BARS).encode()
+    )
+
+    series = only_series(decode_input(raw, "inputs/AAPL.json", MAX_BYTES))
+
+    assert series.values and isinstance(series.values[0], TypedBar)
+    assert series.interval == str(json.loads(raw, parse_int=float)["meta"]["interval"])
+    assert series.meta == {"symbol": "AAPL", "interval": 1.1805916207174113e21, "n": 1}
+
+
+@pytest.mark.parametrize("escape", [rb"\ud800", rb"\udc00x", rb"\ud800\u0041"])
+def test_lone_surrogate_escapes_are_bad_json_on_either_path(escape):
+    raw = json.dumps({"values": CSV_BARS}).replace("2023-01-04", "ESCAPE").encode().replace(b"ESCAPE", escape)
+
+    assert rejected(raw).reason == "bad_json"
+
+
+def test_a_surrogate_pair_escape_is_a_character():
+    raw = json.dumps({"meta": {"symbol": "\U0001f600"}, "values": CSV_BARS}, ensure_ascii=True).encode()
+    assert rb"\ud83d\ude00" in raw
+
+    series = only_series(decode_input(raw, "inputs/x.json", MAX_BYTES))
+
+    assert series.symbol == "\U0001f600"
+    assert plain(series.values) == CSV_BARS

@@ -134,12 +134,9 @@ def _typed_document(data: bytes, start: int) -> dict | None:
     throughout). Building small structs instead of one dict per bar makes this several times
     faster than the generic decode and smaller in memory. The result has the generic document's
     shape (responses as dicts, bars as structs), so it is classified by the same code. Any file
-    that does not fit, or that msgspec and orjson might read differently (surrogate escapes), gets
-    None and goes through the generic decoder, which also gives the error for invalid JSON.
+    that does not fit gets None and goes through the generic decoder, which also gives the error
+    for invalid JSON (msgspec refuses what orjson refuses: lone surrogates, invalid UTF-8, NaN).
     """
-    # One scan for most files, which have no \u escape at all.
-    if b"\\u" in data and (b"\\ud" in data or b"\\uD" in data):
-        return None
     single = _FIRST_KEY_RE.match(data, start) is not None
     # The first bars tell whether the file has volume; if they mislead, the decode fails and the
     # generic decoder takes the file.
