@@ -692,3 +692,20 @@ def test_a_surrogate_pair_escape_is_a_character():
 
     assert series.symbol == "\U0001f600"
     assert plain(series.values) == CSV_BARS
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"meta": {"symbol": "AAPL"}, "values": CSV_BARS, "status": "error"},  # a response with status error
+        {"AAPL": {"values": CSV_BARS}, "meta": {"values": []}},  # `meta` at the top: the whole file is the payload
+    ],
+    ids=["error-response", "whole-document"],
+)
+def test_error_payloads_from_the_typed_decoder_hold_plain_bars(document):
+    parsed = decode_input(json.dumps(document).encode(), "inputs/AAPL_1day.json", MAX_BYTES)
+
+    assert parsed.series == []
+    (error,) = parsed.errors
+    assert error.payload == document
+    assert "Bar(" not in json.dumps(error.payload)  # json.dumps would raise on a struct anyway

@@ -209,7 +209,27 @@ def _error_from(obj: Any, symbol: str | None, default_message: str) -> SymbolErr
         code = obj.get("code")
         # Only a plain code goes into the message: a nested one is data, kept in the payload.
         message = f"{code}: {obj['message']}" if isinstance(code, (int, str)) else obj["message"]
-    return SymbolError(symbol=symbol, message=message, payload=obj)
+    return SymbolError(symbol=symbol, message=message, payload=_plain_response(obj))
+
+
+def _plain_response(obj: Any) -> Any:
+    """An error payload as the generic decoder gives it: typed bars as dicts again.
+
+    A typed document holds bars at most two levels down (document -> response -> values), and an
+    error payload can be a response or the whole document.
+    """
+    if not isinstance(obj, dict):
+        return obj
+    if _has_typed_bars(obj):
+        return {**obj, "values": list(map(bar_dict, obj["values"]))}
+    if any(isinstance(value, dict) and _has_typed_bars(value) for value in obj.values()):
+        return {key: _plain_response(value) for key, value in obj.items()}
+    return obj
+
+
+def _has_typed_bars(response: dict) -> bool:
+    values = response.get("values")
+    return isinstance(values, list) and bool(values) and isinstance(values[0], TypedBar)
 
 
 def _meta_symbol(obj: dict) -> str | None:
