@@ -6,10 +6,12 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+from unittest import mock
 
 import pytest
 from conftest import FIXTURES, fixture_bytes
 
+from chalicelib.ingest import formats
 from chalicelib.ingest.formats import (
     InputRejected,
     ParsedInput,
@@ -709,3 +711,21 @@ def test_error_payloads_from_the_typed_decoder_hold_plain_bars(document):
     (error,) = parsed.errors
     assert error.payload == document
     assert "Bar(" not in json.dumps(error.payload)  # json.dumps would raise on a struct anyway
+
+
+@pytest.mark.parametrize("depth", [10, 1000, 1023, 1024, 1025, 2000, 50_000])
+@pytest.mark.parametrize("where", ["meta", "status"])
+def test_deeply_nested_meta_gets_the_generic_decoders_answer(depth, where):
+    nested = b"[" * depth + b"]" * depth
+    raw = b'{"%s": %s, "values": %s}' % (where.encode(), nested, json.dumps(CSV_BARS).encode())
+
+    def outcome():
+        try:
+            parsed = decode_input(raw, "inputs/AAPL_1day.json", MAX_BYTES)
+        except InputRejected as error:
+            return error.reason
+        return [(s.symbol, plain(s.values)) for s in parsed.series], [e.message for e in parsed.errors]
+
+    typed_path = outcome()
+    with mock.patch.object(formats, "_typed_document", return_value=None):
+        assert typed_path == outcome()

@@ -143,11 +143,13 @@ def _typed_document(data: bytes, start: int) -> dict | None:
     decoder = _decoder(single, volume=data.find(b'"volume"', 0, _VOLUME_PROBE_BYTES) >= 0)
     try:
         decoded = decoder.decode(data)
-    except (msgspec.MsgspecError, ValueError):
+        if single:
+            return _response_dict(decoded)
+        return {symbol: _response_dict(response) for symbol, response in decoded.items()}
+    # Whatever the fast path cannot take, the generic decoder decides: msgspec's refusals, orjson's
+    # on a raw `meta`, and msgspec's RecursionError on nesting that orjson refuses as too deep.
+    except Exception:
         return None
-    if single:
-        return _response_dict(decoded)
-    return {symbol: _response_dict(response) for symbol, response in decoded.items()}
 
 
 def _response_dict(response: Any) -> dict:
