@@ -130,6 +130,11 @@ def generate_input(path: Path, symbols: int, bars_per_symbol: int, bad_fraction:
         "seed": seed,
         "planned_bad_bars": dict(sorted(planned.items())),
     }
+    _write_generated(path, body, facts)
+
+
+def _write_generated(path: Path, body: bytes, facts: dict) -> None:
+    """Facts first, then the body by rename: `cached` never sees a half-written input."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".facts.json").write_text(json.dumps(facts, indent=2) + "\n")
     partial = path.with_suffix(".partial")
@@ -414,9 +419,7 @@ def generate_processed(path: Path, symbols: int, bars_per_symbol: int, seed: int
         "bars_per_symbol": bars_per_symbol,
         "bars": symbols * bars_per_symbol,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.with_suffix(".facts.json").write_text(json.dumps(facts, indent=2) + "\n")
-    path.write_bytes(body)
+    _write_generated(path, body, facts)
 
 
 def _analyze_setup() -> Callable[[bytes], Any]:
