@@ -8,6 +8,7 @@ Twelve Data shape, raises `InputRejected`, which the caller turns into a quarant
 from __future__ import annotations
 
 import csv
+import functools
 import posixpath
 import re
 import zlib
@@ -116,14 +117,12 @@ def _response_type(bar: type[TypedBar]) -> type[msgspec.Struct]:
 
 
 _VOLUME_PROBE_BYTES = 1 << 16
-_DECODERS: dict[tuple[bool, bool], msgspec.json.Decoder] = {}
 
 
+@functools.cache
 def _decoder(single: bool, volume: bool) -> msgspec.json.Decoder:
-    if (single, volume) not in _DECODERS:
-        response = _response_type(Bar if volume else BarWithoutVolume)
-        _DECODERS[single, volume] = msgspec.json.Decoder(response if single else dict[str, response])
-    return _DECODERS[single, volume]
+    response = _response_type(Bar if volume else BarWithoutVolume)
+    return msgspec.json.Decoder(response if single else dict[str, response])
 
 
 def _typed_document(data: bytes, start: int) -> dict | None:
