@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from chalicelib.aws import is_conditional_check_failure
 from chalicelib.storage import ObjectStore
 
 RECORD_PREFIX = "analyses/"
@@ -79,7 +80,7 @@ class AnalysisStore:
                 ConditionExpression="attribute_not_exists(analysis_id)",
             )
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_conditional_check_failure(exc):
                 return False
             raise
         return True

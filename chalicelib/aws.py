@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
 
 # Standard mode retries throttling and transient errors with backoff; timeouts stay well under
 # the functions' own timeouts so a hung call fails while there is time to report it.
@@ -31,20 +34,31 @@ def client(service: str) -> Any:
     return boto3.client(service, config=config)
 
 
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError ("" for any other exception)."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def is_conditional_check_failure(exc: Exception) -> bool:
+    """DynamoDB's answer to a write whose ConditionExpression did not hold."""
+    return error_code(exc) == "ConditionalCheckFailedException"
+
+
 _bedrock_runtime: Any = None
 
 
-def bedrock_config(read_timeout_s: int, max_pool_connections: int = 10) -> Any:
+def bedrock_config(settings: Settings) -> Any:
     """The botocore Config of a bedrock-runtime client: no SDK retries (the provider retries, with
     the Lambda's deadline in view), a read timeout below the function's own timeout, a connection
-    per concurrent call."""
+    per concurrent call (and one to spare)."""
     from botocore.config import Config
 
     return Config(
         retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt, no SDK retry
         connect_timeout=_CONNECT_TIMEOUT_S,
-        read_timeout=read_timeout_s,
-        max_pool_connections=max_pool_connections,
+        read_timeout=settings.bedrock_read_timeout_s,
+        max_pool_connections=settings.bedrock_max_concurrency + 1,
     )
 
 
@@ -56,9 +70,7 @@ def bedrock_runtime() -> Any:
 
         from chalicelib.config import get_settings
 
-        settings = get_settings()
-        config = bedrock_config(settings.bedrock_read_timeout_s, settings.bedrock_max_concurrency + 1)
-        _bedrock_runtime = boto3.client("bedrock-runtime", config=config)
+        _bedrock_runtime = boto3.client("bedrock-runtime", config=bedrock_config(get_settings()))
     return _bedrock_runtime
 
 

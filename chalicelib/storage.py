@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from chalicelib.aws import error_code
+
 _CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
 def is_condition_failure(exc: Exception) -> bool:
     """True for S3's answer to a failed If-Match / If-None-Match (412, or 409 on a race)."""
-    return _error_code(exc) in _CONDITION_FAILED
+    return error_code(exc) in _CONDITION_FAILED
 
 
 def is_not_found(exc: Exception) -> bool:
-    return _error_code(exc) in _NOT_FOUND
+    return error_code(exc) in _NOT_FOUND
+
+
+def is_changed_or_gone(exc: Exception) -> bool:
+    """The object is no longer the one named: its ETag changed, or it was deleted."""
+    return is_condition_failure(exc) or is_not_found(exc)
 
 
 @dataclass
@@ -61,32 +64,20 @@ class ObjectStore:
 
     def put_if_absent(self, key: str, document: Any) -> str | None:
         """Create `key` only if nothing is there (S3 `If-None-Match: *`); None when it exists."""
-        try:
-            response = self._s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=orjson.dumps(document),
-                ContentType="application/json",
-                IfNoneMatch="*",
-            )
-        except Exception as exc:
-            if is_condition_failure(exc):
-                return None
-            raise
-        return response["ETag"].strip('"')
+        return self._put_json_if(key, document, is_condition_failure, IfNoneMatch="*")
 
     def replace_if_match(self, key: str, document: Any, etag: str) -> str | None:
         """Overwrite `key` only if it still has `etag` (S3 `If-Match`); None when it changed."""
+        return self._put_json_if(key, document, is_changed_or_gone, IfMatch=_quoted(etag))
+
+    def _put_json_if(self, key: str, document: Any, lost: Callable[[Exception], bool], **condition: str) -> str | None:
+        """A conditional JSON put: the new ETag, or None when `lost(error)` says the condition failed."""
         try:
             response = self._s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=orjson.dumps(document),
-                ContentType="application/json",
-                IfMatch=_quoted(etag),
+                Bucket=self.bucket, Key=key, Body=orjson.dumps(document), ContentType="application/json", **condition
             )
         except Exception as exc:
-            if is_condition_failure(exc) or is_not_found(exc):
+            if lost(exc):
                 return None
             raise
         return response["ETag"].strip('"')

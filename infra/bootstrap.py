@@ -22,14 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from chalicelib.aws import error_code
 from infra.resources import key_policy, resource_specs, table_definition
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
-
-
-def _code(exc: Exception) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 class Bootstrap:
@@ -80,7 +77,7 @@ class Bootstrap:
         try:
             s3.head_bucket(Bucket=name)
         except Exception as exc:
-            if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
                 raise
             region = s3.meta.region_name
             extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
@@ -149,7 +146,7 @@ class Bootstrap:
         try:
             table = ddb.describe_table(TableName=spec["name"])["Table"]
         except Exception as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise
             ddb.create_table(
                 **table_definition(spec),
@@ -196,7 +193,7 @@ class Bootstrap:
             try:
                 url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
             except Exception as exc:
-                if "NonExistentQueue" not in _code(exc) and "QueueDoesNotExist" not in _code(exc):
+                if "NonExistentQueue" not in error_code(exc) and "QueueDoesNotExist" not in error_code(exc):
                     raise
                 sqs.create_queue(QueueName=spec["name"], Attributes=wanted, tags=dict(self.specs["tags"]))
                 self.report("dead-letter queue", spec["name"], CREATED)

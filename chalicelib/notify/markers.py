@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.aws import is_conditional_check_failure
+
 MARKER_KIND = "email_marker"
 MARKER_PREFIX = "email#"
 MAX_ATTEMPTS = 3  # then `failed`: a record that keeps failing must not hold its shard forever
@@ -76,7 +78,7 @@ class EmailMarkers:
             )
             return Claim(CLAIMED, token, 1)
         except Exception as exc:
-            if not is_condition_failure(exc):
+            if not is_conditional_check_failure(exc):
                 raise
         marker = self.get(analysis_id)
         if marker is None:  # deleted by hand between the two calls: the caller's retry claims it
@@ -147,15 +149,10 @@ class EmailMarkers:
                 ExpressionAttributeValues=attrs,
             )
         except Exception as exc:
-            if is_condition_failure(exc):
+            if is_conditional_check_failure(exc):
                 return False
             raise
         return True
-
-
-def is_condition_failure(exc: Exception) -> bool:
-    code = (getattr(exc, "response", None) or {}).get("Error", {}).get("Code")
-    return code == "ConditionalCheckFailedException"
 
 
 def _typed(value: Any) -> dict:
