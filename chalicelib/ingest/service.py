@@ -15,9 +15,9 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.events import EventPublisher
 from chalicelib.ingest.formats import InputRejected
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
-from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestorCompletedDetail
+from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestCounts, IngestorCompletedDetail
 from chalicelib.observability import MetricUnit, count, count_with_dimension, logger
-from chalicelib.storage import ObjectStore, is_condition_failure, is_not_found
+from chalicelib.storage import ObjectStore, is_changed_or_gone
 
 MARKER_PREFIX = "processed/hashes/"
 
@@ -118,7 +118,7 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
         try:
             raw = store.get(key, if_match=etag).body
         except Exception as exc:
-            if is_condition_failure(exc) or is_not_found(exc):
+            if is_changed_or_gone(exc):
                 # Overwritten or deleted since the event: the newer object has its own event.
                 logger.warning("object changed since the event; skipping", extra={"error": str(exc)})
                 store.delete(keys.marker)
@@ -127,6 +127,7 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             raise
         outcome = _run_core(raw, key, settings)
         _write_outputs(store, keys, outcome)
+        reject_rules = dict(sorted(outcome.reject_rules.items()))
         detail = IngestorCompletedDetail(
             bucket=bucket,
             input_key=key,
@@ -135,16 +136,16 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             rejects_key=keys.rejects,
             counts=outcome.counts,
             correlation_id=correlation_id,
-            reject_rules=dict(sorted(outcome.reject_rules.items())),
+            reject_rules=reject_rules,
         )
         EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
             INGESTOR_COMPLETED, dict(detail)
         )
         result.records = {k: outcome.counts[k] for k in ("input", "valid", "rejected")}
         result.symbol_errors = outcome.counts["symbol_errors"]
-        result.reject_rules = dict(sorted(outcome.reject_rules.items()))
+        result.reject_rules = dict(reject_rules)
         result.processed_key, result.rejects_key = keys.processed, keys.rejects
-        _emit_ingest_metrics(outcome)
+        _emit_ingest_metrics(outcome.counts, reject_rules)
         logger.info(
             "file ingested", extra={"counts": outcome.counts, "shape": outcome.shape, "symbols": len(outcome.symbols)}
         )
@@ -205,8 +206,7 @@ def _quarantine(
     )
 
 
-def _emit_ingest_metrics(outcome: IngestOutcome) -> None:
-    counts = outcome.counts
+def _emit_ingest_metrics(counts: IngestCounts, reject_rules: dict[str, int]) -> None:
     count("FilesProcessed")
     count("BarsInput", counts["input"])
     count("BarsIngested", counts["valid"])
@@ -214,7 +214,7 @@ def _emit_ingest_metrics(outcome: IngestOutcome) -> None:
     count("SymbolErrors", counts["symbol_errors"])
     if counts["input"]:
         count("RejectedPercent", round(100.0 * counts["rejected"] / counts["input"], 4), MetricUnit.Percent)
-    for rule, n in sorted(outcome.reject_rules.items()):
+    for rule, n in reject_rules.items():
         count_with_dimension("RejectedByRule", "Rule", rule, n)
 
 
