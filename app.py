@@ -4,6 +4,8 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib.config import Settings
+from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE
 from chalicelib.observability import flush_metrics, logger
 
 app = Chalice(app_name="stock-insights")
@@ -22,7 +24,7 @@ def _emit_metrics(event, get_response):
 # Chalice needs the bucket name when the decorator runs (to wire the notification at deploy
 # time); `chalice deploy/package` load the stage's environment first. The handler itself takes
 # the bucket from each record, so this is the only setting read at import.
-_INPUT_BUCKET = os.environ.get("BUCKET_NAME", "stock-insights-data")
+_INPUT_BUCKET = os.environ.get("BUCKET_NAME", Settings.bucket)
 
 
 @app.on_s3_event(bucket=_INPUT_BUCKET, prefix="inputs/", events=["s3:ObjectCreated:*"])
@@ -33,7 +35,7 @@ def ingest(event):
     return handle_s3_event(event.to_dict(), event.context)
 
 
-@app.on_cw_event({"source": ["stock-insights.ingestor"], "detail-type": ["IngestorCompleted"]})
+@app.on_cw_event({"source": [INGESTOR_SOURCE], "detail-type": [INGESTOR_COMPLETED]})
 def analyze(event):
     """A file was ingested: compute metrics, anomalies, aggregates and insights; store the analysis."""
     from chalicelib.analyze.service import handle_ingestor_completed
