@@ -43,8 +43,7 @@ def real_bedrock_client() -> Any:
     from chalicelib.aws import bedrock_config
     from chalicelib.config import load_settings
 
-    settings = load_settings(os.environ)
-    config = bedrock_config(settings.bedrock_read_timeout_s, settings.bedrock_max_concurrency + 1)
+    config = bedrock_config(load_settings(os.environ))
     return boto3.session.Session().client("bedrock-runtime", config=config)
 
 
