@@ -6,6 +6,7 @@ import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{env_name} must be positive, got {raw!r}")
         values[f.name] = value
     return Settings(**values)
+
+
+def lease_seconds(settings: Settings, context: Any) -> float:
+    """A marker's lease: MARKER_LEASE_SECONDS, but never past this invocation's own deadline, so a
+    crashed claimant's marker is soon taken over."""
+    lease = float(settings.marker_lease_seconds)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        lease = min(lease, remaining_ms() / 1000.0)
+    return lease
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib import aws
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings, get_settings, lease_seconds
 from chalicelib.events import EventPublisher
 from chalicelib.ingest.formats import InputRejected
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
@@ -227,10 +227,7 @@ def _claim_marker(
     once its lease has passed; the lease never outlives the claimant's own Lambda deadline.
     """
     now = time.time()
-    lease = float(settings.marker_lease_seconds)
-    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining_ms):
-        lease = min(lease, remaining_ms() / 1000.0)
+    lease = lease_seconds(settings, context)
     claim = {
         "state": "in_progress",
         "input_key": key,

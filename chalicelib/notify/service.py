@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value
-from chalicelib.config import Settings, get_settings
+from chalicelib.config import Settings, get_settings, lease_seconds
 from chalicelib.notify.markers import BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
 from chalicelib.observability import count, logger
 from chalicelib.storage import ObjectStore
@@ -81,7 +81,7 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
         return REJECTED
 
     markers = EmailMarkers(aws.client("dynamodb"), settings.table_name)
-    claim = markers.claim(analysis_id, correlation_id, _lease_seconds(settings, context))
+    claim = markers.claim(analysis_id, correlation_id, lease_seconds(settings, context))
     if claim.outcome != CLAIMED:
         return _not_claimed(claim)
     token = claim.token or ""
@@ -189,12 +189,3 @@ def _release(markers: EmailMarkers, analysis_id: str, token: str, exc: Exception
         markers.release(analysis_id, token, f"{type(exc).__name__}: {exc}")
     except Exception:  # the lease still bounds how long the marker blocks a retry
         logger.exception("could not release the email marker")
-
-
-def _lease_seconds(settings: Settings, context: Any) -> float:
-    """The marker's lease never outlives this invocation, so a crashed attempt is soon taken over."""
-    lease = float(settings.marker_lease_seconds)
-    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
-    if callable(remaining_ms):
-        lease = min(lease, remaining_ms() / 1000.0)
-    return lease
