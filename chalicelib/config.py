@@ -141,8 +141,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         try:
             if isinstance(default, tuple):
                 value = tuple(p.strip() for p in raw.split(",") if p.strip())
-            elif isinstance(default, bool):
-                value = raw.strip().lower() in ("1", "true", "yes", "on")
             else:
                 value = type(default)(raw.strip())
         except ValueError:
