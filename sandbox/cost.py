@@ -18,13 +18,15 @@ from pathlib import Path
 
 import click
 
+from chalicelib.analyze.cost import DEFAULT_MODEL_ID
+
 SAMPLE = Path(__file__).parent / "samples" / "twelvedata_5_stocks_1day.json"
 
 
 def measure_profile(sample: Path = SAMPLE, model_id: str | None = None):
     """A `TokenProfile` measured on `sample` with the prompts the analyzer would send."""
     from chalicelib.analyze import prompts
-    from chalicelib.analyze.cost import DEFAULT_MODEL_ID, TokenProfile
+    from chalicelib.analyze.cost import TokenProfile
     from chalicelib.analyze.insights import OfflineInsights
     from chalicelib.analyze.service import analyze
     from chalicelib.config import Settings
@@ -60,7 +62,7 @@ def measure_profile(sample: Path = SAMPLE, model_id: str | None = None):
 @click.option(
     "--model",
     "model_id",
-    default="amazon.nova-lite-v1:0",
+    default=DEFAULT_MODEL_ID,
     show_default=True,
     help="Model or inference profile id to price (marked * in the table).",
 )
@@ -86,8 +88,7 @@ def cost(
     if chosen not in PRICE_TABLE:
         known = ", ".join(PRICE_TABLE)
         raise click.BadParameter(f"no list price for {model_id!r}; known: {known}", param_hint="--model")
-    measured = measure_profile(model_id=model_id)
-    profile = measured
+    profile = measure_profile(model_id=model_id)
     if tokens_per_symbol_in is not None:
         profile = replace(profile, input_per_symbol=tokens_per_symbol_in, input_per_call=0.0, input_per_run=0.0)
     if tokens_per_symbol_out is not None:

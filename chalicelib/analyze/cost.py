@@ -12,7 +12,9 @@ import math
 import re
 from dataclasses import dataclass
 
-DEFAULT_MODEL_ID = "amazon.nova-lite-v1:0"
+from chalicelib.config import Settings
+
+DEFAULT_MODEL_ID = Settings.bedrock_model_id  # the settings' defaults are Nova Lite's list prices
 RUNS_PER_DAY = (5, 20, 100)
 DAYS_PER_MONTH = 30
 
@@ -25,7 +27,7 @@ class Prices:
     output_per_1k: float
 
 
-NOVA_LITE = Prices(0.00006, 0.00024)
+NOVA_LITE = Prices(Settings.bedrock_price_input_per_1k, Settings.bedrock_price_output_per_1k)
 
 # model id -> (display name, prices); list prices, 2025, may change.
 PRICE_TABLE: dict[str, tuple[str, Prices]] = {
