@@ -52,6 +52,12 @@ class OfflineInsights:
         )
 
 
+def notability(anomaly: dict) -> tuple[bool, float]:
+    """Sort key, most notable first: a price move says more than a volume spike; within a type,
+    the larger value wins."""
+    return anomaly["type"] != "price_move", -abs(anomaly["value"])
+
+
 def _pct(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:+.{digits}f}%"
 
@@ -140,8 +146,7 @@ def symbol_insight(symbol: str, m: dict[str, Any]) -> dict[str, str]:
 
     anomalies = m.get("anomalies") or []
     if anomalies:
-        # A large price move says more than a volume spike; within a type, the largest wins.
-        top = max(anomalies, key=lambda a: (a["type"] == "price_move", abs(a["value"])))
+        top = min(anomalies, key=notability)
         if top["type"] == "price_move":
             key = f"Price moved {_pct(top['value'])} on {top['datetime']}."
         else:

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.analyze.insights import INSIGHT_FIELDS
+from chalicelib.analyze.insights import INSIGHT_FIELDS, notability
 
 SYMBOL_TOOL = "record_symbol_insights"
 SUMMARY_TOOL = "record_executive_summary"
@@ -196,7 +196,7 @@ def _significant(value: float | None, digits: int = 6) -> float | None:
 
 def _notable(anomalies: list[dict]) -> list[dict]:
     """Anomalies, most notable first: price moves before volume spikes, larger before smaller."""
-    return sorted(anomalies, key=lambda a: (a["type"] != "price_move", -abs(a["value"])))
+    return sorted(anomalies, key=notability)
 
 
 def _anomaly(a: dict) -> list:
@@ -251,7 +251,7 @@ def summary_data(symbols: dict[str, dict], aggregates: dict[str, Any]) -> dict:
     """
     plain = {s for s, m in symbols.items() if is_plain_symbol(s, m)}
     flagged = [(s, _notable(m["anomalies"])[0]) for s, m in symbols.items() if s in plain and m.get("anomalies")]
-    flagged.sort(key=lambda item: (item[1]["type"] != "price_move", -abs(item[1]["value"]), item[0]))
+    flagged.sort(key=lambda item: (*notability(item[1]), item[0]))
     return {
         "symbols": aggregates.get("symbols"),
         "advancers": aggregates.get("advancers"),
