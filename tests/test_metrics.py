@@ -16,7 +16,7 @@ import pytest
 import talib
 
 from chalicelib.analyze.bars import columns_from_bars, load_processed
-from chalicelib.analyze.metrics import MetricSettings, compute_metrics
+from chalicelib.analyze.metrics import MetricSettings, compute_metrics, empty_metrics
 from tests.conftest import SAMPLES
 
 REL = 1e-9
@@ -163,6 +163,13 @@ def _assert_no_nan(value):
     elif isinstance(value, list):
         for v in value:
             _assert_no_nan(v)
+
+
+def test_a_symbol_without_bars_has_the_same_fields_in_the_same_order(prefix_metrics):
+    _, metrics = prefix_metrics
+    computed = next(iter(metrics.values()))
+
+    assert list(empty_metrics()) == list(computed)
 
 
 def test_one_bar_gives_nulls_not_nans():

@@ -42,7 +42,6 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = _CONTRACT_DEFAU
         returns = close[:, 1:] / close[:, :-1] - 1.0  # returns[:, j] is the return into column j+1
         k = settings.momentum_period
         metrics = {
-            "bars": n,
             "last_close": last,
             "percent_change": 100.0 * returns[:, -1],
             "period_change_pct": np.where(n >= 2, 100.0 * (last / bars.close[bars.starts] - 1.0), np.nan),
@@ -78,13 +77,34 @@ def compute_metrics(bars: BarColumns, settings: MetricSettings = _CONTRACT_DEFAU
             "last_datetime": last_dt[i],
         }
         for name, values in columns.items():
-            if name != "bars":
-                record[name] = values[i]
+            record[name] = values[i]
         record["trend"] = trend[i]
         record["anomalies"] = anomalies[i]
         record["recent_closes"] = recent[i]
         out[symbol] = record
     return out
+
+
+def empty_metrics() -> dict:
+    """A symbol with no valid bar: every value null (the keys, in order, of `compute_metrics`)."""
+    return {
+        "interval": None,
+        "bars": 0,
+        "first_datetime": None,
+        "last_datetime": None,
+        "last_close": None,
+        "percent_change": None,
+        "period_change_pct": None,
+        "momentum": None,
+        "momentum_pct": None,
+        "slope_pct_per_bar": None,
+        "volatility_pct": None,
+        "avg_volume": None,
+        "volume_ratio": None,
+        "trend": None,
+        "anomalies": [],
+        "recent_closes": [],
+    }
 
 
 def _slope_pct(window: np.ndarray, n: np.ndarray, size: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from chalicelib.analysis_store import AnalysisStore, record_key
 from chalicelib.analyze.aggregates import market_aggregates
 from chalicelib.analyze.bars import load_processed
 from chalicelib.analyze.insights import InsightProvider, OfflineInsights
-from chalicelib.analyze.metrics import compute_metrics
+from chalicelib.analyze.metrics import compute_metrics, empty_metrics
 from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record
 from chalicelib.config import Settings, get_settings
 from chalicelib.observability import MetricUnit, count, logger
@@ -81,28 +81,6 @@ def analyze(
         metrics.setdefault(symbol, empty_metrics())
     aggregates = market_aggregates(metrics)
     return build_record(detail, metrics, aggregates, provider.generate(metrics, aggregates))
-
-
-def empty_metrics() -> dict:
-    """A symbol with no valid bar: every value null."""
-    return {
-        "interval": None,
-        "bars": 0,
-        "first_datetime": None,
-        "last_datetime": None,
-        "last_close": None,
-        "percent_change": None,
-        "period_change_pct": None,
-        "momentum": None,
-        "momentum_pct": None,
-        "slope_pct_per_bar": None,
-        "volatility_pct": None,
-        "avg_volume": None,
-        "volume_ratio": None,
-        "trend": None,
-        "anomalies": [],
-        "recent_closes": [],
-    }
 
 
 def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str, ...]:
