@@ -8,6 +8,7 @@ in one of its readers. No AWS SDK here: this module only describes.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 from typing import Any
@@ -43,6 +44,19 @@ DEFAULTS: dict[str, Any] = {
     "event_bus": _APP_DEFAULTS.event_bus,
     "metric_namespace": _APP_DEFAULTS.metric_namespace,
 }
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """`--set NAME=VALUE` of both infra commands: an int, a float, true/false, else the text."""
+    name, sep, raw = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    for kind in (int, float):
+        try:
+            return name, kind(raw)
+        except ValueError:
+            pass
+    return name, {"true": True, "false": False}.get(raw.lower(), raw)
 
 
 def resource_specs(app_name: str = APP_NAME, stage: str = "dev", **overrides: Any) -> dict[str, Any]:

@@ -29,7 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.models import INGESTOR_SOURCE
-from infra.resources import function_policies, resource_specs, terraform_references, terraform_resources
+from infra.resources import (
+    function_policies,
+    parse_setting,
+    resource_specs,
+    terraform_references,
+    terraform_resources,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Terraform 1.5+ (CI and CD pin 1.13) and AWS provider 5.x or 6.x. Chalice pins < 1.4.0 and < 5.
@@ -406,18 +412,6 @@ def build_package(stage: str, out_dir: Path, project_dir: Path = PROJECT_DIR, **
     return written
 
 
-def _setting(text: str) -> tuple[str, Any]:
-    name, sep, raw = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
-    for kind in (int, float):
-        try:
-            return name, kind(raw)
-        except ValueError:
-            pass
-    return name, {"true": True, "false": False}.get(raw.lower(), raw)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.terraform", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
@@ -425,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set",
         dest="settings",
-        type=_setting,
+        type=parse_setting,
         action="append",
         default=[],
         metavar="NAME=VALUE",

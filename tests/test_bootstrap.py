@@ -102,6 +102,20 @@ def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
     assert rules["expire-rejects"]["Expiration"]["Days"] == 180
 
 
+def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    base = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+
+    _run(*base, "--set", "rejected_percent_threshold=2.5")  # a float: the text "2.5" used to crash
+
+    alarms = moto_server("cloudwatch").describe_alarms()["MetricAlarms"]
+    thresholds = {a["MetricName"]: a["Threshold"] for a in alarms}
+    assert thresholds["RejectedPercent"] == 2.5
+    with pytest.raises(SystemExit):
+        bootstrap.main([*base, "--set", "no-equals-sign"], client=moto_server)
+
+
 def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
