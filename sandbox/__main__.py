@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 import orjson
 
+from sandbox.cost import cost
+
 SAMPLES = Path(__file__).parent / "samples"
 DEMO_FILES = (
     SAMPLES / "twelvedata_5_stocks_1day.json",
@@ -102,13 +104,7 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
         return run_files(files, out, on_file=progress, bedrock=bedrock)
 
 
-def _register_cost() -> None:
-    from sandbox.cost import cost
-
-    cli.add_command(cost)
-
-
-_register_cost()
+cli.add_command(cost)
 
 if __name__ == "__main__":
     cli(prog_name="python -m sandbox")

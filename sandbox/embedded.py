@@ -8,12 +8,12 @@ handler's own pattern targets a second queue; the table's stream is read with
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import importlib
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,7 @@ class EmbeddedAWS:
     deliveries: list[Delivery] = field(default_factory=list)
     _mock: Any = None
     _saved_env: dict = field(default_factory=dict)
+    _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
 
     def __enter__(self) -> EmbeddedAWS:
         for name in list(_SANDBOX_ENV) + list(_UNSET):
@@ -120,6 +121,7 @@ class EmbeddedAWS:
         from chalicelib.config import get_settings
 
         self._mock.stop()
+        self._clients.clear()
         aws.reset_clients()
         get_settings.cache_clear()
         for name, value in self._saved_env.items():
@@ -130,9 +132,12 @@ class EmbeddedAWS:
 
     # -- clients ---------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        import boto3
+        """The sandbox's client for `service` (created once, inside the mock)."""
+        if service not in self._clients:
+            import boto3
 
-        return boto3.client(service, region_name=REGION)
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
 
     # -- resources -------------------------------------------------------------------------
     def _create_resources(self) -> None:
@@ -210,15 +215,15 @@ class EmbeddedAWS:
             "QueueArn"
         ]
 
-    def _drain(self, url: str | None) -> Iterator[dict]:
+    def _drain(self, url: str | None) -> list[dict]:
         if url is None:
-            return iter(())
+            return []
         sqs = self.client("sqs")
         bodies = []
         while True:
             messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
-                return iter(bodies)
+                return bodies
             for message in messages:
                 bodies.append(orjson.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
@@ -323,6 +328,7 @@ class EmbeddedAWS:
         ]
 
 
+@functools.cache
 def _function_config(name: str, stage: str = "dev") -> dict:
     """Chalice's settings for one function: top level, then the stage's (as Chalice merges them)."""
     from pathlib import Path
@@ -365,9 +371,3 @@ def _jsonable(value: Any) -> Any:
 
         return base64.b64encode(value).decode()
     return value
-
-
-@contextlib.contextmanager
-def embedded_aws() -> Iterator[EmbeddedAWS]:
-    with EmbeddedAWS() as env:
-        yield env
