@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures" / "twelvedata"
+# The real Twelve Data responses of `../shared/fixtures`; SHARED_FIXTURES points elsewhere.
+FIXTURES = Path(os.environ.get("SHARED_FIXTURES") or REPO.parent / "shared" / "fixtures") / "twelvedata"
 SAMPLES = REPO / "sandbox" / "samples"
 
 
