@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.aws import error_code
-from infra.resources import key_policy, parse_setting, resource_specs, table_definition
+from infra.resources import add_settings_option, key_policy, resource_specs, table_definition
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -344,15 +344,7 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     parser.add_argument("step", choices=("resources", "wire"), help="resources: before chalice deploy; wire: after it")
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--sender", help="the verified address reports come from (SENDER_EMAIL)")
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a resource setting",
-    )
+    add_settings_option(parser)
     parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = dict(args.settings)

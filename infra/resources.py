@@ -46,8 +46,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def parse_setting(text: str) -> tuple[str, Any]:
-    """`--set NAME=VALUE` of both infra commands: an int, a float, true/false, else the text."""
+def add_settings_option(parser: argparse.ArgumentParser) -> None:
+    """`--set NAME=VALUE` (repeatable) of both infra commands; `args.settings` is a list of pairs."""
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        type=_parse_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an infra.resources setting, e.g. --set reject_expiration_days=180",
+    )
+
+
+def _parse_setting(text: str) -> tuple[str, Any]:
+    """An int, a float, true/false, else the text."""
     name, sep, raw = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")

@@ -30,8 +30,8 @@ from typing import Any
 
 from chalicelib.models import INGESTOR_SOURCE
 from infra.resources import (
+    add_settings_option,
     function_policies,
-    parse_setting,
     resource_specs,
     terraform_references,
     terraform_resources,
@@ -416,15 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.terraform", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
     parser.add_argument("--out", type=Path, default=Path("build/terraform"), help="output directory")
-    parser.add_argument(
-        "--set",
-        dest="settings",
-        type=parse_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override an infra.resources setting, e.g. --set reject_expiration_days=180",
-    )
+    add_settings_option(parser)
     args = parser.parse_args(argv)
     try:
         written = build_package(args.stage, args.out.resolve(), **dict(args.settings))
