@@ -21,9 +21,10 @@ def _emit_metrics(event, get_response):
         flush_metrics()
 
 
-# Chalice needs the bucket name when the decorator runs (to wire the notification at deploy
-# time); `chalice deploy/package` load the stage's environment first. The handler itself takes
-# the bucket from each record, so this is the only setting read at import.
+# Chalice needs the bucket name when the decorators run (to wire the notification and the
+# analyze rule's bucket filter at deploy time); `chalice deploy/package` load the stage's
+# environment first. The handlers themselves take the bucket from each record and event, so this
+# and the stream ARN below are the only settings read at import.
 _INPUT_BUCKET = os.environ.get("BUCKET_NAME", Settings.bucket)
 
 
@@ -35,7 +36,10 @@ def ingest(event):
     return handle_s3_event(event.to_dict(), event.context)
 
 
-@app.on_cw_event({"source": [INGESTOR_SOURCE], "detail-type": [INGESTOR_COMPLETED]})
+# Only this stage's files: every stage publishes the same source on the account's default bus.
+@app.on_cw_event(
+    {"source": [INGESTOR_SOURCE], "detail-type": [INGESTOR_COMPLETED], "detail": {"bucket": [_INPUT_BUCKET]}}
+)
 def analyze(event):
     """A file was ingested: compute metrics, anomalies, aggregates and insights; store the analysis."""
     from chalicelib.analyze.service import handle_ingestor_completed

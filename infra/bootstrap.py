@@ -1,16 +1,20 @@
 """`python -m infra.bootstrap`: what `chalice deploy` needs and does not create, from `infra.resources`.
 
-    python -m infra.bootstrap resources --stage dev --sender you@example.com   # before chalice deploy
+    python -m infra.bootstrap resources --stage dev --sender you@example.com --recipients a@x.com,b@y.com
     python -m infra.bootstrap wire --stage dev                                 # after chalice deploy
 
-`resources` creates (or brings back to its definition) the app's KMS key, the bucket (public
-access blocked, default encryption, versioning, lifecycle rules), the analyses table (stream
-NEW_IMAGE, point-in-time recovery), the SES sender identity, a dead-letter queue per function,
-the alarm topic and the alarms, then writes the names and the stream ARN into the stage's
-environment in `.chalice/config.json`. `wire` attaches each deployed function's dead-letter queue
-and gives the stream mapping its bisect/retry/partial-batch/on-failure settings. Both print what
-they did per resource (`created`, `updated` or `unchanged`); a second run changes nothing.
-AWS settings come from the usual places (profile, region, `AWS_ENDPOINT_URL` for a test server).
+`resources` records the stage's settings in `.chalice/settings-<stage>.json` (what the command
+line states, merged into what the file already holds: every deploy path reads that file), then
+creates (or brings back to its definition) the app's KMS key, the bucket (public access blocked,
+default encryption, versioning, lifecycle rules; named after the account and region unless
+`--bucket` names it), the analyses table (stream NEW_IMAGE, point-in-time recovery), the SES
+sender identity, a dead-letter queue per function, each function's log group with its retention,
+the alarm topic (with `--alarm-email` subscribed) and the alarms, and finally writes the stage's
+policy files and environment (names, stream ARN, sender, recipients, insights provider) into
+`.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
+mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
+(`created`, `updated` or `unchanged`); a second run changes nothing. AWS settings come from the
+usual places (profile, region, `AWS_ENDPOINT_URL` for a test server).
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.aws import error_code
-from infra.resources import add_settings_option, key_policy, resource_specs, table_definition
+from infra import chalice_config
+from infra.policies import key_policy
+from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs, table_definition
+from infra.settings import load_stage_settings, save_stage_settings
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -32,27 +39,33 @@ CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 class Bootstrap:
     """Each step makes one resource match `specs` and says what it had to do."""
 
-    def __init__(self, specs: dict[str, Any], client: Callable[[str], Any], report: Callable[[str, str, str], None]):
+    def __init__(
+        self,
+        specs: dict[str, Any],
+        client: Callable[[str], Any],
+        report: Callable[[str, str, str], None],
+        account: str = "",
+        partition: str = "aws",
+    ):
         self.specs = specs
         self.client = client
         self.report = report
-        self.outputs: dict[str, str] = {}
+        self.account = account
+        self.partition = partition
 
     # -- before deploy -----------------------------------------------------------------------
-    def resources(self) -> dict[str, str]:
-        identity = self.client("sts").get_caller_identity()
-        self.account = identity["Account"]
-        self.partition = identity["Arn"].split(":")[1]
+    def resources(self) -> str:
+        """Every resource to its definition; returns the table's stream ARN."""
         self.key_arn = self.kms_key()
         self.bucket()
-        self.outputs["ANALYSES_STREAM_ARN"] = self.table()
+        stream_arn = self.table()
         self.email_identity()
         self.dead_letter_queues()
+        self.log_groups()
         topic_arn = self.alarm_topic()
+        self.alarm_subscription(topic_arn)
         self.alarms(topic_arn)
-        env = self.specs["environment"]
-        self.outputs.update({k: env[k] for k in ("BUCKET_NAME", "TABLE_NAME", "SENDER_EMAIL", "STAGE")})
-        return self.outputs
+        return stream_arn
 
     def kms_key(self) -> str:
         kms, spec = self.client("kms"), self.specs["kms_key"]
@@ -222,6 +235,41 @@ class Bootstrap:
         self.report("alarm topic", spec["name"], CREATED)
         return arn
 
+    def log_groups(self) -> None:
+        """Each function's log group with its retention, before the function first logs (Lambda
+        would otherwise create it, keeping logs forever)."""
+        logs = self.client("logs")
+        for group in self.specs["log_groups"].values():
+            found = [
+                g
+                for g in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=group["name"])
+                if g["logGroupName"] == group["name"]
+            ]
+            outcome = UNCHANGED
+            if not found:
+                logs.create_log_group(logGroupName=group["name"], tags=dict(self.specs["tags"]))
+                outcome = CREATED
+            if not found or found[0].get("retentionInDays") != group["retention_days"]:
+                logs.put_retention_policy(logGroupName=group["name"], retentionInDays=group["retention_days"])
+                outcome = outcome if outcome == CREATED else UPDATED
+            self.report("log group", group["name"], outcome)
+
+    def alarm_subscription(self, topic_arn: str) -> None:
+        email = self.specs["alarm_topic"]["email"]
+        if not email:
+            return
+        sns = self.client("sns")
+        subscribed = {
+            s["Endpoint"]
+            for s in _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
+            if s.get("Protocol") == "email"
+        }
+        if email in subscribed:
+            self.report("alarm e-mail", email, UNCHANGED)
+            return
+        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
+        self.report("alarm e-mail", email, f"{CREATED} (confirm the subscription in the inbox of {email})")
+
     def alarms(self, topic_arn: str) -> None:
         cloudwatch = self.client("cloudwatch")
         names = [a["name"] for a in self.specs["alarms"]]
@@ -327,47 +375,80 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
     return items
 
 
-def write_stage_environment(chalice_dir: Path, stage: str, values: dict[str, str]) -> bool:
-    """Merge `values` into the stage's environment in `config.json`; True if the file changed."""
-    path = chalice_dir / "config.json"
-    config = json.loads(path.read_text())
-    environment = config.setdefault("stages", {}).setdefault(stage, {}).setdefault("environment_variables", {})
-    if all(environment.get(k) == v for k, v in values.items()):
-        return False
-    environment.update(values)
-    path.write_text(json.dumps(config, indent=2) + "\n")
-    return True
+def write_chalice_files(chalice_dir: Path, specs: dict[str, Any], stream_arn: str) -> list[str]:
+    """The stage's policy files and environment (with the stream ARN) in `chalice_dir`; the names written."""
+    config = json.loads((chalice_dir / "config.json").read_text())
+    config, files = chalice_config.render(config, {specs["stage"]: specs})
+    config["stages"][specs["stage"]]["environment_variables"]["ANALYSES_STREAM_ARN"] = stream_arn
+    stale = chalice_config.stale_files(chalice_dir, config, files)
+    for name, text in stale.items():
+        (chalice_dir / name).write_text(text)
+    return sorted(stale)
+
+
+def stated_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line states (flags and `--set`)."""
+    stated: dict[str, Any] = dict(args.settings)
+    flags = {
+        "sender_email": args.sender,
+        "recipient_emails": email_list(args.recipients) if args.recipients is not None else None,
+        "alarm_email": args.alarm_email,
+        "bucket_name": args.bucket,
+        "insights_provider": args.insights_provider,
+    }
+    stated.update({key: value for key, value in flags.items() if value is not None})
+    return stated
 
 
 def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.bootstrap", description=__doc__.split("\n\n")[0])
     parser.add_argument("step", choices=("resources", "wire"), help="resources: before chalice deploy; wire: after it")
     parser.add_argument("--stage", default="dev")
-    parser.add_argument("--sender", help="the verified address reports come from (SENDER_EMAIL)")
+    parser.add_argument("--sender", help="the verified SES address reports come from (required once)")
+    parser.add_argument("--recipients", help="comma-separated addresses the report goes to (required once)")
+    parser.add_argument("--alarm-email", help="an address to subscribe to the alarm topic ('' for none)")
+    parser.add_argument("--bucket", help="the data bucket's name (default: <app>-<stage>-data-<account>-<region>)")
+    parser.add_argument("--insights-provider", choices=INSIGHTS_PROVIDERS, help="offline (default) or bedrock")
     add_settings_option(parser)
     parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
     args = parser.parse_args(argv)
-    overrides: dict[str, Any] = dict(args.settings)
-    if args.sender:
-        overrides["sender_email"] = args.sender
-    specs = resource_specs(stage=args.stage, **overrides)
+    try:
+        stated = {**load_stage_settings(args.chalice_dir, args.stage), **stated_settings(args)}
+        missing = [flag for key, flag in (("sender_email", "--sender"), ("recipient_emails", "--recipients"))
+                   if key not in stated]  # fmt: skip
+        if args.step == "resources" and missing:
+            raise ValueError(
+                f"stage {args.stage} has no {' and no '.join(missing)} yet: state them once, e.g. "
+                "--sender reports@your-domain.com --recipients you@your-domain.com "
+                f"(kept in {args.chalice_dir / f'settings-{args.stage}.json'})"
+            )
+        app_name = json.loads((args.chalice_dir / "config.json").read_text())["app_name"]
+        resource_specs(app_name, args.stage, **stated)  # refuse a bad setting before touching AWS
+    except (TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if client is None:
         import boto3
 
-        session = boto3.session.Session()
-        client = session.client
+        client = boto3.session.Session().client
+    sts = client("sts")
+    identity = sts.get_caller_identity()
+    account, partition, region = identity["Account"], identity["Arn"].split(":")[1], sts.meta.region_name
+    specs = resource_specs(app_name, args.stage, account, region, **stated)
 
     def report(kind: str, name: str, outcome: str) -> None:
         print(f"  {kind:<18} {name:<45} {outcome}")
 
-    bootstrap = Bootstrap(specs, client, report)
-    print(f"{args.step} for stage {args.stage}:")
+    bootstrap = Bootstrap(specs, client, report, account, partition)
+    print(f"{args.step} for stage {args.stage} (account {account}, {region}):")
     if args.step == "wire":
         bootstrap.wire()
         return 0
-    outputs = bootstrap.resources()
-    changed = write_stage_environment(args.chalice_dir, args.stage, outputs)
-    print(f"  {'chalice config':<18} {str(args.chalice_dir / 'config.json'):<45} {UPDATED if changed else UNCHANGED}")
+    settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
+    report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)
+    stream_arn = bootstrap.resources()
+    written = write_chalice_files(args.chalice_dir, specs, stream_arn)
+    report("chalice config", str(args.chalice_dir), f"{UPDATED} ({', '.join(written)})" if written else UNCHANGED)
     return 0
 
 

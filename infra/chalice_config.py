@@ -1,10 +1,12 @@
 """`python -m infra.chalice_config [--check]`: `.chalice/` from `infra.resources`, never by hand.
 
-For each stage it writes one IAM policy file per function (`policy-<stage>-<function>.json`,
-from `function_policies`) and sets, in `.chalice/config.json`, each function's
-`iam_policy_file` with `autogen_policy: false` (Chalice's own analysis reads only `app.py` and
-misses what the handlers call) and the stage's resource names in its environment. `--check`
-fails if the files on disk differ from what would be written (drift).
+For each stage it reads the stage's settings (`.chalice/settings-<stage>.json`, `infra.settings`)
+and writes one IAM policy file per function (`policy-<stage>-<function>.json`, from
+`function_policies`: notify may send only as the configured sender) and, in `.chalice/config.json`,
+each function's `iam_policy_file` with `autogen_policy: false` (Chalice's own analysis reads only
+`app.py` and misses what the handlers call) and the stage's environment: resource names, sender,
+recipients, insights provider. `--check` fails if the files on disk differ from what would be
+written (drift). The bootstrap runs the same rendering for its stage once it knows the account.
 """
 
 from __future__ import annotations
@@ -15,14 +17,40 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infra.resources import FUNCTIONS, function_policies, literal_arns, resource_specs
+from infra.policies import function_policies, literal_arns
+from infra.resources import FUNCTIONS, resource_specs
+from infra.settings import load_stage_settings
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 STAGES = ("dev", "uat", "prod")
+# Deploy settings left at the app's own default (chalicelib.config) need no environment variable.
+_APP_DEFAULTS = {
+    name: value
+    for name, value in resource_specs()["environment"].items()
+    if name in ("SENDER_EMAIL", "RECIPIENT_EMAILS", "INSIGHTS_PROVIDER")
+}
 
 
 def policy_file_name(stage: str, function: str) -> str:
     return f"policy-{stage}-{function}.json"
+
+
+def stage_environment(config: dict[str, Any], stage: str) -> dict[str, str]:
+    return config.get("stages", {}).get(stage, {}).get("environment_variables", {})
+
+
+def stage_specs(
+    chalice_dir: Path, config: dict[str, Any], stage: str, account: str | None = None, region: str | None = None
+) -> dict[str, Any]:
+    """The stage's specs from its settings file. Without an account (offline), the bucket is the
+    one the settings name, else the one the bootstrap wrote into the stage's environment, else
+    unknown (the policies then name the stage's buckets by prefix)."""
+    stated = load_stage_settings(chalice_dir, stage)
+    if account is None and not stated.get("bucket_name"):
+        bootstrapped = stage_environment(config, stage).get("BUCKET_NAME")
+        if bootstrapped:
+            stated = {**stated, "bucket_name": bootstrapped}
+    return resource_specs(config["app_name"], stage, account, region, **stated)
 
 
 def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -32,7 +60,11 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
     for stage, specs in specs_by_stage.items():
         stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
         environment = stage_config.setdefault("environment_variables", {})
-        environment.update({k: specs["environment"][k] for k in ("BUCKET_NAME", "TABLE_NAME", "STAGE")})
+        for name, value in specs["environment"].items():
+            if value is None or _APP_DEFAULTS.get(name) == value:
+                environment.pop(name, None)  # the app's own default applies
+            else:
+                environment[name] = value
         policies = function_policies(literal_arns(specs))
         functions = stage_config.setdefault("lambda_functions", {})
         for function in FUNCTIONS:
@@ -43,26 +75,35 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
     return config, files
 
 
+def stale_files(chalice_dir: Path, config: dict[str, Any], files: dict[str, str]) -> dict[str, str]:
+    """{name: wanted text} of the files under `chalice_dir` that differ from the rendering."""
+    wanted = {"config.json": json.dumps(config, indent=2) + "\n", **files}
+    return {
+        name: text
+        for name, text in wanted.items()
+        if not (chalice_dir / name).exists() or (chalice_dir / name).read_text() != text
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.chalice_config", description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail if .chalice/ differs from infra.resources")
+    parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
     args = parser.parse_args(argv)
-    config_path = CHALICE_DIR / "config.json"
-    current = json.loads(config_path.read_text())
-    config, files = render(current, {stage: resource_specs(stage=stage) for stage in STAGES})
-    wanted = {"config.json": json.dumps(config, indent=2) + "\n", **files}
-    stale = [
-        name
-        for name, text in wanted.items()
-        if not (CHALICE_DIR / name).exists() or (CHALICE_DIR / name).read_text() != text
-    ]
+    current = json.loads((args.chalice_dir / "config.json").read_text())
+    try:
+        specs = {stage: stage_specs(args.chalice_dir, current, stage) for stage in STAGES}
+    except (TypeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    stale = stale_files(args.chalice_dir, *render(current, specs))
     if args.check:
         if stale:
             print(f"out of date: {', '.join(stale)}; run python -m infra.chalice_config", file=sys.stderr)
             return 1
         return 0
-    for name in stale:
-        (CHALICE_DIR / name).write_text(wanted[name])
+    for name, text in stale.items():
+        (args.chalice_dir / name).write_text(text)
         print(f"wrote .chalice/{name}")
     return 0
 

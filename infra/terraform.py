@@ -3,14 +3,18 @@
 Runs `chalice package --pkg-format terraform`, fixes what its output gets wrong (each fix is one
 function below), and writes beside it the app's other resources, from `infra.resources`:
 
-    chalice.tf.json   functions, role, triggers (post-processed)
-    deployment.zip    the Lambda package
-    infra.tf.json     bucket, table, queues, alarm topic and alarms, key, SES identity
-    versions.tf       Terraform and provider versions, the S3 backend (configured at init)
+    chalice.tf.json        functions, role, triggers (post-processed)
+    deployment.zip         the Lambda package
+    infra.tf.json          bucket, table, queues, log groups, alarm topic and alarms, key, SES identity
+    variables.tf.json      the stage's deploy settings as input variables (sender_email, recipient_emails, …)
+    terraform.tfvars.json  their values, as `.chalice/settings-<stage>.json` states them (if it does)
+    versions.tf            Terraform and provider versions, the S3 backend (configured at init)
+    .terraform.lock.hcl    the provider's pinned version and checksums (infra/.terraform.lock.hcl)
 
-The two files refer to each other by Terraform expressions (bucket, stream ARN, queue ARNs), so
-each setting has one definition. Chalice refuses `--merge-template` for Terraform, hence the
-post-processing.
+The files refer to each other by Terraform expressions (bucket, stream ARN, queue ARNs), so
+each setting has one definition, and nothing read from an AWS account is literal: whatever the
+bootstrap wrote into `.chalice/config.json` for `chalice deploy` (stream ARN, bucket) is replaced
+by references. Chalice refuses `--merge-template` for Terraform, hence the post-processing.
 """
 
 from __future__ import annotations
@@ -29,19 +33,24 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.models import INGESTOR_SOURCE
-from infra.resources import (
-    add_settings_option,
-    function_policies,
-    resource_specs,
+from infra.policies import function_policies
+from infra.resources import add_settings_option, resource_specs
+from infra.settings import load_stage_settings
+from infra.terraform_resources import (
     terraform_references,
     terraform_resources,
+    terraform_variable_values,
+    terraform_variables,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+LOCK_FILE = Path(__file__).resolve().parent / ".terraform.lock.hcl"
 # Terraform 1.5+ (CI and CD pin 1.13) and AWS provider 5.x or 6.x. Chalice pins < 1.4.0 and < 5.
 REQUIRED_TERRAFORM = ">= 1.5.0, < 2.0.0"
 REQUIRED_AWS_PROVIDER = ">= 5.0, < 7.0"
 _RULE_NAME_MAX = 64
+# An ARN naming an account: nothing read from one account may reach the package.
+_ACCOUNT_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:")
 # `aws_x.name` or `data.aws_x.name` in an expression; the look-behind keeps `data.aws_x.name`
 # from also counting as a resource and `x.attr.more` from counting twice.
 _REFERENCE = re.compile(r"(?<![\w.-])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)")
@@ -96,7 +105,8 @@ def prefix_event_rule_names(tf: dict[str, Any], prefix: str) -> dict[str, Any]:
 def scope_ingest_rules_to_bucket(tf: dict[str, Any], source: str, bucket_ref: str) -> dict[str, Any]:
     """Match only this stage's IngestorCompleted events: both stages publish the same source on
     the account's default bus, so without a `detail.bucket` filter each stage's analyze would
-    also take the other stage's files."""
+    also take the other stage's files. `app.py` filters on the bucket `chalice package` was given
+    (a literal); the filter names the bucket Terraform creates instead."""
     tf = copy.deepcopy(tf)
     for local_name, rule in tf.get("resource", {}).get("aws_cloudwatch_event_rule", {}).items():
         if "event_pattern" not in rule:
@@ -105,34 +115,31 @@ def scope_ingest_rules_to_bucket(tf: dict[str, Any], source: str, bucket_ref: st
         if source not in pattern.get("source", []):
             continue
         detail = pattern.setdefault("detail", {})
-        if detail.get("bucket") not in (None, [bucket_ref]):
-            raise PackageDrift(f"rule {local_name} already filters detail.bucket: {detail['bucket']}")
+        if len(detail.get("bucket", [bucket_ref])) != 1:
+            raise PackageDrift(f"rule {local_name} filters more than one bucket: {detail['bucket']}")
         detail["bucket"] = [bucket_ref]
         rule["event_pattern"] = json.dumps(pattern)
     return tf
 
 
-def wire_bucket_notification(tf: dict[str, Any], bucket_name: str, refs: dict[str, Any]) -> dict[str, Any]:
-    """Point the S3 notification and its permission at the infra bucket, and make the notification
-    wait for the permission (S3 checks it when the notification is created: the first apply
-    otherwise races and fails)."""
+def wire_bucket_notification(tf: dict[str, Any], refs: dict[str, Any]) -> dict[str, Any]:
+    """Point the S3 notification and its permission at the infra bucket (instead of the name
+    `chalice package` was given), and make the notification wait for the permission (S3 checks it
+    when the notification is created: the first apply otherwise races and fails)."""
     tf = copy.deepcopy(tf)
     resources = tf.get("resource", {})
     notifications = resources.get("aws_s3_bucket_notification", {})
-    for notification in notifications.values():
-        if notification["bucket"] not in (bucket_name, refs["bucket_name"]):
-            raise PackageDrift(
-                f"Chalice's bucket {notification['bucket']!r} is not {bucket_name!r}: set BUCKET_NAME in "
-                ".chalice/config.json to the name infra.resources gives this stage"
-            )
-    literal_arn = re.compile(rf"^arn:[^:]*:s3:::{re.escape(bucket_name)}$")
+    buckets = {n["bucket"] for n in notifications.values()} - {refs["bucket_name"]}
+    if len(buckets) > 1:
+        raise PackageDrift(f"Chalice wired more than one bucket: {sorted(buckets)}")
+    literal_arns = {rf"^arn:[^:]*:s3:::{re.escape(bucket)}$" for bucket in buckets}
     s3_permissions = []
     for local_name, permission in resources.get("aws_lambda_permission", {}).items():
         if permission.get("principal") != "s3.amazonaws.com":
             continue
         source = permission.get("source_arn", "")
-        if not literal_arn.match(source) and source != refs["bucket_arn"]:
-            raise PackageDrift(f"permission {local_name} is for {source}, not {bucket_name}")
+        if source != refs["bucket_arn"] and not any(re.match(arn, source) for arn in literal_arns):
+            raise PackageDrift(f"permission {local_name} is for {source}, not the notified bucket {sorted(buckets)}")
         permission["source_arn"] = refs["bucket_arn"]
         s3_permissions.append(f"aws_lambda_permission.{local_name}")
     for local_name, notification in notifications.items():
@@ -140,6 +147,11 @@ def wire_bucket_notification(tf: dict[str, Any], bucket_name: str, refs: dict[st
             raise PackageDrift(f"bucket notification {local_name} has no S3 Lambda permission to wait for")
         notification["bucket"] = refs["bucket_name"]
         notification["depends_on"] = sorted(set(notification.get("depends_on", [])) | set(s3_permissions))
+    if notifications:
+        # Chalice names the resource after the bucket it was given (an account's, after a
+        # bootstrap): a stable name keeps the address, and the state, the same for every account.
+        (notification,) = notifications.values()
+        resources["aws_s3_bucket_notification"] = {"data": notification}
     return tf
 
 
@@ -167,20 +179,35 @@ def wire_stream_mapping(tf: dict[str, Any], mapping: dict[str, Any], refs: dict[
     return tf
 
 
-def reference_environment(tf: dict[str, Any], environment: dict[str, str], refs: dict[str, str]) -> dict[str, Any]:
-    """Replace the literal BUCKET_NAME/TABLE_NAME/SENDER_EMAIL in each function's environment with
-    references to the resources that define them; a literal that disagrees is drift."""
+def reference_environment(tf: dict[str, Any], environment: dict[str, Any], refs: dict[str, str]) -> dict[str, Any]:
+    """Replace the functions' environment variables that name resources or deploy settings with
+    references to the resources and variables that define them. A literal that disagrees with the
+    stage's settings is drift (`.chalice/config.json` not rendered from them); literals read from an
+    account (bucket, stream ARN, written by the bootstrap) are replaced whatever they say."""
     tf = copy.deepcopy(tf)
     for local_name, function in _functions(tf):
         variables = function.setdefault("environment", {}).setdefault("variables", {})
-        for name, expected in environment.items():
-            current = variables.get(name)
-            if current not in (None, expected, refs[name]):
+        for name, ref in refs.items():
+            current, expected = variables.get(name), environment.get(name)
+            if expected is not None and current not in (None, expected, ref):
                 raise PackageDrift(
-                    f"{local_name}: {name}={current!r} in .chalice/config.json, but infra.resources says "
-                    f"{expected!r}; keep one definition (pass the value as a resource setting)"
+                    f"{local_name}: {name}={current!r} in .chalice/config.json, but the stage's settings say "
+                    f"{expected!r}; run python -m infra.chalice_config"
                 )
-            variables[name] = refs[name]
+            variables[name] = ref
+    return tf
+
+
+def create_log_groups_first(tf: dict[str, Any], log_groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each function waits for its log group (`infra.tf.json`, with the retention), so Lambda
+    never creates one that keeps logs forever."""
+    tf = copy.deepcopy(tf)
+    for local_name, function in _functions(tf):
+        if local_name not in log_groups:
+            raise PackageDrift(f"no log group for function {local_name!r} in infra.resources")
+        function["depends_on"] = sorted(
+            set(function.get("depends_on", [])) | {f"aws_cloudwatch_log_group.{local_name}"}
+        )
     return tf
 
 
@@ -250,8 +277,9 @@ def postprocess_chalice(tf: dict[str, Any], specs: dict[str, Any]) -> dict[str, 
     tf = drop_null_data_source(tf)
     tf = prefix_event_rule_names(tf, specs["prefix"])
     tf = scope_ingest_rules_to_bucket(tf, INGESTOR_SOURCE, refs["bucket_name"])
-    tf = wire_bucket_notification(tf, specs["bucket"]["name"], refs)
+    tf = wire_bucket_notification(tf, refs)
     tf = reference_environment(tf, specs["environment"], refs["environment"])
+    tf = create_log_groups_first(tf, specs["log_groups"])
     tf = add_dead_letter_queues(tf, specs["functions"], refs)
     tf = encrypt_environment(tf, refs)
     tf = enable_active_tracing(tf)
@@ -279,7 +307,8 @@ terraform {{
     }}
   }}
 
-  # Partial configuration: terraform init -backend-config=bucket=... -backend-config=key=... -backend-config=region=...
+  # Partial configuration, as buildspec_cd.yml and the README give it: terraform init
+  #   -backend-config=bucket=... -backend-config=key={specs["app_name"]}/{specs["stage"]}/terraform.tfstate -backend-config=region=...
   backend "s3" {{}}
 }}
 
@@ -329,6 +358,11 @@ def defined_addresses(documents: Iterable[dict[str, Any]]) -> set[str]:
         for rtype, items in document.get("data", {}).items():
             found.update(f"data.{rtype}.{name}" for name in items)
     return found
+
+
+def account_literals(documents: Iterable[dict[str, Any]]) -> list[str]:
+    """ARNs naming an account, literally, in any document (the package must deploy to any account)."""
+    return sorted({text for document in documents for text in _strings(document) if _ACCOUNT_ARN.search(text)})
 
 
 def unresolved_references(documents: Iterable[dict[str, Any]]) -> list[str]:
@@ -388,18 +422,32 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
 
 
 def build_package(stage: str, out_dir: Path, project_dir: Path = PROJECT_DIR, **overrides: Any) -> dict[str, Path]:
-    """Write the Terraform directory for `stage` to `out_dir`; returns the files written."""
-    specs = resource_specs(app_name(project_dir), stage, **overrides)
+    """Write the Terraform directory for `stage` to `out_dir`; returns the files written.
+
+    Settings: the stage's settings file, then `overrides` (`--set`) on top."""
+    stated = {**load_stage_settings(project_dir / ".chalice", stage), **overrides}
+    specs = resource_specs(app_name(project_dir), stage, **stated)
     with tempfile.TemporaryDirectory(prefix="chalice-package-") as tmp:
         raw_dir = Path(tmp) / "package"
         run_chalice_package(project_dir, stage, raw_dir)
         chalice_doc = postprocess_chalice(json.loads((raw_dir / "chalice.tf.json").read_text()), specs)
-        documents = {"chalice.tf.json": chalice_doc, "infra.tf.json": terraform_resources(specs)}
+        documents = {
+            "chalice.tf.json": chalice_doc,
+            "infra.tf.json": terraform_resources(specs),
+            "variables.tf.json": terraform_variables(),
+        }
         missing = unresolved_references(documents.values())
         if missing:
             raise PackageDrift(f"references to undefined resources: {missing}")
+        leaked = account_literals(documents.values())
+        if leaked:
+            raise PackageDrift(f"literal ARNs of an account would reach the package: {leaked}")
+        values = terraform_variable_values(stated)
+        if values:
+            documents["terraform.tfvars.json"] = values
         out_dir.mkdir(parents=True, exist_ok=True)
-        for stale in [*out_dir.glob("*.tf.json"), *out_dir.glob("*.tf"), out_dir / "deployment.zip"]:
+        generated = ("deployment.zip", "terraform.tfvars.json", LOCK_FILE.name)
+        for stale in [*out_dir.glob("*.tf.json"), *out_dir.glob("*.tf"), *(out_dir / name for name in generated)]:
             stale.unlink(missing_ok=True)
         written = {}
         for name, document in documents.items():
@@ -407,6 +455,8 @@ def build_package(stage: str, out_dir: Path, project_dir: Path = PROJECT_DIR, **
             written[name] = out_dir / name
         (out_dir / "versions.tf").write_text(versions_tf(specs))
         written["versions.tf"] = out_dir / "versions.tf"
+        shutil.copyfile(LOCK_FILE, out_dir / LOCK_FILE.name)
+        written[LOCK_FILE.name] = out_dir / LOCK_FILE.name
         shutil.copyfile(raw_dir / "deployment.zip", out_dir / "deployment.zip")
         written["deployment.zip"] = out_dir / "deployment.zip"
     return written

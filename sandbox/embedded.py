@@ -174,16 +174,15 @@ class EmbeddedAWS:
             elif isinstance(source, CloudWatchEventConfig):
                 self.cw_queue = self.cw_queue or self._queue("eventbridge-targets")
                 rule_name = f"sandbox-{source.name}"
-                events.put_rule(
-                    Name=rule_name, EventPattern=orjson.dumps(source.event_pattern).decode(), EventBusName=BUS
-                )
+                pattern = _pattern_for_bucket(source.event_pattern)
+                events.put_rule(Name=rule_name, EventPattern=orjson.dumps(pattern).decode(), EventBusName=BUS)
                 # An SQS target, not a Lambda one: moto's put_events fails on Lambda targets.
                 events.put_targets(
                     Rule=rule_name,
                     EventBusName=BUS,
                     Targets=[{"Id": source.name, "Arn": self._queue_arn(self.cw_queue)}],
                 )
-                self.cw_handlers.append((source.event_pattern, source.name))
+                self.cw_handlers.append((pattern, source.name))
             elif isinstance(source, DynamoDBEventConfig):
                 self.stream_handler = source.name
                 self.stream_batch_size = source.batch_size
@@ -339,6 +338,16 @@ def _function_config(name: str, stage: str = "dev") -> dict:
         **config.get("lambda_functions", {}).get(name, {}),
         **stage_config.get("lambda_functions", {}).get(name, {}),
     }
+
+
+def _pattern_for_bucket(pattern: dict) -> dict:
+    """The rule as `chalice deploy` makes it with BUCKET_NAME set to the sandbox's bucket: `app.py`
+    reads the bucket filter when it is first imported, which in a test run may have been under
+    another BUCKET_NAME."""
+    detail = pattern.get("detail")
+    if not isinstance(detail, dict) or "bucket" not in detail:
+        return pattern
+    return {**pattern, "detail": {**detail, "bucket": [BUCKET]}}
 
 
 def _matches(pattern: dict, event: dict) -> bool:

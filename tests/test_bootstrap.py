@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import zipfile
 from contextlib import redirect_stdout
@@ -18,6 +19,9 @@ from tests.conftest import moto_server as start_moto_server
 
 REGION = "us-east-1"
 SENDER = "reports@example.org"
+RECIPIENTS = "a@example.org,b@example.net"
+ACCOUNT = "123456789012"  # moto's
+BUCKET = f"stock-insights-dev-data-{ACCOUNT}-{REGION}"
 
 
 @pytest.fixture
@@ -30,32 +34,42 @@ def moto_server(monkeypatch):
 
 
 def _run(*argv: str, client=None) -> list[tuple[str, str, str]]:
+    """(kind, outcome, line) per resource line of the command's report."""
     out = io.StringIO()
     with redirect_stdout(out):
         assert bootstrap.main(list(argv), client=client) == 0
     rows = []
     for line in out.getvalue().splitlines()[1:]:
-        parts = line.split()
-        rows.append((parts[0] if parts[0] != "dead-letter" else " ".join(parts[:2]), line))
-    return [(kind, line.split()[-1] if "(" not in line else "created", line) for kind, line in rows]
+        kind, _, outcome = re.match(r"^  (.{18}) (\S+)\s+(\S+)", line).groups()
+        rows.append((kind.strip(), outcome, line))
+    return rows
+
+
+def _resources_args(chalice_dir, *extra: str) -> tuple[str, ...]:
+    return ("resources", "--stage", "dev", "--sender", SENDER, "--recipients", RECIPIENTS,
+            "--chalice-dir", str(chalice_dir), *extra)  # fmt: skip
 
 
 def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
-    args = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+    args = _resources_args(chalice_dir, "--alarm-email", "ops@example.org")
 
     first = _run(*args)
     second = _run(*args)
 
-    checks = [line for kind, _, line in first if kind == "s3"]
+    checks = [line for kind, _, line in first if kind == "s3 notification"]
     assert len(checks) == 1 and checks[0].endswith("ready for chalice deploy")  # no clashing notification
-    first, second = ([row for row in rows if row[0] != "s3"] for rows in (first, second))
-    assert {outcome for _, outcome, _ in first[:-1]} == {"created"}, first
+    first, second = ([row for row in rows if row[0] != "s3 notification"] for rows in (first, second))
+    # The settings file and the chalice files are written ("updated"); every resource is created.
+    assert [kind for kind, outcome, _ in first if outcome == "updated"] == ["settings", "chalice config"], first
+    assert {outcome for kind, outcome, _ in first if kind not in ("settings", "chalice config")} == {"created"}
     assert [outcome for _, outcome, _ in second] == ["unchanged"] * len(second), second
-    specs = resource_specs(stage="dev", sender_email=SENDER)
+    assert [kind for kind, _, _ in first].count("log group") == 3
+    specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     s3 = moto_server("s3")
     bucket = specs["bucket"]["name"]
+    assert bucket == BUCKET
     block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values()) and len(block) == 4
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
@@ -80,32 +94,73 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert sorted(a["AlarmName"] for a in alarms) == sorted(a["name"] for a in specs["alarms"])
     rejected = next(a for a in alarms if a["MetricName"] == "RejectedPercent")
     assert rejected["Threshold"] == 5.0 and rejected["AlarmActions"][0].endswith(":stock-insights-dev-alarms")
+    topic = next(t["TopicArn"] for t in moto_server("sns").list_topics()["Topics"])
+    subscriptions = moto_server("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.org")]
+    groups = {g["logGroupName"]: g for g in moto_server("logs").describe_log_groups()["logGroups"]}
+    assert {name: g["retentionInDays"] for name, g in groups.items()} == {
+        f"/aws/lambda/stock-insights-dev-{fn}": 30 for fn in ("ingest", "analyze", "notify")
+    }
     environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["dev"]["environment_variables"]
     assert environment["BUCKET_NAME"] == bucket and environment["SENDER_EMAIL"] == SENDER
+    assert environment["RECIPIENT_EMAILS"] == RECIPIENTS
     assert environment["ANALYSES_STREAM_ARN"] == table["LatestStreamArn"]
+    # The stated settings are kept for every path; nothing read from the account is.
+    assert json.loads((chalice_dir / "settings-dev.json").read_text()) == {
+        "alarm_email": "ops@example.org",
+        "recipient_emails": RECIPIENTS.split(","),
+        "sender_email": SENDER,
+    }
+    # notify may send as the configured sender (address or domain) and as nobody else.
+    notify = json.loads((chalice_dir / "policy-dev-notify.json").read_text())
+    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReport"]
+    assert send["Resource"] == ["arn:aws:ses:*:*:identity/reports@example.org", "arn:aws:ses:*:*:identity/example.org"]
+    ingest = json.loads((chalice_dir / "policy-dev-ingest.json").read_text())
+    assert f"arn:aws:s3:::{bucket}/inputs/*" in ingest["Statement"][0]["Resource"]
+    assert bootstrap.chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 0
 
 
 def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
-    base = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
-    _run(*base)
+    _run(*_resources_args(chalice_dir))
 
-    rows = _run(*base, "--set", "reject_expiration_days=180")
+    # Sender and recipients are in the settings file now: the next run need not repeat them.
+    rows = _run("resources", "--stage", "dev", "--chalice-dir", str(chalice_dir), "--set", "reject_expiration_days=180")
 
     outcomes = {line.split()[1]: outcome for kind, outcome, line in rows if kind == "bucket"}
-    assert outcomes == {"stock-insights-dev-data": "updated"}
-    rules = {
-        r["ID"]: r
-        for r in moto_server("s3").get_bucket_lifecycle_configuration(Bucket="stock-insights-dev-data")["Rules"]
-    }
+    assert outcomes == {BUCKET: "updated"}
+    rules = {r["ID"]: r for r in moto_server("s3").get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]}
     assert rules["expire-rejects"]["Expiration"]["Days"] == 180
+    assert json.loads((chalice_dir / "settings-dev.json").read_text())["reject_expiration_days"] == 180
+
+    _run(*_resources_args(chalice_dir, "--set", "log_retention_days=90"))
+    groups = moto_server("logs").describe_log_groups()["logGroups"]
+    assert {g["retentionInDays"] for g in groups} == {90}
+
+
+def test_sender_and_recipients_are_required_once_and_bad_values_touch_nothing(moto_server, tmp_path, capsys):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+
+    assert bootstrap.main(["resources", "--stage", "dev", "--chalice-dir", str(chalice_dir)]) == 2
+    assert "no --sender and no --recipients" in capsys.readouterr().err
+    bad = _resources_args(chalice_dir)[:-2] + (
+        "--recipients",
+        "a@example.org,nobody",
+        "--chalice-dir",
+        str(chalice_dir),
+    )
+    assert bootstrap.main(list(bad)) == 2
+    assert "'nobody' is not an e-mail address" in capsys.readouterr().err
+    assert not (chalice_dir / "settings-dev.json").exists()
+    assert moto_server("s3").list_buckets()["Buckets"] == []
 
 
 def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
-    base = ("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+    base = _resources_args(chalice_dir)
 
     _run(*base, "--set", "rejected_percent_threshold=2.5")  # a float: the text "2.5" used to crash
 
@@ -119,7 +174,7 @@ def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
 def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
-    _run("resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir))
+    _run(*_resources_args(chalice_dir))
     specs = resource_specs(stage="dev")
     # What chalice deploy would have made: the three functions and the stream mapping.
     role = moto_server("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -158,8 +213,8 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
             made.meta.events.register("after-call.lambda.GetFunctionConfiguration", report)
         return made
 
-    first = _run("wire", "--stage", "dev", client=client)
-    second = _run("wire", "--stage", "dev", client=client)
+    first = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
+    second = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
 
     assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
     for fn, function in specs["functions"].items():
@@ -173,14 +228,14 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
 def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
     shutil.copytree(REPO / ".chalice", chalice_dir)
-    args = ["resources", "--stage", "dev", "--sender", SENDER, "--chalice-dir", str(chalice_dir)]
+    args = list(_resources_args(chalice_dir))
     _run(*args)
     sqs = moto_server("sqs")
     queue = sqs.get_queue_attributes(
         QueueUrl=sqs.create_queue(QueueName="someone-elses")["QueueUrl"], AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
     moto_server("s3").put_bucket_notification_configuration(
-        Bucket="stock-insights-dev-data",
+        Bucket=BUCKET,
         NotificationConfiguration={
             "QueueConfigurations": [
                 {

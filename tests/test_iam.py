@@ -19,8 +19,8 @@ from infra.resources import FUNCTIONS, resource_specs, table_definition
 from tests.conftest import REPO, moto_server
 
 CHALICE = REPO / ".chalice"
-SPECS = resource_specs(stage="dev")
 REGION = "us-east-1"
+SPECS = resource_specs(stage="dev", account="123456789012", region=REGION)
 
 
 def _policy(stage: str, function: str) -> dict:

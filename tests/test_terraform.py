@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 
 from infra import terraform as tfpkg
-from infra.resources import DEFAULTS, function_policies, resource_specs, terraform_references
+from infra.policies import function_policies
+from infra.resources import DEFAULTS, resource_specs
+from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
 from tests.conftest import REPO
 
 SPECS = resource_specs("stock-insights", "dev")
+FNS = ("ingest", "analyze", "notify")
 REFS = terraform_references(SPECS)
 CHECKOV_VENV = REPO / "build" / ".venv-checkov"
 CHECKOV_REQUIREMENTS = REPO / "requirements-checkov.txt"
@@ -123,8 +126,11 @@ def test_constraint_checker_reads_constraints_as_terraform_does():
 
 
 def test_resource_specs_names_follow_app_and_stage():
-    specs = resource_specs("stock-insights", "prod")
-    assert specs["bucket"]["name"] == "stock-insights-prod-data"
+    specs = resource_specs("stock-insights", "prod", "123456789012", "eu-west-1")
+    # Bucket names are global to S3: the default carries the account and the region.
+    assert specs["bucket"]["name"] == "stock-insights-prod-data-123456789012-eu-west-1"
+    assert resource_specs("stock-insights", "prod")["bucket"]["name"] is None  # until an account is known
+    assert resource_specs("stock-insights", "prod", "1", "x", bucket_name="my-bucket")["bucket"]["name"] == "my-bucket"
     assert specs["table"]["name"] == "stock-insights-prod-analyses"
     assert {q["name"] for q in specs["dead_letter_queues"].values()} == {
         f"stock-insights-prod-{fn}-dlq" for fn in ("ingest", "analyze", "notify")
@@ -166,6 +172,34 @@ def test_resource_specs_defaults_and_refusals():
         resource_specs(reject_expiration_days=0)
     with pytest.raises(ValueError, match="lowercase"):
         resource_specs("Stock_Insights", "dev")
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        resource_specs(sender_email="reports")
+    with pytest.raises(ValueError, match="not an e-mail address"):
+        resource_specs(recipient_emails="a@x.org,nobody")
+    with pytest.raises(ValueError, match="at least one address"):
+        resource_specs(recipient_emails="")
+    with pytest.raises(ValueError, match="log_retention_days must be one of"):
+        resource_specs(log_retention_days=31)
+    with pytest.raises(ValueError, match="insights_provider"):
+        resource_specs(insights_provider="gpt")
+    with pytest.raises(ValueError, match="not a valid S3 bucket name"):
+        resource_specs(bucket_name="Has_Capitals")
+
+
+def test_resource_specs_carry_the_deploy_settings_to_the_functions_environment():
+    specs = resource_specs(
+        sender_email="me@mydomain.org",
+        recipient_emails="a@x.org, b@y.org",
+        insights_provider="bedrock",
+        log_retention_days=90,
+        alarm_email="ops@mydomain.org",
+    )
+    assert specs["environment"]["SENDER_EMAIL"] == "me@mydomain.org"
+    assert specs["environment"]["RECIPIENT_EMAILS"] == "a@x.org,b@y.org"
+    assert specs["environment"]["INSIGHTS_PROVIDER"] == "bedrock"
+    assert {g["retention_days"] for g in specs["log_groups"].values()} == {90}
+    assert specs["alarm_topic"]["email"] == "ops@mydomain.org"
+    assert specs["settings"]["recipient_emails"] == ["a@x.org", "b@y.org"]
 
 
 def test_resource_specs_alarm_dimension_is_the_apps_metric_service():
@@ -227,11 +261,16 @@ def test_scope_ingest_rules_to_bucket_filters_on_this_stages_bucket():
     assert scoped["resource"]["aws_cloudwatch_event_rule"]["nightly"] == {"schedule_expression": "rate(1 day)"}
     other = tfpkg.scope_ingest_rules_to_bucket(tf, "another.source", "${aws_s3_bucket.data.bucket}")
     assert other == tf
+    # app.py's own filter names the bucket chalice package was given: the reference replaces it.
+    rule["event_pattern"] = json.dumps({"source": ["stock-insights.ingestor"], "detail": {"bucket": ["literal-b"]}})
+    scoped = tfpkg.scope_ingest_rules_to_bucket(tf, "stock-insights.ingestor", "${aws_s3_bucket.data.bucket}")
+    pattern = json.loads(scoped["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]["event_pattern"])
+    assert pattern["detail"] == {"bucket": ["${aws_s3_bucket.data.bucket}"]}
 
 
 def test_wire_bucket_notification_references_the_bucket_and_waits_for_the_permission():
-    tf = tfpkg.wire_bucket_notification(_chalice_like(), "stock-insights-dev-data", REFS)
-    notification = tf["resource"]["aws_s3_bucket_notification"]["stock-insights-dev-data_notify"]
+    tf = tfpkg.wire_bucket_notification(_chalice_like(), REFS)
+    notification = tf["resource"]["aws_s3_bucket_notification"]["data"]
     assert notification["bucket"] == "${aws_s3_bucket.data.bucket}"
     assert notification["depends_on"] == ["aws_lambda_permission.ingest-s3event"]
     permission = tf["resource"]["aws_lambda_permission"]["ingest-s3event"]
@@ -240,8 +279,10 @@ def test_wire_bucket_notification_references_the_bucket_and_waits_for_the_permis
         tf["resource"]["aws_lambda_permission"]["analyze-event"]
         == _chalice_like()["resource"]["aws_lambda_permission"]["analyze-event"]
     )
-    with pytest.raises(tfpkg.PackageDrift, match="BUCKET_NAME"):
-        tfpkg.wire_bucket_notification(_chalice_like(), "stock-insights-uat-data", REFS)
+    elsewhere = _chalice_like()
+    elsewhere["resource"]["aws_lambda_permission"]["ingest-s3event"]["source_arn"] = "arn:aws:s3:::another-bucket"
+    with pytest.raises(tfpkg.PackageDrift, match="not the notified bucket"):
+        tfpkg.wire_bucket_notification(elsewhere, REFS)
 
 
 def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
@@ -261,17 +302,60 @@ def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
 
 
 def test_reference_environment_replaces_literals_and_refuses_drift():
-    tf = tfpkg.reference_environment(_chalice_like(), SPECS["environment"], REFS["environment"])
+    bootstrapped = _chalice_like()  # what the bootstrap wrote for chalice deploy, from one account
+    for function in bootstrapped["resource"]["aws_lambda_function"].values():
+        function["environment"]["variables"].update(
+            BUCKET_NAME="stock-insights-dev-data-111111111111-us-east-1",
+            ANALYSES_STREAM_ARN="arn:aws:dynamodb:us-east-1:111111111111:table/t/stream/2026",
+            SENDER_EMAIL=SPECS["environment"]["SENDER_EMAIL"],
+        )
+    tf = tfpkg.reference_environment(bootstrapped, SPECS["environment"], REFS["environment"])
     for function in tf["resource"]["aws_lambda_function"].values():
         variables = function["environment"]["variables"]
         assert variables["BUCKET_NAME"] == "${aws_s3_bucket.data.bucket}"
         assert variables["TABLE_NAME"] == "${aws_dynamodb_table.analyses.name}"
         assert variables["SENDER_EMAIL"] == "${aws_sesv2_email_identity.sender.email_identity}"
+        assert variables["RECIPIENT_EMAILS"] == '${join(",", var.recipient_emails)}'
+        assert variables["INSIGHTS_PROVIDER"] == "${var.insights_provider}"
+        assert variables["ANALYSES_STREAM_ARN"] == "${aws_dynamodb_table.analyses.stream_arn}"
         assert variables["LOG_LEVEL"] == "INFO"
-    drifted = _chalice_like()
-    drifted["resource"]["aws_lambda_function"]["notify"]["environment"]["variables"]["TABLE_NAME"] = "other"
-    with pytest.raises(tfpkg.PackageDrift, match="TABLE_NAME"):
-        tfpkg.reference_environment(drifted, SPECS["environment"], REFS["environment"])
+    environments = [{"resource": {"env": f["environment"]}} for f in tf["resource"]["aws_lambda_function"].values()]
+    assert tfpkg.account_literals(environments) == []
+    assert tfpkg.account_literals([bootstrapped]) != []
+    for name in ("TABLE_NAME", "SENDER_EMAIL", "RECIPIENT_EMAILS"):
+        drifted = _chalice_like()
+        drifted["resource"]["aws_lambda_function"]["notify"]["environment"]["variables"][name] = "other@x.org"
+        with pytest.raises(tfpkg.PackageDrift, match=name):
+            tfpkg.reference_environment(drifted, SPECS["environment"], REFS["environment"])
+
+
+def test_create_log_groups_first_orders_each_function_after_its_group():
+    tf = tfpkg.create_log_groups_first(_chalice_like(), SPECS["log_groups"])
+    for fn, function in tf["resource"]["aws_lambda_function"].items():
+        assert f"aws_cloudwatch_log_group.{fn}" in function["depends_on"]
+    with pytest.raises(tfpkg.PackageDrift, match="no log group"):
+        tfpkg.create_log_groups_first(_chalice_like(), {"ingest": SPECS["log_groups"]["ingest"]})
+
+
+def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_are_required():
+    variables = terraform_variables()["variable"]
+    assert set(variables) == {
+        "sender_email",
+        "recipient_emails",
+        "bucket_name",
+        "alarm_email",
+        "insights_provider",
+        "log_retention_days",
+    }
+    assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
+    assert variables["recipient_emails"]["type"] == "list(string)"
+    assert variables["log_retention_days"]["default"] == 30
+    stated = {"sender_email": "me@mydomain.org", "recipient_emails": ["a@x.org"], "alarm_email": None}
+    assert terraform_variable_values({**stated, "reject_expiration_days": 180}) == {
+        "sender_email": "me@mydomain.org",
+        "recipient_emails": ["a@x.org"],
+        "alarm_email": "",
+    }
 
 
 def test_check_function_names_matches_the_alarmed_functions():
@@ -305,7 +389,12 @@ def test_grant_app_access_gives_each_function_its_own_policy_and_orders_it_after
         statements = {s["Sid"]: s for s in policies[fn]["Statement"]}
         assert statements["OwnDeadLetterQueue"]["Resource"] == REFS["dlq_arns"][fn]
     notify = {s["Sid"]: s for s in policies["notify"]["Statement"]}
-    assert notify["SendReport"]["Resource"] == ["${aws_sesv2_email_identity.sender.arn}"]
+    # The configured sender's identities, address and domain, and no other.
+    assert notify["SendReport"]["Resource"] == [
+        "${aws_sesv2_email_identity.sender.arn}",
+        "arn:${data.aws_partition.infra.partition}:ses:${data.aws_region.infra.name}:"
+        "${data.aws_caller_identity.infra.account_id}:identity/${local.sender_domain}",
+    ]
     assert "PublishIngestorCompleted" not in notify and "Insights" not in notify
     for function in tf["resource"]["aws_lambda_function"].values():
         assert set(function["depends_on"]) >= {
@@ -339,6 +428,7 @@ def test_unresolved_references_finds_dangling_expressions_and_depends_on():
 def test_postprocess_keeps_chalices_own_settings():
     tf = tfpkg.postprocess_chalice(_chalice_like(), SPECS)
     assert tf["resource"]["aws_lambda_event_source_mapping"]["notify-dynamodb-event-source"]["batch_size"] == 10
+    assert tfpkg.account_literals([tf]) == []
     assert set(tf["resource"]["aws_lambda_function"]) == {"ingest", "analyze", "notify"}
 
 
@@ -375,7 +465,15 @@ def _resources(documents, rtype) -> dict:
 @pytest.mark.slow
 def test_package_has_the_expected_files(package):
     names = sorted(p.name for p in package.iterdir())
-    assert names == ["chalice.tf.json", "deployment.zip", "infra.tf.json", "versions.tf"]
+    assert names == [
+        ".terraform.lock.hcl",
+        "chalice.tf.json",
+        "deployment.zip",
+        "infra.tf.json",
+        "variables.tf.json",
+        "versions.tf",
+    ]  # no terraform.tfvars.json: the repository states no stage settings
+    assert tfpkg.account_literals(json.loads(p.read_text()) for p in package.glob("*.tf.json")) == []
 
 
 @pytest.mark.slow
@@ -454,7 +552,9 @@ def test_functions_have_dead_letter_queues_references_and_encryption(documents):
 @pytest.mark.slow
 def test_infra_resources_match_the_specs(documents):
     infra = documents["infra.tf.json"]["resource"]
-    assert infra["aws_s3_bucket"]["data"]["bucket"] == "stock-insights-dev-data"
+    bucket = infra["aws_s3_bucket"]["data"]["bucket"]
+    assert bucket.startswith('${var.bucket_name != "" ? var.bucket_name : join("-", ["stock-insights-dev-data", ')
+    assert "data.aws_caller_identity.infra.account_id, data.aws_region.infra.name" in bucket
     flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
     assert all(infra["aws_s3_bucket_public_access_block"]["data"][flag] is True for flag in flags)
     rules = {r["id"]: r for r in infra["aws_s3_bucket_lifecycle_configuration"]["data"]["rule"]}
@@ -469,7 +569,11 @@ def test_infra_resources_match_the_specs(documents):
     alarms = infra["aws_cloudwatch_metric_alarm"]
     assert {a["alarm_name"] for a in alarms.values()} == {a["name"] for a in SPECS["alarms"]}
     assert all(a["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"] for a in alarms.values())
-    assert infra["aws_sesv2_email_identity"]["sender"]["email_identity"] == SPECS["email_identity"]["email"]
+    assert infra["aws_sesv2_email_identity"]["sender"]["email_identity"] == "${var.sender_email}"
+    groups = infra["aws_cloudwatch_log_group"]
+    assert {g["name"] for g in groups.values()} == {f"/aws/lambda/stock-insights-dev-{fn}" for fn in FNS}
+    assert all(g["retention_in_days"] == "${var.log_retention_days}" for g in groups.values())
+    assert infra["aws_sns_topic_subscription"]["alarm_email"]["endpoint"] == "${var.alarm_email}"
 
 
 # --- checkov --------------------------------------------------------------------------------------

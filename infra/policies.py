@@ -1,0 +1,146 @@
+"""Who may do what: each function's least-privilege IAM policy and the app key's policy.
+
+`function_policies` takes the ARNs of the stage's resources, either as literals
+(`literal_arns`, for the policy files `chalice deploy` uses) or as Terraform expressions
+(`infra.terraform_resources.terraform_references`), so both deploy paths grant the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def literal_arns(
+    specs: dict[str, Any], account: str = "*", region: str = "*", partition: str = "aws"
+) -> dict[str, Any]:
+    """The ARNs of `specs`' resources as literals (account/region may be `*`), for the policy files
+    `chalice deploy` uses; the same keys as `terraform_references`, plus log groups."""
+    table_arn = f"arn:{partition}:dynamodb:{region}:{account}:table/{specs['table']['name']}"
+    sender = specs["email_identity"]["email"]
+    # Until the bootstrap has named the bucket (its default name carries the account and region),
+    # the stage's buckets by their prefix.
+    bucket = specs["bucket"]["name"] or f"{specs['prefix']}-data-*"
+    return {
+        "bucket_arn": f"arn:{partition}:s3:::{bucket}",
+        "table_arn": table_arn,
+        "stream_arn": f"{table_arn}/stream/*",
+        "event_bus_arn": f"arn:{partition}:events:{region}:{account}:event-bus/{specs['event_bus']}",
+        # The address, or its domain when the domain is the verified identity.
+        "sender_identity_arns": [
+            f"arn:{partition}:ses:{region}:{account}:identity/{sender}",
+            f"arn:{partition}:ses:{region}:{account}:identity/{sender.rpartition('@')[2]}",
+        ],
+        "dlq_arns": {
+            fn: f"arn:{partition}:sqs:{region}:{account}:{queue['name']}"
+            for fn, queue in specs["dead_letter_queues"].items()
+        },
+        # The key's id is only known once it exists: any key, as long as it carries the app's alias.
+        "kms_key_arn": f"arn:{partition}:kms:{region}:{account}:key/*",
+        "kms_key_condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": specs["kms_key"]["alias"]}},
+        "log_group_arns": {
+            fn: f"arn:{partition}:logs:{region}:{account}:log-group:{group['name']}"
+            for fn, group in specs["log_groups"].items()
+        },
+        "bedrock_model_arns": _bedrock_model_arns(partition, region, account),
+    }
+
+
+def _bedrock_model_arns(partition: str, region: str, account: str) -> list[str]:
+    # Amazon Nova models, called directly or through a cross-region inference profile (us., eu., …).
+    return [
+        f"arn:{partition}:bedrock:*::foundation-model/amazon.nova-*",
+        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/*.amazon.nova-*",
+    ]
+
+
+def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One IAM policy document per function: only the actions its code calls, on what it touches.
+
+    `arns` is `literal_arns(...)` or `terraform_references(...)`. A `*` resource appears only where
+    AWS has no resource-level permission for the action; the statement's Sid says so.
+    """
+    bucket = arns["bucket_arn"]
+
+    def allow(sid: str, actions: list[str], resource: Any, condition: dict | None = None) -> dict[str, Any]:
+        statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource}
+        if condition:
+            statement["Condition"] = condition
+        return statement
+
+    own = {
+        "ingest": [
+            allow("ReadInputsAndMarkers", ["s3:GetObject"], [f"{bucket}/inputs/*", f"{bucket}/processed/hashes/*"]),
+            allow(
+                "WriteOutputsMarkersAndQuarantine",
+                ["s3:PutObject"],
+                [f"{bucket}/processed/*", f"{bucket}/rejects/*", f"{bucket}/quarantine/*"],
+            ),
+            allow("ReleaseMarkers", ["s3:DeleteObject"], f"{bucket}/processed/hashes/*"),
+            # Without ListBucket a missing marker reads as 403 instead of 404.
+            allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),
+            allow("PublishIngestorCompleted", ["events:PutEvents"], arns["event_bus_arn"]),
+        ],
+        "analyze": [
+            allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),
+            allow("WriteFullAnalyses", ["s3:PutObject"], f"{bucket}/analyses/*"),
+            allow("StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem"], arns["table_arn"]),
+            allow("Insights", ["bedrock:InvokeModel"], list(arns["bedrock_model_arns"])),
+        ],
+        "notify": [
+            allow("ReadFullAnalyses", ["s3:GetObject"], f"{bucket}/analyses/*"),
+            allow("EmailMarkers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arns["table_arn"]),
+            allow(
+                "ReadAnalysesStream",
+                ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                arns["stream_arn"],
+            ),
+            allow("ListStreamsHasNoResourceLevelPermission", ["dynamodb:ListStreams"], "*"),
+            allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
+        ],
+    }
+    policies = {}
+    for fn, statements in own.items():
+        log_group = arns["log_group_arns"][fn]
+        policies[fn] = {
+            "Version": "2012-10-17",
+            "Statement": [
+                *statements,
+                allow(
+                    "OwnLogs",
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [log_group, f"{log_group}:*"],
+                ),
+                # Failed asynchronous invocations (and, for notify, the stream's gave-up batches).
+                allow("OwnDeadLetterQueue", ["sqs:SendMessage"], arns["dlq_arns"][fn]),
+                # Environment variables, the table and the queues are encrypted with the app's key.
+                allow(
+                    "AppKey", ["kms:Decrypt", "kms:GenerateDataKey"], arns["kms_key_arn"], arns.get("kms_key_condition")
+                ),
+                allow("XRayHasNoResourceLevelPermission", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
+            ],
+        }
+    return policies
+
+
+def key_policy(service_principals: list[str], account_root_arn: str) -> dict[str, Any]:
+    """The app key's policy: the account's IAM decides who uses it; the listed services may too."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            # Key administration and use through IAM policies in this account (the role's AppKey).
+            {
+                "Sid": "AccountIam",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root_arn},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Services",
+                "Effect": "Allow",
+                "Principal": {"Service": sorted(service_principals)},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+            },
+        ],
+    }

@@ -1,0 +1,286 @@
+"""The Terraform side of `infra.resources`: the `infra.tf.json` document and its input variables.
+
+A stage's deploy settings (`infra.resources.DEPLOY_SETTINGS`: sender, recipients, bucket name,
+alarm e-mail, insights provider, log retention) are Terraform input variables of the same names,
+declared in `variables.tf.json`; `make package` writes the values the stage's settings file states
+into `terraform.tfvars.json`, and CD may set the rest as `TF_VAR_<name>`. Everything else is
+literal here, from `resource_specs`. Nothing account-specific is literal: names and ARNs that
+depend on the account come from data sources and references.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.policies import key_policy
+from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS
+
+_ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
+_PARTITION = "${data.aws_partition.infra.partition}"
+_REGION = "${data.aws_region.infra.name}"
+# Address syntax, as infra.resources checks it, written as an HCL string literal (RE2, backslashes doubled).
+_EMAIL_RE = r"^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$"
+
+
+def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
+    """Terraform expressions for the attributes other resources need (names, ARNs)."""
+    return {
+        "bucket_name": "${aws_s3_bucket.data.bucket}",
+        "bucket_arn": "${aws_s3_bucket.data.arn}",
+        "table_arn": "${aws_dynamodb_table.analyses.arn}",
+        "stream_arn": "${aws_dynamodb_table.analyses.stream_arn}",
+        "kms_key_arn": "${aws_kms_key.app.arn}",
+        "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",
+        # The configured address and its domain (either may be the verified identity), no other.
+        "sender_identity_arns": [
+            "${aws_sesv2_email_identity.sender.arn}",
+            f"arn:{_PARTITION}:ses:{_REGION}:{_ACCOUNT}:identity/${{local.sender_domain}}",
+        ],
+        "log_group_arns": {fn: f"${{aws_cloudwatch_log_group.{fn}.arn}}" for fn in specs["log_groups"]},
+        "alarm_topic_arn": "${aws_sns_topic.alarms.arn}",
+        "dlq_arns": {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in specs["dead_letter_queues"]},
+        "bedrock_model_arns": [
+            f"arn:{_PARTITION}:bedrock:*::foundation-model/amazon.nova-*",
+            f"arn:{_PARTITION}:bedrock:*:{_ACCOUNT}:inference-profile/*.amazon.nova-*",
+        ],
+        # The variables chalicelib.config reads, by the resource or variable that defines their value.
+        "environment": {
+            "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
+            "TABLE_NAME": "${aws_dynamodb_table.analyses.name}",
+            "SENDER_EMAIL": "${aws_sesv2_email_identity.sender.email_identity}",
+            "RECIPIENT_EMAILS": '${join(",", var.recipient_emails)}',
+            "INSIGHTS_PROVIDER": "${var.insights_provider}",
+            "STAGE": specs["stage"],
+            "ANALYSES_STREAM_ARN": "${aws_dynamodb_table.analyses.stream_arn}",
+        },
+    }
+
+
+def terraform_variables() -> dict[str, Any]:
+    """`variables.tf.json`: the deploy settings as input variables. The sender and the recipients
+    have no default: a plan without them stops and names them."""
+    defaults = {key: "" if value is None else value for key, value in DEPLOY_SETTINGS.items()}
+    retention = ", ".join(map(str, LOG_RETENTION_DAYS))
+    providers = ", ".join(json.dumps(p) for p in INSIGHTS_PROVIDERS)
+    variables = {
+        "sender_email": {
+            "type": "string",
+            "description": "The verified SES identity (an address) reports are sent from",
+            "validation": {
+                "condition": f'${{can(regex("{_EMAIL_RE}", var.sender_email))}}',
+                "error_message": "sender_email must be an e-mail address.",
+            },
+        },
+        "recipient_emails": {
+            "type": "list(string)",
+            "description": "The addresses the report is sent to",
+            "validation": {
+                "condition": (
+                    f"${{length(var.recipient_emails) > 0 && alltrue([for a in var.recipient_emails : "
+                    f'can(regex("{_EMAIL_RE}", a))])}}'
+                ),
+                "error_message": "recipient_emails must be a non-empty list of e-mail addresses.",
+            },
+        },
+        "bucket_name": {
+            "type": "string",
+            "default": defaults["bucket_name"],
+            "description": "The data bucket; empty: <app>-<stage>-data-<account>-<region>",
+        },
+        "alarm_email": {
+            "type": "string",
+            "default": defaults["alarm_email"],
+            "description": "An address subscribed to the alarm topic; empty: none",
+            "validation": {
+                "condition": f'${{var.alarm_email == "" || can(regex("{_EMAIL_RE}", var.alarm_email))}}',
+                "error_message": "alarm_email must be empty or an e-mail address.",
+            },
+        },
+        "insights_provider": {
+            "type": "string",
+            "default": defaults["insights_provider"],
+            "description": "offline (from the numbers) or bedrock (Amazon Nova Lite)",
+            "validation": {
+                "condition": f"${{contains([{providers}], var.insights_provider)}}",
+                "error_message": "insights_provider must be offline or bedrock.",
+            },
+        },
+        "log_retention_days": {
+            "type": "number",
+            "default": defaults["log_retention_days"],
+            "description": "Days the functions' CloudWatch logs are kept",
+            "validation": {
+                "condition": f"${{contains([{retention}], var.log_retention_days)}}",
+                "error_message": f"log_retention_days must be one of {retention}.",
+            },
+        },
+    }
+    missing = set(DEPLOY_SETTINGS) ^ set(variables)
+    if missing:
+        raise AssertionError(f"deploy settings and Terraform variables differ: {sorted(missing)}")
+    return {"variable": variables}
+
+
+def terraform_variable_values(stated: dict[str, Any]) -> dict[str, Any]:
+    """`terraform.tfvars.json`: the deploy settings a stage's settings file states (None: empty)."""
+    return {key: "" if stated[key] is None else stated[key] for key in DEPLOY_SETTINGS if key in stated}
+
+
+def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
+    """The Terraform JSON document (`infra.tf.json`) for everything in `specs`."""
+    refs = terraform_references(specs)
+    resources: dict[str, dict[str, Any]] = {}
+
+    # Tags come from the provider's default_tags (versions.tf), for Chalice's resources too.
+    def add(rtype: str, name: str, body: dict[str, Any]) -> None:
+        resources.setdefault(rtype, {})[name] = body
+
+    key = specs["kms_key"]
+    add(
+        "aws_kms_key",
+        "app",
+        {
+            "description": key["description"],
+            "enable_key_rotation": key["enable_key_rotation"],
+            "deletion_window_in_days": key["deletion_window_days"],
+            "policy": json.dumps(key_policy(key["service_principals"], f"arn:{_PARTITION}:iam::{_ACCOUNT}:root")),
+        },
+    )
+    add("aws_kms_alias", "app", {"name": key["alias"], "target_key_id": "${aws_kms_key.app.key_id}"})
+
+    bucket = specs["bucket"]
+    bucket_id = "${aws_s3_bucket.data.id}"
+    # The bucket variable, else the default name (infra.resources.default_bucket_name) from the
+    # account and region deployed to.
+    default_name = (
+        f'join("-", ["{specs["prefix"]}-data", data.aws_caller_identity.infra.account_id, data.aws_region.infra.name])'
+    )
+    add("aws_s3_bucket", "data", {"bucket": f'${{var.bucket_name != "" ? var.bucket_name : {default_name}}}'})
+    add(
+        "aws_s3_bucket_public_access_block",
+        "data",
+        {"bucket": bucket_id, **dict.fromkeys(_PUBLIC_ACCESS_FLAGS, bucket["block_public_access"])},
+    )
+    add(
+        "aws_s3_bucket_ownership_controls",
+        "data",
+        {"bucket": bucket_id, "rule": {"object_ownership": bucket["object_ownership"]}},
+    )
+    add(
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "data",
+        {
+            "bucket": bucket_id,
+            "rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": bucket["sse_algorithm"]}}],
+        },
+    )
+    add(
+        "aws_s3_bucket_versioning",
+        "data",
+        {
+            "bucket": bucket_id,
+            "versioning_configuration": {"status": "Enabled" if bucket["versioning"] else "Suspended"},
+        },
+    )
+    add(
+        "aws_s3_bucket_lifecycle_configuration",
+        "data",
+        {
+            "bucket": bucket_id,
+            "rule": [_lifecycle_rule(rule) for rule in bucket["lifecycle_rules"]],
+            # Rules on a versioned bucket apply only once versioning is on.
+            "depends_on": ["aws_s3_bucket_versioning.data"],
+        },
+    )
+
+    table = specs["table"]
+    add(
+        "aws_dynamodb_table",
+        "analyses",
+        {
+            "name": table["name"],
+            "billing_mode": table["billing_mode"],
+            "hash_key": table["hash_key"],
+            "attribute": [{"name": table["hash_key"], "type": table["hash_key_type"]}],
+            "stream_enabled": True,
+            "stream_view_type": table["stream_view_type"],
+            "point_in_time_recovery": {"enabled": table["point_in_time_recovery"]},
+            "server_side_encryption": {"enabled": True, "kms_key_arn": refs["kms_key_arn"]},
+            "deletion_protection_enabled": table["deletion_protection"],
+        },
+    )
+
+    for fn, queue in specs["dead_letter_queues"].items():
+        add(
+            "aws_sqs_queue",
+            f"{fn}_dlq",
+            {
+                "name": queue["name"],
+                "message_retention_seconds": queue["message_retention_seconds"],
+                "kms_master_key_id": refs["kms_key_arn"],
+            },
+        )
+
+    add("aws_sesv2_email_identity", "sender", {"email_identity": "${var.sender_email}"})
+    add("aws_sns_topic", "alarms", {"name": specs["alarm_topic"]["name"], "kms_master_key_id": refs["kms_key_arn"]})
+    add(
+        "aws_sns_topic_subscription",
+        "alarm_email",
+        {
+            "count": '${var.alarm_email == "" ? 0 : 1}',
+            "topic_arn": refs["alarm_topic_arn"],
+            "protocol": "email",
+            "endpoint": "${var.alarm_email}",
+        },
+    )
+    for fn, group in specs["log_groups"].items():
+        add("aws_cloudwatch_log_group", fn, {"name": group["name"], "retention_in_days": "${var.log_retention_days}"})
+    for alarm in specs["alarms"]:
+        add("aws_cloudwatch_metric_alarm", alarm["key"], _alarm(alarm, refs["alarm_topic_arn"]))
+
+    data = {
+        "aws_caller_identity": {"infra": {}},
+        "aws_partition": {"infra": {}},
+        "aws_region": {"infra": {}},
+        "aws_cloudwatch_event_bus": {"app": {"name": specs["event_bus"]}},
+    }
+    # A local, not an inline expression: policies are JSON text, where its quotes would be escaped.
+    local_values = {"sender_domain": '${element(split("@", var.sender_email), 1)}'}
+    return {"resource": resources, "data": data, "locals": local_values}
+
+
+_PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": rule["id"], "status": "Enabled", "filter": {"prefix": rule["prefix"]}}
+    if "expiration_days" in rule:
+        body["expiration"] = {"days": rule["expiration_days"]}
+    if rule.get("expired_object_delete_marker"):
+        body["expiration"] = {"expired_object_delete_marker": True}
+    if "transition_days" in rule:
+        body["transition"] = [{"days": rule["transition_days"], "storage_class": rule["storage_class"]}]
+    if "noncurrent_version_expiration_days" in rule:
+        body["noncurrent_version_expiration"] = {"noncurrent_days": rule["noncurrent_version_expiration_days"]}
+    if "abort_incomplete_upload_days" in rule:
+        body["abort_incomplete_multipart_upload"] = {"days_after_initiation": rule["abort_incomplete_upload_days"]}
+    return body
+
+
+def _alarm(alarm: dict[str, Any], topic_arn: str) -> dict[str, Any]:
+    return {
+        "alarm_name": alarm["name"],
+        "alarm_description": alarm["description"],
+        "namespace": alarm["namespace"],
+        "metric_name": alarm["metric_name"],
+        "dimensions": dict(alarm["dimensions"]),
+        "statistic": alarm["statistic"],
+        "period": alarm["period"],
+        "evaluation_periods": alarm["evaluation_periods"],
+        "threshold": alarm["threshold"],
+        "comparison_operator": alarm["comparison_operator"],
+        "treat_missing_data": alarm["treat_missing_data"],
+        "alarm_actions": [topic_arn],
+        "ok_actions": [topic_arn],
+    }

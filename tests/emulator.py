@@ -1,0 +1,104 @@
+"""An AWS emulator for the deploy tests: moto server on loopback, in a process of its own.
+
+    python -m tests.emulator --port 5000 [--account 111111111111]
+
+Where moto differs from AWS in a way a deploy path meets, the difference is mended here, in the
+test harness, never in product code. Each workaround names what real AWS does:
+
+1. S3 notification filter rules: AWS accepts the rule names `Prefix`/`Suffix` in any case (Chalice
+   sends `Prefix`); moto asserts lowercase and answers 500. Here the names are lowercased first.
+2. `ListEventSourceMappings(FunctionName=…)`: AWS accepts a function's name or its ARN whichever
+   the mapping was created with (Chalice creates it with the ARN, `wire` asks by name); moto
+   compares the exact string. Here a name also matches the mapping of that function's ARN.
+3. `DeadLetterConfig` of a function: AWS stores it (CreateFunction, UpdateFunctionConfiguration)
+   and returns it from GetFunctionConfiguration; moto drops it. Here it is kept and returned.
+
+Each process is a fresh account (`--account` sets moto's default account id), so two emulators
+in one test are two independent AWS accounts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import threading
+
+
+def install_workarounds() -> None:
+    """Patch moto's in-process backends as the module docstring lists (1, 2 and 3)."""
+    from moto.awslambda import models as lambda_models
+    from moto.s3 import responses as s3_responses
+
+    # 1. S3 filter rule names in any case.
+    parse_notification = s3_responses.S3Response._notification_config_from_body
+
+    def notification_config_from_body(self):
+        body = self.body.decode() if isinstance(self.body, bytes) else self.body
+        self.body = re.sub(r"<Name>(Prefix|Suffix)</Name>", lambda m: f"<Name>{m.group(1).lower()}</Name>", body)
+        return parse_notification(self)
+
+    s3_responses.S3Response._notification_config_from_body = notification_config_from_body
+
+    # 2. Event source mappings listed by function name or ARN.
+    list_mappings = lambda_models.LambdaBackend.list_event_source_mappings
+
+    def list_event_source_mappings(self, event_source_arn, function_name):
+        found = list_mappings(self, event_source_arn, function_name)
+        if found or not function_name or function_name.startswith("arn:"):
+            return found
+        function = self._lambdas.get_function_by_name_or_arn_forbid_qualifier(function_name)
+        return list_mappings(self, event_source_arn, function.function_arn)
+
+    lambda_models.LambdaBackend.list_event_source_mappings = list_event_source_mappings
+
+    # 3. DeadLetterConfig kept and returned.
+    function_class = lambda_models.LambdaFunction
+    init, update, describe = (
+        function_class.__init__,
+        function_class.update_configuration,
+        function_class.get_configuration,
+    )
+
+    def __init__(self, account_id, spec, region, version=1):
+        init(self, account_id, spec, region, version)
+        self.dead_letter_config = spec.get("DeadLetterConfig")
+
+    def update_configuration(self, config_updates):
+        if "DeadLetterConfig" in config_updates:
+            self.dead_letter_config = config_updates["DeadLetterConfig"]
+        return update(self, config_updates)
+
+    def get_configuration(self, on_create=False):
+        config = describe(self, on_create)
+        if getattr(self, "dead_letter_config", None):
+            config["DeadLetterConfig"] = self.dead_letter_config
+        return config
+
+    function_class.__init__ = __init__
+    function_class.update_configuration = update_configuration
+    function_class.get_configuration = get_configuration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.emulator", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--account", default="123456789012", help="the emulated account's id")
+    args = parser.parse_args()
+    os.environ["MOTO_ACCOUNT_ID"] = args.account
+    install_workarounds()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"emulator listening on http://127.0.0.1:{args.port} (account {args.account})", flush=True)
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

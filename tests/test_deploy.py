@@ -1,0 +1,411 @@
+"""Deploying as the README says, to an emulated AWS, and checking with boto3 what was deployed.
+
+Two paths, each against a fresh emulator (`tests/emulator.py`: moto server in its own process,
+on loopback, with the named workarounds for where moto differs from AWS), each a different
+account:
+
+- `chalice deploy`: `infra.bootstrap resources` (a real-looking sender, two recipients, an alarm
+  e-mail) → `chalice deploy` → `infra.bootstrap wire`, then all three again.
+- Terraform: `python -m infra.terraform` (what `make package` runs) in the same bootstrapped
+  project, then `terraform init`, `plan -out` and `apply` of that plan, with the variables the
+  stage's settings file gives.
+
+Both must deliver the same thing: the functions with the right environment, each role's policy
+as defined (notify's naming the configured sender), the bucket notification, the analyze rule
+filtered on its own bucket, the stream mapping's failure handling, lifecycle rules, log groups
+with retention and the alarm subscription.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from infra.policies import function_policies
+from infra.resources import FUNCTIONS
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+REGION = "us-east-1"
+CHALICE_ACCOUNT, TERRAFORM_ACCOUNT = "111111111111", "222222222222"
+SENDER = "reports@mail.acme-analytics.example"
+RECIPIENTS = ["ana@acme-analytics.example", "ben@partner.example"]
+ALARM_EMAIL = "oncall@acme-analytics.example"
+STAGE = "dev"
+PREFIX = f"stock-insights-{STAGE}"
+_IGNORED = shutil.ignore_patterns(
+    ".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
+)
+
+
+# --- the emulator and the commands a user runs -------------------------------------------------
+
+
+@contextlib.contextmanager
+def emulator(account: str):
+    """A fresh emulated AWS account on a free loopback port, in a process of its own."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator", "--port", str(port), "--account", account],
+        cwd=REPO,
+        stdout=log,
+        stderr=log,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the emulator did not start (exit {proc.poll()})") from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def user_environment(endpoint: str) -> dict[str, str]:
+    """A deployer's shell: credentials and region as usual, every AWS call sent to the emulator."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_VAR_"))}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION=REGION,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 900) -> str:
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def report_outcomes(output: str) -> dict[str, str]:
+    """`kind name` → outcome from a bootstrap report."""
+    rows = {}
+    for line in output.splitlines()[1:]:
+        kind, name, outcome = line[2:20].strip(), *line[21:].split(None, 1)
+        rows[f"{kind} {name}"] = outcome.split()[0]
+    return rows
+
+
+def aws(endpoint: str):
+    def client(service: str):
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return client
+
+
+# --- deploying ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A clone of the project, so the bootstrap's writes to `.chalice/` stay out of the repository."""
+    path = tmp_path_factory.mktemp("deploy") / "stock-insights"
+    shutil.copytree(REPO, path, ignore=_IGNORED)
+    return path
+
+
+@pytest.fixture(scope="module")
+def chalice_path(project):
+    """The README's `chalice deploy` steps, twice; yields (client factory, the commands' outputs)."""
+    python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
+    resources = [python, "-m", "infra.bootstrap", "resources", "--stage", STAGE, "--sender", SENDER]
+    resources += ["--recipients", ",".join(RECIPIENTS), "--alarm-email", ALARM_EMAIL]
+    steps = [
+        resources,
+        [chalice, "deploy", "--stage", STAGE],
+        [python, "-m", "infra.bootstrap", "wire", "--stage", STAGE],
+    ]
+    with emulator(CHALICE_ACCOUNT) as endpoint:
+        env = user_environment(endpoint)
+        first = [run(step, project, env) for step in steps]
+        second = [run(step, project, env) for step in steps]
+        yield aws(endpoint), first, second
+
+
+@pytest.fixture(scope="module")
+def terraform_path(project, chalice_path):
+    """`make package` in the bootstrapped project, then init, plan and apply against a fresh account."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        pytest.skip("terraform is not installed here; the chalice deploy path is still tested")
+    plugins = _plugin_dir()
+    if plugins is None:
+        pytest.skip("no AWS provider for Terraform offline (set TF_PLUGIN_DIR to a provider mirror)")
+    out = project / "build" / "terraform"
+    run([sys.executable, "-m", "infra.terraform", "--stage", STAGE, "--out", str(out)], project, dict(os.environ))
+    package = {p.name: p.read_text() for p in out.iterdir() if p.name != "deployment.zip"}
+    with emulator(TERRAFORM_ACCOUNT) as endpoint:
+        # Harness only: the provider talks to the emulator and keeps its state locally (the
+        # package's S3 backend is configured at init in real use); an override file leaves the
+        # package's own files as they are.
+        (out / "emulator_override.tf").write_text(_provider_override(endpoint))
+        env = {
+            **user_environment(endpoint),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+        }
+        tf = [terraform, f"-chdir={out}"]
+        run([*tf, "init", "-input=false", "-no-color", f"-plugin-dir={plugins}"], project, env)
+        run([*tf, "plan", "-input=false", "-no-color", "-out=tfplan"], project, env)
+        run([*tf, "apply", "-input=false", "-no-color", "tfplan"], project, env, timeout=1200)
+        yield aws(endpoint), package
+
+
+def _plugin_dir() -> Path | None:
+    for candidate in (os.environ.get("TF_PLUGIN_DIR"), "/opt/tf-plugins"):
+        if candidate and (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return Path(candidate)
+    return None
+
+
+_SERVICES = (
+    "cloudwatch",
+    "dynamodb",
+    "events",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "ses",
+    "sesv2",
+    "sns",
+    "sqs",
+    "sts",
+)
+
+
+def _provider_override(endpoint: str) -> str:
+    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in _SERVICES)
+    return f"""terraform {{
+  backend "local" {{}}
+}}
+
+provider "aws" {{
+  region                      = "{REGION}"
+  access_key                  = "testing"
+  secret_key                  = "testing"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  s3_use_path_style           = true
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+# --- what was deployed -------------------------------------------------------------------------
+
+
+def _chalice_config(project: Path) -> dict:
+    return json.loads((project / ".chalice" / "config.json").read_text())
+
+
+def _function_settings(project: Path, fn: str) -> dict:
+    config = _chalice_config(project)
+    return {**config["lambda_functions"][fn], **config["stages"][STAGE]["lambda_functions"][fn]}
+
+
+def _deployed(client, account: str) -> dict:
+    """The ARNs and names the deployment in `account` has, read back from the emulator."""
+    bucket = f"{PREFIX}-data-{account}-{REGION}"
+    table = client("dynamodb").describe_table(TableName=f"{PREFIX}-analyses")["Table"]
+    sqs = client("sqs")
+    dlqs = {
+        fn: sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName=f"{PREFIX}-{fn}-dlq")["QueueUrl"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        for fn in FUNCTIONS
+    }
+    return {"bucket": bucket, "table": table, "stream_arn": table["LatestStreamArn"], "dlqs": dlqs}
+
+
+def check_deployment(client, account: str, project: Path) -> dict:
+    """Everything both paths must deliver; returns what was read, for path-specific checks."""
+    deployed = _deployed(client, account)
+    bucket, stream_arn = deployed["bucket"], deployed["stream_arn"]
+    lam = client("lambda")
+    functions = {}
+    for fn in FUNCTIONS:
+        config = lam.get_function_configuration(FunctionName=f"{PREFIX}-{fn}")
+        settings = _function_settings(project, fn)
+        assert (config["Handler"], config["Runtime"]) == (f"app.{fn}", "python3.11")
+        assert (config["MemorySize"], config["Timeout"]) == (settings["lambda_memory_size"], settings["lambda_timeout"])
+        variables = config["Environment"]["Variables"]
+        assert variables["ANALYSES_STREAM_ARN"] == stream_arn  # the real stream, not a placeholder
+        assert variables["BUCKET_NAME"] == bucket
+        assert variables["TABLE_NAME"] == f"{PREFIX}-analyses"
+        assert variables["SENDER_EMAIL"] == SENDER
+        assert variables["RECIPIENT_EMAILS"] == ",".join(RECIPIENTS)
+        # Left at its default: Terraform passes its variable's default, chalice deploy no variable.
+        assert variables.get("INSIGHTS_PROVIDER", "offline") == "offline" and variables["STAGE"] == STAGE
+        assert config["DeadLetterConfig"]["TargetArn"] == deployed["dlqs"][fn]
+        functions[fn] = config
+
+    # ingest on inputs/ only
+    notification = client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    (lambda_config,) = notification["LambdaFunctionConfigurations"]
+    assert lambda_config["LambdaFunctionArn"] == functions["ingest"]["FunctionArn"]
+    assert lambda_config["Events"] == ["s3:ObjectCreated:*"]
+    rules = lambda_config["Filter"]["Key"]["FilterRules"]
+    assert [(r["Name"].lower(), r["Value"]) for r in rules] == [("prefix", "inputs/")]
+
+    # analyze on this stage's bucket only
+    events = client("events")
+    (rule,) = events.list_rules(NamePrefix=PREFIX)["Rules"]
+    assert json.loads(rule["EventPattern"]) == {
+        "source": ["stock-insights.ingestor"],
+        "detail-type": ["IngestorCompleted"],
+        "detail": {"bucket": [bucket]},
+    }
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    assert target["Arn"] == functions["analyze"]["FunctionArn"]
+
+    # notify on the analyses stream, failures bisected, retried, then parked
+    (mapping,) = lam.list_event_source_mappings(FunctionName=f"{PREFIX}-notify")["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == stream_arn
+    assert (mapping["BatchSize"], mapping["StartingPosition"]) == (10, "TRIM_HORIZON")
+    assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == deployed["dlqs"]["notify"]
+
+    lifecycle = {r["ID"]: r for r in client("s3").get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
+    assert lifecycle["expire-hash-markers"]["Expiration"]["Days"] == 30
+    assert lifecycle["expire-rejects"]["Expiration"]["Days"] == 90
+    assert lifecycle["processed-to-standard-ia"]["Transitions"][0]["Days"] == 30
+
+    groups = {g["logGroupName"]: g.get("retentionInDays") for g in client("logs").describe_log_groups()["logGroups"]}
+    assert {name: days for name, days in groups.items() if name.startswith("/aws/lambda/")} == {
+        f"/aws/lambda/{PREFIX}-{fn}": 30 for fn in FUNCTIONS
+    }
+
+    sns = client("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alarms")]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", ALARM_EMAIL)]
+
+    deployed["functions"] = functions
+    deployed["policies"] = {fn: _role_policy(client, functions[fn]["Role"]) for fn in FUNCTIONS}
+    send = _statement(deployed["policies"]["notify"], "SendReport")
+    assert send["Action"] == ["ses:SendRawEmail"]
+    assert [arn.rsplit(":identity/", 1)[1] for arn in _as_list(send["Resource"])] == [SENDER, SENDER.split("@")[1]]
+    return deployed
+
+
+def _role_policy(client, role_arn: str) -> dict:
+    iam = client("iam")
+    role = role_arn.rsplit("/", 1)[1]
+    (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def _statement(policy: dict, sid: str) -> dict:
+    (statement,) = [s for s in policy["Statement"] if s["Sid"] == sid]
+    return statement
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# --- the chalice deploy path ----------------------------------------------------------------------
+
+
+def test_chalice_path_delivers_every_setting(chalice_path, project):
+    client, _, _ = chalice_path
+    deployed = check_deployment(client, CHALICE_ACCOUNT, project)
+    for fn in FUNCTIONS:  # each role's policy is its file, as infra.chalice_config wrote it
+        written = json.loads((project / ".chalice" / f"policy-{STAGE}-{fn}.json").read_text())
+        assert deployed["policies"][fn] == written
+    assert "arn:aws:s3:::" + deployed["bucket"] in json.dumps(deployed["policies"]["ingest"])
+
+
+def test_chalice_path_run_twice_changes_nothing(chalice_path):
+    _, first, second = chalice_path
+    resources, wire = report_outcomes(second[0]), report_outcomes(second[2])
+    assert set(resources.values()) <= {"unchanged", "ready"}, resources
+    assert set(wire.values()) == {"unchanged"}, wire
+    assert "updated" in report_outcomes(first[2]).values()  # the first wire had work to do
+
+
+def test_the_settings_file_holds_what_the_deployer_stated_and_nothing_from_the_account(chalice_path, project):
+    stated = json.loads((project / ".chalice" / f"settings-{STAGE}.json").read_text())
+    assert stated == {"alarm_email": ALARM_EMAIL, "recipient_emails": RECIPIENTS, "sender_email": SENDER}
+
+
+# --- the Terraform path ---------------------------------------------------------------------------
+
+
+def test_terraform_package_after_a_bootstrap_holds_nothing_from_that_account(terraform_path):
+    _, package = terraform_path
+    text = "\n".join(package.values())
+    assert CHALICE_ACCOUNT not in text  # the bootstrap's stream ARN and bucket never reach the package
+    assert json.loads(package["terraform.tfvars.json"]) == {
+        "alarm_email": ALARM_EMAIL,
+        "recipient_emails": RECIPIENTS,
+        "sender_email": SENDER,
+    }
+
+
+def test_terraform_path_delivers_every_setting(terraform_path, project):
+    client, _ = terraform_path
+    deployed = check_deployment(client, TERRAFORM_ACCOUNT, project)
+    # Each role's policy is infra.policies' definition with the references resolved.
+    kms = client("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]["Arn"]
+    groups = {g["logGroupName"]: g["arn"].removesuffix(":*") for g in client("logs").describe_log_groups()["logGroups"]}
+    bus = client("events").describe_event_bus(Name="default")["Arn"]
+    identity = f"arn:aws:ses:{REGION}:{TERRAFORM_ACCOUNT}:identity"
+    resolved = {
+        "bucket_arn": f"arn:aws:s3:::{deployed['bucket']}",
+        "table_arn": deployed["table"]["TableArn"],
+        "stream_arn": deployed["stream_arn"],
+        "kms_key_arn": kms,
+        "event_bus_arn": bus,
+        "sender_identity_arns": [f"{identity}/{SENDER}", f"{identity}/{SENDER.split('@')[1]}"],
+        "log_group_arns": {fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in FUNCTIONS},
+        "dlq_arns": deployed["dlqs"],
+        "bedrock_model_arns": [
+            "arn:aws:bedrock:*::foundation-model/amazon.nova-*",
+            f"arn:aws:bedrock:*:{TERRAFORM_ACCOUNT}:inference-profile/*.amazon.nova-*",
+        ],
+    }
+    assert deployed["policies"] == function_policies(resolved)
+    assert CHALICE_ACCOUNT not in json.dumps(deployed["functions"], default=str)
