@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+STAGE ?= dev
 
 .PHONY: demo test lint bench package clean
 
@@ -26,7 +27,7 @@ bench: $(STAMP)
 	$(PY) -m sandbox.bench
 
 package: $(STAMP)
-	$(PY) -m infra.terraform --stage dev --out build/terraform
+	$(PY) -m infra.terraform --stage $(STAGE) --out build/terraform
 
 clean:
 	rm -rf $(VENV) out build .pytest_cache .ruff_cache .hypothesis

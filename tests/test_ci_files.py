@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -64,7 +66,8 @@ def test_make_lint_runs_ruff():
 def test_makefile_package_runs_the_terraform_generator():
     makefile = (REPO / "Makefile").read_text()
     package = re.search(r"^package:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    assert "-m infra.terraform --stage dev --out build/terraform" in package
+    assert "-m infra.terraform --stage $(STAGE) --out build/terraform" in package
+    assert re.search(r"^STAGE \?= dev$", makefile, re.M)  # make package STAGE=prod
 
 
 def test_cd_buildspec_plans_to_a_file_keeps_it_and_applies_that_plan():
@@ -110,11 +113,63 @@ def test_back_sync_opens_a_pull_request_from_uat_to_dev_only_when_needed():
     checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0
     script = "\n".join(s.get("run", "") for s in steps)
-    ahead = script.index("git rev-list --count origin/dev..origin/uat")
+    ahead = script.index("bash .github/scripts/uat-changes.sh origin/dev origin/uat")
     existing = script.index("gh pr list --base dev --head uat --state open")
     create = script.index("gh pr create --base dev --head uat")
     assert ahead < existing < create
-    assert re.search(r'if \[ "\$ahead" -eq 0 \]; then.*?exit 0', script, re.S)
+    assert re.search(r"if ! changes=.*uat-changes\.sh.*; then\s+echo [^\n]*\n\s+exit 0", script)
     assert re.search(r'if \[ "\$open" -gt 0 \]; then.*?exit 0', script, re.S)
     env = next(s["env"] for s in steps if "run" in s)
     assert "GH_TOKEN" in env
+
+
+def _git(repo, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t"}
+    env["GIT_COMMITTER_EMAIL"] = "t@x"
+    return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def _uat_changes(repo) -> tuple[int, str]:
+    script = REPO / ".github" / "scripts" / "uat-changes.sh"
+    proc = subprocess.run(["bash", str(script), "dev", "uat"], cwd=repo, capture_output=True, text=True)
+    return proc.returncode, proc.stdout
+
+
+def test_back_sync_counts_changes_not_merge_commits(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "dev")
+    (repo / "app.py").write_text("one\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "start")
+    _git(repo, "branch", "uat")
+    assert _uat_changes(repo)[0] == 1
+
+    # A promotion merged with a merge commit: uat is a commit "ahead", and holds nothing new.
+    (repo / "app.py").write_text("two\n")
+    _git(repo, "commit", "-qam", "feature")
+    _git(repo, "checkout", "-q", "uat")
+    _git(repo, "merge", "-q", "--no-ff", "-m", "promote dev", "dev")
+    assert _git(repo, "rev-list", "--count", "dev..uat").strip() == "1"
+    assert _uat_changes(repo)[0] == 1
+
+    # A hotfix on uat: a pull request, naming the commit.
+    (repo / "fix.txt").write_text("fix\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "hotfix on uat")
+    code, body = _uat_changes(repo)
+    assert code == 0 and "hotfix on uat" in body and "promote dev" not in body
+
+    # Once dev has it (here cherry-picked, so uat keeps its own commit), nothing is owed again.
+    _git(repo, "checkout", "-q", "dev")
+    _git(repo, "cherry-pick", "uat")
+    assert _uat_changes(repo)[0] == 1
+
+
+def test_readme_docs_and_cd_use_one_terraform_state_key():
+    cd = _phase_commands(_load("buildspec_cd.yml"), "pre_build")
+    (key,) = re.findall(r'-backend-config="key=([^"]+)"', " ".join(cd))
+    assert key == "stock-insights/${STAGE}/terraform.tfstate"
+    for page in ("README.md", "docs/deploying.md"):
+        keys = set(re.findall(r"-backend-config=key=(\S+)", (REPO / page).read_text()))
+        assert keys == {key.replace("${STAGE}", "dev")}, page
