@@ -58,6 +58,14 @@ def aws_env(monkeypatch):
     get_settings.cache_clear()
 
 
+def terraform_plugin_dir() -> Path | None:
+    """An offline mirror of the Terraform AWS provider (TF_PLUGIN_DIR, else /opt/tf-plugins), if any."""
+    for candidate in (os.environ.get("TF_PLUGIN_DIR"), "/opt/tf-plugins"):
+        if candidate and (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return Path(candidate)
+    return None
+
+
 @contextlib.contextmanager
 def moto_server(monkeypatch):
     """moto server on a free loopback port; AWS_ENDPOINT_URL points every new client at it."""

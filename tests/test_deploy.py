@@ -34,7 +34,7 @@ import pytest
 
 from infra.policies import function_policies
 from infra.resources import FUNCTIONS
-from tests.conftest import REPO
+from tests.conftest import REPO, terraform_plugin_dir
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +163,7 @@ def terraform_path(project, chalice_path):
     terraform = shutil.which("terraform")
     if not terraform:
         pytest.skip("terraform is not installed here; the chalice deploy path is still tested")
-    plugins = _plugin_dir()
+    plugins = terraform_plugin_dir()
     if plugins is None:
         pytest.skip("no AWS provider for Terraform offline (set TF_PLUGIN_DIR to a provider mirror)")
     out = project / "build" / "terraform"
@@ -185,13 +185,6 @@ def terraform_path(project, chalice_path):
         run([*tf, "plan", "-input=false", "-no-color", "-out=tfplan"], project, env)
         run([*tf, "apply", "-input=false", "-no-color", "tfplan"], project, env, timeout=1200)
         yield aws(endpoint), package
-
-
-def _plugin_dir() -> Path | None:
-    for candidate in (os.environ.get("TF_PLUGIN_DIR"), "/opt/tf-plugins"):
-        if candidate and (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-            return Path(candidate)
-    return None
 
 
 _SERVICES = (

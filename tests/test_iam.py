@@ -10,6 +10,7 @@ below check those ARNs name this stage's resources.
 from __future__ import annotations
 
 import json
+import shutil
 
 import boto3
 import pytest
@@ -229,3 +230,27 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     from moto.ses.models import ses_backends
 
     assert len(ses_backends["123456789012"][REGION].sent_messages) == 1
+
+
+def test_a_stages_settings_file_reaches_its_policy_files_and_environment(tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(CHALICE, chalice_dir)
+    settings = {"sender_email": "desk@news.acme.example", "recipient_emails": ["a@acme.example", "b@acme.example"]}
+    (chalice_dir / "settings-uat.json").write_text(json.dumps(settings))
+
+    assert chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 1  # drift until rendered
+    assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 0
+
+    notify = json.loads((chalice_dir / "policy-uat-notify.json").read_text())
+    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReport"]
+    assert send["Resource"] == [
+        "arn:aws:ses:*:*:identity/desk@news.acme.example",
+        "arn:aws:ses:*:*:identity/news.acme.example",
+    ]
+    environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["uat"]["environment_variables"]
+    assert environment["SENDER_EMAIL"] == "desk@news.acme.example"
+    assert environment["RECIPIENT_EMAILS"] == "a@acme.example,b@acme.example"
+    # The other stages keep the defaults.
+    assert (chalice_dir / "policy-dev-notify.json").read_text() == (CHALICE / "policy-dev-notify.json").read_text()
+    (chalice_dir / "settings-uat.json").write_text(json.dumps({**settings, "sender_email": "not-an-address"}))
+    assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 1

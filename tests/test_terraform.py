@@ -18,7 +18,7 @@ from infra import terraform as tfpkg
 from infra.policies import function_policies
 from infra.resources import DEFAULTS, resource_specs
 from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
-from tests.conftest import REPO
+from tests.conftest import REPO, terraform_plugin_dir
 
 SPECS = resource_specs("stock-insights", "dev")
 FNS = ("ingest", "analyze", "notify")
@@ -650,13 +650,6 @@ def test_checkov_accepted_checks_still_fail_without_the_list(package):
 # --- terraform itself ------------------------------------------------------------------------------
 
 
-def _plugin_dir() -> Path | None:
-    for candidate in (os.environ.get("TF_PLUGIN_DIR"), "/opt/tf-plugins"):
-        if candidate and (Path(candidate) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-            return Path(candidate)
-    return None
-
-
 @pytest.mark.slow
 def test_terraform_fmt_and_validate(package, tmp_path):
     terraform = shutil.which("terraform")
@@ -671,7 +664,7 @@ def test_terraform_fmt_and_validate(package, tmp_path):
 
     fmt = run("fmt", "-check", "-diff")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-    plugins = _plugin_dir()
+    plugins = terraform_plugin_dir()
     init = run("init", "-backend=false", "-input=false", "-no-color", *([f"-plugin-dir={plugins}"] if plugins else []))
     if init.returncode != 0:
         if not plugins and re.search(r"registry|provider packages|could not connect", init.stderr, re.I):
