@@ -60,3 +60,15 @@ def notify(event):
     from chalicelib.notify.service import handle_stream_batch
 
     return handle_stream_batch(event.to_dict(), event.context)
+
+
+# The scheduled fetch exists only where symbols are configured (read at deploy time, like the
+# bucket): with none, neither the function nor its schedule is deployed.
+if os.environ.get("FETCH_SYMBOLS", "").strip():
+
+    @app.schedule(os.environ.get("FETCH_SCHEDULE") or Settings.fetch_schedule)
+    def fetch(event):
+        """The schedule fired: fetch the configured symbols from Twelve Data into inputs/scheduled/."""
+        from chalicelib.fetch.service import handle_schedule
+
+        return handle_schedule(event.to_dict(), event.context)

@@ -59,6 +59,15 @@ class Settings:
     bedrock_read_timeout_s: int = 60
     bedrock_price_input_per_1k: float = 0.00006
     bedrock_price_output_per_1k: float = 0.00024
+    fetch_symbols: str = ""
+    fetch_interval: str = "1day"
+    fetch_outputsize: int = 30
+    fetch_schedule: str = "cron(30 21 ? * MON-FRI *)"
+    fetch_credits_per_minute: int = 8
+    fetch_max_attempts: int = 4
+    fetch_timeout_s: float = 20.0
+    twelvedata_base_url: str = "https://api.twelvedata.com"
+    twelvedata_api_key_parameter: str = "/stock-insights/twelvedata-api-key"
 
     @property
     def max_input_bytes(self) -> int:
@@ -124,6 +133,25 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     "bedrock_price_output_per_1k": (
         "BEDROCK_PRICE_OUTPUT_PER_1K",
         "USD per 1,000 output tokens of BEDROCK_MODEL_ID (default: Nova Lite)",
+    ),
+    "fetch_symbols": (
+        "FETCH_SYMBOLS",
+        "symbols the scheduled fetch asks Twelve Data for: `AAPL,MSFT`, or `s3://bucket/key` or "
+        "`ssm:/parameter` holding the list; empty: no scheduled fetch",
+    ),
+    "fetch_interval": ("FETCH_INTERVAL", "Twelve Data interval of the scheduled fetch"),
+    "fetch_outputsize": ("FETCH_OUTPUTSIZE", "bars per symbol the fetch asks for (30 covers every metric)"),
+    "fetch_schedule": ("FETCH_SCHEDULE", "when the fetch runs (EventBridge; read at deploy time)"),
+    "fetch_credits_per_minute": (
+        "FETCH_CREDITS_PER_MINUTE",
+        "Twelve Data credits a minute (symbols per request batch; the free plan has 8)",
+    ),
+    "fetch_max_attempts": ("FETCH_MAX_ATTEMPTS", "attempts per symbol on a 429, a 5xx, a timeout or a bad body"),
+    "fetch_timeout_s": ("FETCH_TIMEOUT_S", "timeout of one Twelve Data request, seconds"),
+    "twelvedata_base_url": ("TWELVEDATA_BASE_URL", "Twelve Data's API (a stand-in's address in tests)"),
+    "twelvedata_api_key_parameter": (
+        "TWELVEDATA_API_KEY_PARAMETER",
+        "SSM Parameter Store SecureString holding the Twelve Data API key",
     ),
 }
 

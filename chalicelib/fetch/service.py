@@ -1,0 +1,122 @@
+"""The scheduled fetch's edge: the symbols and the API key from where the settings say, the
+answer written to `inputs/scheduled/`, from where the existing pipeline takes over."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import orjson
+
+from chalicelib import aws
+from chalicelib.config import Settings, get_settings
+from chalicelib.fetch.twelvedata import Fetcher, FetchSettings, Transport, parse_symbols
+from chalicelib.observability import count, logger
+
+SCHEDULED_PREFIX = "scheduled/"
+
+
+def scheduled_key(settings: Settings, scheduled: dt.datetime) -> str:
+    """One key per scheduled time: a retried invocation overwrites its own file (and ingest's ETag
+    dedupe then sees identical content), never adds one."""
+    stamp = scheduled.astimezone(dt.UTC)
+    return f"{settings.input_prefix}{SCHEDULED_PREFIX}{stamp:%Y-%m-%d}/{stamp:%H%M}Z-{settings.fetch_interval}.json"
+
+
+def scheduled_time(event: dict) -> dt.datetime:
+    """The rule's scheduled time (EventBridge's `time`), else now."""
+    try:
+        return dt.datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return dt.datetime.now(dt.UTC)
+
+
+def load_symbols(source: str) -> list[str]:
+    """FETCH_SYMBOLS: a comma list, or `s3://bucket/key` / `ssm:/name` holding one (comma or line separated)."""
+    source = source.strip()
+    if source.startswith("s3://"):
+        bucket, _, key = source[len("s3://") :].partition("/")
+        text = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+    elif source.startswith("ssm:"):
+        text = aws.client("ssm").get_parameter(Name=source[len("ssm:") :])["Parameter"]["Value"]
+    else:
+        text = source
+    return parse_symbols(text)
+
+
+def api_key(settings: Settings) -> str:
+    """The key from its SecureString parameter; it is never logged, stored or put in a URL."""
+    name = settings.twelvedata_api_key_parameter
+    try:
+        return aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except Exception as exc:
+        if aws.error_code(exc) == "ParameterNotFound":
+            raise RuntimeError(
+                f"no Twelve Data API key: put it in the SecureString parameter {name} "
+                "(aws ssm put-parameter --type SecureString, see docs/deploying.md)"
+            ) from None
+        raise
+
+
+def fetch_settings(settings: Settings) -> FetchSettings:
+    return FetchSettings(
+        base_url=settings.twelvedata_base_url,
+        interval=settings.fetch_interval,
+        outputsize=settings.fetch_outputsize,
+        credits_per_minute=settings.fetch_credits_per_minute,
+        max_attempts=settings.fetch_max_attempts,
+        timeout_s=settings.fetch_timeout_s,
+    )
+
+
+def handle_schedule(
+    event: dict, context: Any = None, symbols: list[str] | None = None, transport: Transport | None = None
+) -> dict:
+    """Fetch the configured symbols (or `symbols`) and write them as one input file."""
+    settings = get_settings()
+    symbols = symbols if symbols is not None else load_symbols(settings.fetch_symbols)
+    if not symbols:
+        logger.warning("no symbols to fetch: set FETCH_SYMBOLS", extra={"fix": "set FETCH_SYMBOLS"})
+        return {"status": "no_symbols"}
+    key = scheduled_key(settings, scheduled_time(event))
+    logger.append_keys(fetch_key=key)
+
+    def remaining_s() -> float:
+        get = getattr(context, "get_remaining_time_in_millis", None)
+        return get() / 1000.0 if callable(get) else float("inf")
+
+    fetcher = Fetcher(api_key(settings), fetch_settings(settings), transport, remaining_s)
+    document = fetcher.fetch(symbols)
+    report = fetcher.report
+    aws.client("s3").put_object(
+        Bucket=settings.bucket, Key=key, Body=orjson.dumps(document), ContentType="application/json"
+    )
+    failed = sorted(symbol for symbol, entry in document.items() if entry.get("status") == "error")
+    fetched = len(symbols) - len(failed)
+    count("SymbolsFetched", fetched)
+    count("SymbolFetchErrors", len(failed))
+    count("TwelveDataRequests", report.requests)
+    if report.out_of_time:
+        count("FetchOutOfTime")
+    log = logger.warning if failed else logger.info
+    log(
+        "fetched from Twelve Data",
+        extra={
+            "symbols": len(symbols),
+            "fetched": fetched,
+            # Twelve Data's own per-symbol errors, and what this run gave up on (with why).
+            "failed": failed,
+            "gave_up": report.errors,
+            "requests": report.requests,
+            "waited_s": round(report.waited_s, 1),
+        },
+    )
+    return {
+        "status": "written",
+        "bucket": settings.bucket,
+        "key": key,
+        "symbols": len(symbols),
+        "fetched": fetched,
+        "errors": failed,
+        "requests": report.requests,
+    }
