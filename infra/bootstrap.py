@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -54,8 +55,9 @@ class Bootstrap:
         self.partition = partition
 
     # -- before deploy -----------------------------------------------------------------------
-    def resources(self) -> str:
-        """Every resource to its definition; returns the table's stream ARN."""
+    def resources(self, api_key: str | None = None) -> str:
+        """Every resource to its definition; returns the table's stream ARN. `api_key`: the
+        Twelve Data key to keep in the fetch's SecureString parameter (None: leave it as it is)."""
         self.key_arn = self.kms_key()
         self.bucket()
         stream_arn = self.table()
@@ -65,7 +67,37 @@ class Bootstrap:
         topic_arn = self.alarm_topic()
         self.alarm_subscription(topic_arn)
         self.alarms(topic_arn)
+        if self.specs["fetch"]:
+            self.api_key_parameter(api_key)
         return stream_arn
+
+    def api_key_parameter(self, api_key: str | None) -> None:
+        """The fetch's Twelve Data key as an SSM SecureString (never printed): written from the
+        value given, or checked for and explained when none is given."""
+        ssm, name = self.client("ssm"), self.specs["fetch"]["api_key_parameter"]
+        try:
+            current = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        except Exception as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise
+            current = None
+        if api_key is None:
+            if current is None:
+                self.report(
+                    "api key parameter",
+                    name,
+                    "MISSING: the fetch cannot run until you store the key "
+                    f"(aws ssm put-parameter --name {name} --type SecureString --value YOUR_KEY, "
+                    "or --twelvedata-key-env VAR)",
+                )
+            else:
+                self.report("api key parameter", name, UNCHANGED)
+            return
+        if current is not None and current.get("Type") == "SecureString" and current.get("Value") == api_key:
+            self.report("api key parameter", name, UNCHANGED)
+            return
+        ssm.put_parameter(Name=name, Value=api_key, Type="SecureString", Overwrite=True)
+        self.report("api key parameter", name, CREATED if current is None else UPDATED)
 
     def kms_key(self) -> str:
         kms, spec = self.client("kms"), self.specs["kms_key"]
@@ -395,6 +427,7 @@ def stated_settings(args: argparse.Namespace) -> dict[str, Any]:
         "alarm_email": args.alarm_email,
         "bucket_name": args.bucket,
         "insights_provider": args.insights_provider,
+        "fetch_symbols": args.fetch_symbols,
     }
     stated.update({key: value for key, value in flags.items() if value is not None})
     return stated
@@ -409,6 +442,15 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     parser.add_argument("--alarm-email", help="an address to subscribe to the alarm topic ('' for none)")
     parser.add_argument("--bucket", help="the data bucket's name (default: <app>-<stage>-data-<account>-<region>)")
     parser.add_argument("--insights-provider", choices=INSIGHTS_PROVIDERS, help="offline (default) or bedrock")
+    parser.add_argument(
+        "--fetch-symbols",
+        help="symbols to fetch from Twelve Data on the schedule (AAPL,MSFT or s3://bucket/key or ssm:/name)",
+    )
+    parser.add_argument(
+        "--twelvedata-key-env",
+        metavar="VAR",
+        help="the environment variable holding your Twelve Data API key: stored as an SSM SecureString",
+    )
     add_settings_option(parser)
     parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
     args = parser.parse_args(argv)
@@ -424,6 +466,11 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
             )
         app_name = json.loads((args.chalice_dir / "config.json").read_text())["app_name"]
         resource_specs(app_name, args.stage, **stated)  # refuse a bad setting before touching AWS
+        api_key = None
+        if args.twelvedata_key_env:
+            api_key = os.environ.get(args.twelvedata_key_env, "").strip()
+            if not api_key:
+                raise ValueError(f"--twelvedata-key-env {args.twelvedata_key_env}: that variable is not set")
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -446,7 +493,7 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
         return 0
     settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
     report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)
-    stream_arn = bootstrap.resources()
+    stream_arn = bootstrap.resources(api_key)
     written = write_chalice_files(args.chalice_dir, specs, stream_arn)
     report("chalice config", str(args.chalice_dir), f"{UPDATED} ({', '.join(written)})" if written else UNCHANGED)
     return 0

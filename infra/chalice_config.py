@@ -17,17 +17,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.config import SETTINGS_TABLE, Settings
 from infra.policies import function_policies, literal_arns
-from infra.resources import FUNCTIONS, resource_specs
+from infra.resources import resource_specs
 from infra.settings import load_stage_settings
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 STAGES = ("dev", "uat", "prod")
-# Deploy settings left at the app's own default (chalicelib.config) need no environment variable.
+# A setting left at the app's own default (chalicelib.config) needs no environment variable.
 _APP_DEFAULTS = {
-    name: value
-    for name, value in resource_specs()["environment"].items()
-    if name in ("SENDER_EMAIL", "RECIPIENT_EMAILS", "INSIGHTS_PROVIDER")
+    env: ",".join(value) if isinstance(value, tuple) else str(value)
+    for env, value in ((env, getattr(Settings(), name)) for name, (env, _) in SETTINGS_TABLE.items())
+    if env not in ("BUCKET_NAME", "TABLE_NAME", "STAGE")  # names the deploy always states
 }
 
 
@@ -67,7 +68,9 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
                 environment[name] = value
         policies = function_policies(literal_arns(specs))
         functions = stage_config.setdefault("lambda_functions", {})
-        for function in FUNCTIONS:
+        if "fetch" not in specs["functions"]:
+            functions.pop("fetch", None)  # no symbols: no fetch function to configure
+        for function in specs["functions"]:
             name = policy_file_name(stage, function)
             files[name] = json.dumps(policies[function], indent=2) + "\n"
             entry = functions.setdefault(function, {})

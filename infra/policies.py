@@ -42,6 +42,30 @@ def literal_arns(
             for fn, group in specs["log_groups"].items()
         },
         "bedrock_model_arns": _bedrock_model_arns(partition, region, account),
+        "fetch": fetch_arns(specs, partition, region, account, f"ssm.{region}.amazonaws.com"),
+    }
+
+
+def fetch_arns(specs: dict[str, Any], partition: str, region: str, account: str, ssm_service: str) -> dict | None:
+    """What the fetch function reads and writes (None when no fetch is configured)."""
+    fetch = specs.get("fetch")
+    if not fetch:
+        return None
+    symbols_read = None
+    source = fetch["symbols"]
+    if source.startswith("s3://"):
+        symbols_read = (["s3:GetObject"], f"arn:{partition}:s3:::{source[len('s3://') :]}")
+    elif source.startswith("ssm:"):
+        name = source[len("ssm:") :].lstrip("/")
+        symbols_read = (["ssm:GetParameter"], f"arn:{partition}:ssm:{region}:{account}:parameter/{name}")
+    return {
+        "api_key_parameter_arn": (
+            f"arn:{partition}:ssm:{region}:{account}:parameter/{fetch['api_key_parameter'].lstrip('/')}"
+        ),
+        "kms_key_arn": f"arn:{partition}:kms:{region}:{account}:key/*",
+        "kms_via_ssm_condition": {"StringLike": {"kms:ViaService": ssm_service}},
+        "write_prefix": fetch["write_prefix"],
+        "symbols_read": symbols_read,
     }
 
 
@@ -98,6 +122,15 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
         ],
     }
+    fetch = arns.get("fetch")
+    if fetch:
+        own["fetch"] = [
+            allow("ReadTwelveDataKey", ["ssm:GetParameter"], fetch["api_key_parameter_arn"]),
+            # The SecureString's key (AWS's aws/ssm or another): only when SSM asks, for SSM.
+            allow("DecryptKeyThroughSsmOnly", ["kms:Decrypt"], fetch["kms_key_arn"], fetch["kms_via_ssm_condition"]),
+            allow("WriteScheduledInputs", ["s3:PutObject"], f"{bucket}/{fetch['write_prefix']}*"),
+            *([allow("ReadSymbolList", *fetch["symbols_read"])] if fetch.get("symbols_read") else []),
+        ]
     policies = {}
     for fn, statements in own.items():
         log_group = arns["log_group_arns"][fn]

@@ -62,6 +62,13 @@ DEFAULTS: dict[str, Any] = {
     "deletion_protection": None,  # None: on in prod only
     "event_bus": _APP_DEFAULTS.event_bus,
     "metric_namespace": _APP_DEFAULTS.metric_namespace,
+    # The scheduled Twelve Data fetch (chalicelib.fetch): no symbols, no function and no schedule.
+    "fetch_symbols": None,  # `AAPL,MSFT`, or `s3://bucket/key` / `ssm:/name` holding the list
+    "fetch_schedule": _APP_DEFAULTS.fetch_schedule,
+    "fetch_interval": _APP_DEFAULTS.fetch_interval,
+    "fetch_outputsize": _APP_DEFAULTS.fetch_outputsize,
+    "fetch_credits_per_minute": _APP_DEFAULTS.fetch_credits_per_minute,
+    "twelvedata_api_key_parameter": None,  # None: /<app>/<stage>/twelvedata-api-key
 }
 
 
@@ -110,7 +117,8 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"unknown resource settings: {', '.join(unknown)} (known: {', '.join(DEFAULTS)})")
     opts = {**DEFAULTS, **opts}
     for key, value in opts.items():
-        if key.endswith(("_days", "_seconds", "_attempts")) and (not isinstance(value, int) or value <= 0):
+        positive = key.endswith(("_days", "_seconds", "_attempts", "_outputsize", "_per_minute"))
+        if positive and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
             raise ValueError(f"{key} must be a positive integer, got {value!r}")
     if opts["processed_ia_transition_days"] < _MIN_IA_DAYS:
         raise ValueError(f"processed_ia_transition_days must be at least {_MIN_IA_DAYS} (an S3 rule)")
@@ -136,6 +144,14 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
     bucket = opts["bucket_name"]
     if bucket and (not _BUCKET.match(bucket) or ".." in bucket):
         raise ValueError(f"bucket_name {bucket!r} is not a valid S3 bucket name")
+    if isinstance(opts["fetch_symbols"], list):
+        opts["fetch_symbols"] = ",".join(opts["fetch_symbols"])
+    opts["fetch_symbols"] = (opts["fetch_symbols"] or "").strip() or None
+    if not re.fullmatch(r"(cron|rate)\(.+\)", str(opts["fetch_schedule"])):
+        raise ValueError(f"fetch_schedule {opts['fetch_schedule']!r} is not an EventBridge cron(...) or rate(...)")
+    parameter = opts["twelvedata_api_key_parameter"]
+    if parameter is not None and not re.fullmatch(r"/[A-Za-z0-9_.\-/]+", str(parameter)):
+        raise ValueError(f"twelvedata_api_key_parameter {parameter!r} must be a parameter path such as /app/key")
     return opts
 
 
@@ -166,7 +182,16 @@ def resource_specs(
     deletion_protection = opts["deletion_protection"]
     if deletion_protection is None:
         deletion_protection = stage == "prod"
-    functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in FUNCTIONS}
+    fetch = None
+    if opts["fetch_symbols"]:
+        fetch = {
+            "symbols": opts["fetch_symbols"],
+            "schedule": opts["fetch_schedule"],
+            "api_key_parameter": opts["twelvedata_api_key_parameter"] or f"/{app_name}/{stage}/twelvedata-api-key",
+            "write_prefix": f"{_APP_DEFAULTS.input_prefix}scheduled/",
+        }
+    names = (*FUNCTIONS, "fetch") if fetch else FUNCTIONS
+    functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in names}
 
     return {
         "app_name": app_name,
@@ -228,9 +253,10 @@ def resource_specs(
                 "message_retention_seconds": opts["dlq_message_retention_seconds"],
                 "kms_key_alias": key_alias,
             }
-            for fn in FUNCTIONS
+            for fn in functions
         },
         "functions": functions,
+        "fetch": fetch,
         # Created before the functions first log, so Lambda never makes one that keeps logs forever.
         "log_groups": {
             fn: {"name": f"/aws/lambda/{spec['function_name']}", "retention_days": opts["log_retention_days"]}
@@ -255,6 +281,18 @@ def resource_specs(
             "RECIPIENT_EMAILS": ",".join(opts["recipient_emails"]),
             "INSIGHTS_PROVIDER": opts["insights_provider"],
             "STAGE": stage,
+            **(
+                {
+                    "FETCH_SYMBOLS": fetch["symbols"],
+                    "FETCH_SCHEDULE": fetch["schedule"],
+                    "FETCH_INTERVAL": opts["fetch_interval"],
+                    "FETCH_OUTPUTSIZE": str(opts["fetch_outputsize"]),
+                    "FETCH_CREDITS_PER_MINUTE": str(opts["fetch_credits_per_minute"]),
+                    "TWELVEDATA_API_KEY_PARAMETER": fetch["api_key_parameter"],
+                }
+                if fetch
+                else {}
+            ),
         },
     }
 

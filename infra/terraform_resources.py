@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.policies import key_policy
+from infra.policies import fetch_arns, key_policy
 from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
@@ -44,6 +44,7 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
             f"arn:{_PARTITION}:bedrock:*::foundation-model/amazon.nova-*",
             f"arn:{_PARTITION}:bedrock:*:{_ACCOUNT}:inference-profile/*.amazon.nova-*",
         ],
+        "fetch": fetch_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
         # The variables chalicelib.config reads, by the resource or variable that defines their value.
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",

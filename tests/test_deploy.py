@@ -43,8 +43,11 @@ CHALICE_ACCOUNT, TERRAFORM_ACCOUNT = "111111111111", "222222222222"
 SENDER = "reports@mail.acme-analytics.example"
 RECIPIENTS = ["ana@acme-analytics.example", "ben@partner.example"]
 ALARM_EMAIL = "oncall@acme-analytics.example"
+FETCH_SYMBOLS = "AAPL,MSFT"
+API_KEY = "td-live-key-5f0e1d2c3b4a"  # what a deployer keeps in TD_API_KEY; must never be written anywhere
 STAGE = "dev"
 PREFIX = f"stock-insights-{STAGE}"
+ALL_FUNCTIONS = (*FUNCTIONS, "fetch")
 _IGNORED = shutil.ignore_patterns(
     ".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
 )
@@ -145,13 +148,14 @@ def chalice_path(project):
     python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
     resources = [python, "-m", "infra.bootstrap", "resources", "--stage", STAGE, "--sender", SENDER]
     resources += ["--recipients", ",".join(RECIPIENTS), "--alarm-email", ALARM_EMAIL]
+    resources += ["--fetch-symbols", FETCH_SYMBOLS, "--twelvedata-key-env", "TD_API_KEY"]
     steps = [
         resources,
         [chalice, "deploy", "--stage", STAGE],
         [python, "-m", "infra.bootstrap", "wire", "--stage", STAGE],
     ]
     with emulator(CHALICE_ACCOUNT) as endpoint:
-        env = user_environment(endpoint)
+        env = {**user_environment(endpoint), "TD_API_KEY": API_KEY}
         first = [run(step, project, env) for step in steps]
         second = [run(step, project, env) for step in steps]
         yield aws(endpoint), first, second
@@ -184,6 +188,7 @@ def terraform_path(project, chalice_path):
         run([*tf, "init", "-input=false", "-no-color", f"-plugin-dir={plugins}"], project, env)
         run([*tf, "plan", "-input=false", "-no-color", "-out=tfplan"], project, env)
         run([*tf, "apply", "-input=false", "-no-color", "tfplan"], project, env, timeout=1200)
+        package["terraform.tfstate"] = (out / "terraform.tfstate").read_text()
         yield aws(endpoint), package
 
 
@@ -245,7 +250,7 @@ def _deployed(client, account: str) -> dict:
         fn: sqs.get_queue_attributes(
             QueueUrl=sqs.get_queue_url(QueueName=f"{PREFIX}-{fn}-dlq")["QueueUrl"], AttributeNames=["QueueArn"]
         )["Attributes"]["QueueArn"]
-        for fn in FUNCTIONS
+        for fn in ALL_FUNCTIONS
     }
     return {"bucket": bucket, "table": table, "stream_arn": table["LatestStreamArn"], "dlqs": dlqs}
 
@@ -256,7 +261,7 @@ def check_deployment(client, account: str, project: Path) -> dict:
     bucket, stream_arn = deployed["bucket"], deployed["stream_arn"]
     lam = client("lambda")
     functions = {}
-    for fn in FUNCTIONS:
+    for fn in ALL_FUNCTIONS:
         config = lam.get_function_configuration(FunctionName=f"{PREFIX}-{fn}")
         settings = _function_settings(project, fn)
         assert (config["Handler"], config["Runtime"]) == (f"app.{fn}", "python3.11")
@@ -269,6 +274,9 @@ def check_deployment(client, account: str, project: Path) -> dict:
         assert variables["RECIPIENT_EMAILS"] == ",".join(RECIPIENTS)
         # Left at its default: Terraform passes its variable's default, chalice deploy no variable.
         assert variables.get("INSIGHTS_PROVIDER", "offline") == "offline" and variables["STAGE"] == STAGE
+        assert variables["FETCH_SYMBOLS"] == FETCH_SYMBOLS
+        assert variables["TWELVEDATA_API_KEY_PARAMETER"] == f"/stock-insights/{STAGE}/twelvedata-api-key"
+        assert API_KEY not in json.dumps(variables)
         assert config["DeadLetterConfig"]["TargetArn"] == deployed["dlqs"][fn]
         functions[fn] = config
 
@@ -280,9 +288,14 @@ def check_deployment(client, account: str, project: Path) -> dict:
     rules = lambda_config["Filter"]["Key"]["FilterRules"]
     assert [(r["Name"].lower(), r["Value"]) for r in rules] == [("prefix", "inputs/")]
 
-    # analyze on this stage's bucket only
+    # analyze on this stage's bucket only; fetch on its schedule
     events = client("events")
-    (rule,) = events.list_rules(NamePrefix=PREFIX)["Rules"]
+    rules = events.list_rules(NamePrefix=PREFIX)["Rules"]
+    (rule,) = [r for r in rules if r.get("EventPattern")]
+    (schedule,) = [r for r in rules if r.get("ScheduleExpression")]
+    assert schedule["ScheduleExpression"] == "cron(30 21 ? * MON-FRI *)"
+    (fetch_target,) = events.list_targets_by_rule(Rule=schedule["Name"])["Targets"]
+    assert fetch_target["Arn"] == functions["fetch"]["FunctionArn"]
     assert json.loads(rule["EventPattern"]) == {
         "source": ["stock-insights.ingestor"],
         "detail-type": ["IngestorCompleted"],
@@ -306,7 +319,7 @@ def check_deployment(client, account: str, project: Path) -> dict:
 
     groups = {g["logGroupName"]: g.get("retentionInDays") for g in client("logs").describe_log_groups()["logGroups"]}
     assert {name: days for name, days in groups.items() if name.startswith("/aws/lambda/")} == {
-        f"/aws/lambda/{PREFIX}-{fn}": 30 for fn in FUNCTIONS
+        f"/aws/lambda/{PREFIX}-{fn}": 30 for fn in ALL_FUNCTIONS
     }
 
     sns = client("sns")
@@ -315,7 +328,13 @@ def check_deployment(client, account: str, project: Path) -> dict:
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", ALARM_EMAIL)]
 
     deployed["functions"] = functions
-    deployed["policies"] = {fn: _role_policy(client, functions[fn]["Role"]) for fn in FUNCTIONS}
+    deployed["policies"] = {fn: _role_policy(client, functions[fn]["Role"]) for fn in ALL_FUNCTIONS}
+    fetch = deployed["policies"]["fetch"]
+    assert _statement(fetch, "ReadTwelveDataKey")["Resource"].endswith(
+        f":parameter/stock-insights/{STAGE}/twelvedata-api-key"
+    )
+    assert _statement(fetch, "WriteScheduledInputs")["Resource"] == f"arn:aws:s3:::{bucket}/inputs/scheduled/*"
+    assert _statement(fetch, "DecryptKeyThroughSsmOnly")["Condition"]["StringLike"]["kms:ViaService"].startswith("ssm.")
     send = _statement(deployed["policies"]["notify"], "SendReport")
     assert send["Action"] == ["ses:SendRawEmail"]
     assert [arn.rsplit(":identity/", 1)[1] for arn in _as_list(send["Resource"])] == [SENDER, SENDER.split("@")[1]]
@@ -345,14 +364,20 @@ def _as_list(value) -> list:
 def test_chalice_path_delivers_every_setting(chalice_path, project):
     client, _, _ = chalice_path
     deployed = check_deployment(client, CHALICE_ACCOUNT, project)
-    for fn in FUNCTIONS:  # each role's policy is its file, as infra.chalice_config wrote it
+    for fn in ALL_FUNCTIONS:  # each role's policy is its file, as infra.chalice_config wrote it
         written = json.loads((project / ".chalice" / f"policy-{STAGE}-{fn}.json").read_text())
         assert deployed["policies"][fn] == written
     assert "arn:aws:s3:::" + deployed["bucket"] in json.dumps(deployed["policies"]["ingest"])
+    # The key went from the deployer's environment to a SecureString, and nowhere else.
+    parameter = client("ssm").get_parameter(Name=f"/stock-insights/{STAGE}/twelvedata-api-key", WithDecryption=True)
+    assert (parameter["Parameter"]["Type"], parameter["Parameter"]["Value"]) == ("SecureString", API_KEY)
+    written = [p for p in (project / ".chalice").rglob("*") if p.is_file()]
+    assert written and not [p for p in written if API_KEY in p.read_text(errors="replace")]
 
 
 def test_chalice_path_run_twice_changes_nothing(chalice_path):
     _, first, second = chalice_path
+    assert not any(API_KEY in output for output in first + second)
     resources, wire = report_outcomes(second[0]), report_outcomes(second[2])
     assert set(resources.values()) <= {"unchanged", "ready"}, resources
     assert set(wire.values()) == {"unchanged"}, wire
@@ -361,7 +386,12 @@ def test_chalice_path_run_twice_changes_nothing(chalice_path):
 
 def test_the_settings_file_holds_what_the_deployer_stated_and_nothing_from_the_account(chalice_path, project):
     stated = json.loads((project / ".chalice" / f"settings-{STAGE}.json").read_text())
-    assert stated == {"alarm_email": ALARM_EMAIL, "recipient_emails": RECIPIENTS, "sender_email": SENDER}
+    assert stated == {
+        "alarm_email": ALARM_EMAIL,
+        "fetch_symbols": FETCH_SYMBOLS,
+        "recipient_emails": RECIPIENTS,
+        "sender_email": SENDER,
+    }
 
 
 # --- the Terraform path ---------------------------------------------------------------------------
@@ -371,6 +401,7 @@ def test_terraform_package_after_a_bootstrap_holds_nothing_from_that_account(ter
     _, package = terraform_path
     text = "\n".join(package.values())
     assert CHALICE_ACCOUNT not in text  # the bootstrap's stream ARN and bucket never reach the package
+    assert API_KEY not in text  # nor the API key, in the package or in Terraform's state
     assert json.loads(package["terraform.tfvars.json"]) == {
         "alarm_email": ALARM_EMAIL,
         "recipient_emails": RECIPIENTS,
@@ -393,12 +424,21 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
         "kms_key_arn": kms,
         "event_bus_arn": bus,
         "sender_identity_arns": [f"{identity}/{SENDER}", f"{identity}/{SENDER.split('@')[1]}"],
-        "log_group_arns": {fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in FUNCTIONS},
+        "log_group_arns": {fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in ALL_FUNCTIONS},
         "dlq_arns": deployed["dlqs"],
         "bedrock_model_arns": [
             "arn:aws:bedrock:*::foundation-model/amazon.nova-*",
             f"arn:aws:bedrock:*:{TERRAFORM_ACCOUNT}:inference-profile/*.amazon.nova-*",
         ],
+        "fetch": {
+            "api_key_parameter_arn": (
+                f"arn:aws:ssm:{REGION}:{TERRAFORM_ACCOUNT}:parameter/stock-insights/{STAGE}/twelvedata-api-key"
+            ),
+            "kms_key_arn": f"arn:aws:kms:{REGION}:{TERRAFORM_ACCOUNT}:key/*",
+            "kms_via_ssm_condition": {"StringLike": {"kms:ViaService": f"ssm.{REGION}.amazonaws.com"}},
+            "write_prefix": "inputs/scheduled/",
+            "symbols_read": None,
+        },
     }
     assert deployed["policies"] == function_policies(resolved)
     assert CHALICE_ACCOUNT not in json.dumps(deployed["functions"], default=str)
