@@ -69,9 +69,7 @@ def verdicts(rejects: list[dict]) -> list[tuple]:
 
 
 def test_a_json_number_beyond_a_double_is_one_bad_number_not_a_quarantined_file():
-    raw = json.dumps(response("AAPL", [bar("2023-01-04"), bar("2023-01-03")])).replace(
-        '"125.07000"', "1e400", 1
-    )
+    raw = json.dumps(response("AAPL", [bar("2023-01-04"), bar("2023-01-03")])).replace('"125.07000"', "1e400", 1)
     assert "1e400" in raw
 
     counts, processed, rejects = both_paths(raw.encode())
@@ -84,9 +82,10 @@ def test_a_json_number_beyond_a_double_is_one_bad_number_not_a_quarantined_file(
 
 @pytest.mark.parametrize("number", ["-1e400", "1E+999", "1" + "0" * 400])
 def test_other_numbers_no_double_holds_are_bad_number_too(number):
-    raw = b'{"meta": {"symbol": "AAPL"}, "values": [%s]}' % json.dumps(bar("2023-01-03", volume="X")).replace(
-        '"X"', number
-    ).encode()
+    raw = (
+        b'{"meta": {"symbol": "AAPL"}, "values": [%s]}'
+        % json.dumps(bar("2023-01-03", volume="X")).replace('"X"', number).encode()
+    )
 
     counts, _, rejects = both_paths(raw)
 
@@ -163,9 +162,9 @@ def test_a_repeated_symbol_is_found_even_when_both_responses_are_identical(same_
 def test_a_batch_that_repeats_a_request_id_keeps_both_requests():
     entry = {"response": response("AAPL", [bar("2023-01-04")]), "status": "success"}
     other = {"response": response("MSFT", [bar("2023-01-04")]), "status": "success"}
-    raw = (
-        b'{"code": 200, "status": "success", "data": {"req_1": %s, "req_1": %s}}'
-        % (json.dumps(entry).encode(), json.dumps(other).encode())
+    raw = b'{"code": 200, "status": "success", "data": {"req_1": %s, "req_1": %s}}' % (
+        json.dumps(entry).encode(),
+        json.dumps(other).encode(),
     )
 
     counts, processed, _ = both_paths(raw)
