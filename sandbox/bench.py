@@ -35,6 +35,8 @@ from typing import Any
 
 import orjson
 
+from sandbox import bench_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench-out"
 
@@ -642,10 +644,27 @@ def report_deploy(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
     return {"package": facts, "contenders": rows, "ratios": ratios}
 
 
+# --------------------------------------------------------------------------------------------
+# The memory cases: ingest's peak RSS on reject-heavy files (sandbox/bench_memory.py)
+# --------------------------------------------------------------------------------------------
+
+MEMORY_CONTENDERS = (Contender("ingest", "ingest (gc off)", "ingest", _ingest_setup, _ingest_summary, gc_off=True),)
+
+
+def _memory_case(name: str, prepare: Callable[[argparse.Namespace], tuple[Path, dict]]) -> Case:
+    return Case(
+        prepare=prepare,
+        contenders=MEMORY_CONTENDERS,
+        report=lambda args, facts, rows: bench_memory.report_memory(name, facts, rows),
+    )
+
+
 CASES: dict[str, Case] = {
     "ingest": Case(prepare=ensure_input, contenders=INGEST_CONTENDERS, report=report_ingest),
     "analyze": Case(prepare=ensure_analyze_input, contenders=ANALYZE_CONTENDERS, report=report_analyze),
     "deploy": Case(prepare=ensure_package, contenders=DEPLOY_CONTENDERS, report=report_deploy),
+    "memory-rejects": _memory_case("memory-rejects", lambda args: bench_memory.ensure_all_duplicates(OUT_DIR, ROOT)),
+    "memory-bad40": _memory_case("memory-bad40", lambda args: ensure_input(bench_memory.with_bad_fraction(args))),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,15 +77,23 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
 _PROCESSED_CHUNK = 1 << 16
 
 
-def _bars_by_symbol(parsed: ParsedInput) -> list[tuple[str, Any, list]]:
-    """One bar list per symbol: a symbol delivered twice in one file is validated as one series."""
-    grouped: dict[str, tuple[Series, list]] = {}
+def _bars_by_symbol(parsed: ParsedInput) -> Iterator[tuple[str, Any, list]]:
+    """One bar list per symbol: a symbol delivered twice in one file is validated as one series.
+
+    Each series lets go of its bars when handed out, so a file's decoded bars are freed series by
+    series while its output grows, instead of all staying alive to the end.
+    """
+    grouped: dict[str, list[Series]] = {}
     for series in parsed.series:
-        if series.symbol in grouped:
-            grouped[series.symbol][1].extend(series.values)
-        else:
-            grouped[series.symbol] = (series, series.values)
-    return [(symbol, s.interval, bars) for symbol, (s, bars) in grouped.items()]
+        grouped.setdefault(series.symbol, []).append(series)
+    for symbol in list(grouped):
+        members = grouped.pop(symbol)
+        bars = members[0].values if len(members) == 1 else [bar for s in members for bar in s.values]
+        interval = members[0].interval
+        for series in members:
+            series.values = []
+        yield symbol, interval, bars
+        del bars
 
 
 def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
