@@ -238,6 +238,8 @@ BAR_FIELDS = ("datetime", "open", "high", "low", "close", "volume")
 NUMBER_FIELDS = BAR_FIELDS[1:]
 DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 EPOCH = dt.datetime(1970, 1, 1)
+NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+SYMBOL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def _baseline_setup() -> Callable[[bytes], Any]:
@@ -253,11 +255,12 @@ def baseline_ingest(raw: bytes, latest_s: int) -> tuple[bytes, bytes, int, Count
     total = 0
     for symbol, response in document.items():
         interval = response["meta"].get("interval")
+        bad_symbol = not 0 < len(symbol) <= 64 or SYMBOL_FORBIDDEN.search(symbol) is not None
         seen: set[int] = set()
         lines = []
         for index, bar in enumerate(response["values"]):
             total += 1
-            problem = check_bar(bar, seen, latest_s)
+            problem = ("bad_symbol", "symbol", "bad symbol") if bad_symbol else check_bar(bar, seen, latest_s)
             if problem is None:
                 lines.append(orjson.dumps({"symbol": symbol, "interval": interval, **bar}, option=LINE))
             else:
@@ -286,11 +289,12 @@ def check_bar(bar: Any, seen: set[int], latest_s: int) -> tuple[str, str | None,
         return "bad_datetime", "datetime", f"`datetime` {text!r} is not a real date"
     numbers = []
     for name in NUMBER_FIELDS:
+        text = bar[name]
         try:
-            value = float(bar[name])
+            value = float(text) if not isinstance(text, str) or NUMBER_RE.fullmatch(text) else math.nan
         except (TypeError, ValueError):
             value = math.nan
-        if not math.isfinite(value):
+        if not (abs(value) < 1e126 and (abs(value) >= 1e-130 or value == 0)):
             return "bad_number", name, f"`{name}` {bar[name]!r} is not a finite number"
         numbers.append(value)
     open_, high, low, close, volume = numbers
