@@ -277,3 +277,18 @@ def test_many_gzip_members_are_decoded_without_copying_the_rest_of_the_file_per_
     members = raw.count(b"\x1f\x8b\x08")
     assert members >= 100
     assert sum(fed) <= 4 * len(raw) + members * formats._GUNZIP_FIRST_PIECE
+
+
+@pytest.mark.parametrize("field", ["close", "datetime", "volume"])
+def test_a_deeply_nested_array_in_a_bar_field_is_one_reject_with_a_bounded_message(field):
+    depth = 1000  # under orjson's parse limit, over Python's repr recursion limit
+    document = json.dumps(response("AAPL", [bar("2023-01-04"), bar("2023-01-03", **{field: "NESTED"})]))
+    raw = document.replace('"NESTED"', "[" * depth + "]" * depth).encode()
+
+    counts, processed, rejects = both_paths(raw)
+
+    assert counts == {"input": 2, "valid": 1, "rejected": 1, "symbol_errors": 0}
+    [reject] = rejects
+    assert reject["index"] == 1 and reject["field"] == field
+    assert reject["rule"] == ("bad_datetime" if field == "datetime" else "bad_number")
+    assert len(reject["message"]) < 200
