@@ -292,3 +292,14 @@ def test_a_deeply_nested_array_in_a_bar_field_is_one_reject_with_a_bounded_messa
     assert reject["index"] == 1 and reject["field"] == field
     assert reject["rule"] == ("bad_datetime" if field == "datetime" else "bad_number")
     assert len(reject["message"]) < 200
+
+
+def test_a_lone_carriage_return_inside_a_csv_row_keeps_the_row_one_bar():
+    raw = b"datetime;open;high;low;close;volume\n2023-01-04;1;2;0.5;1.5;10\n\r;0.0000\n2023-01-03;1;2;0.5;1\r5;10\n"
+
+    outcome = ingest(raw, "inputs/AAPL_1day.csv")
+
+    assert outcome.counts == {"input": 3, "valid": 1, "rejected": 2, "symbol_errors": 0}
+    first, second = lines(outcome.rejects)
+    assert (first["rule"], first["bar"]["datetime"]) == ("missing_field", "\r")
+    assert (second["rule"], second["bar"]["close"]) == ("bad_number", "1\r5")

@@ -462,15 +462,21 @@ def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
 _CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
 
 
-def _csv_lines(text: str) -> list[str]:
-    """Rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
+def _csv_lines(text: str) -> tuple[list[str], str | None]:
+    """(rows, stand-in): rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
 
     `str.splitlines()` would also end a row at U+0085, U+2028, U+2029, \x1c-\x1e, \x0b and \x0c,
-    splitting one bar into two.
+    splitting one bar into two. A lone `\r` left inside a row, which the csv module refuses, is
+    replaced by a stand-in character the text does not hold (put back in the cells), so the row
+    stays one bar for the rules to judge instead of quarantining the file.
     """
     if "\n" not in text:
-        return text.split("\r")
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+        return text.split("\r"), None
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if not any("\r" in line for line in lines):
+        return lines, None
+    stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    return [line.replace("\r", stand_in) for line in lines], stand_in
 
 
 def _parse_csv(data: bytes, key: str) -> ParsedInput:
@@ -478,7 +484,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
-    lines = _csv_lines(text)
+    lines, cr_stand_in = _csv_lines(text)
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
@@ -493,8 +499,10 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
     try:
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            if not row or all(not cell.strip(_CSV_BLANKS) for cell in row):
                 continue
+            if cr_stand_in is not None:
+                row = [cell.replace(cr_stand_in, "\r") for cell in row]
             bar: dict[str, Any] = {name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False)}
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]
