@@ -183,7 +183,7 @@ def test_a_time_series_that_repeats_values_is_quarantined_not_halved():
 def test_a_file_without_repeats_is_not_read_twice():
     raw = json.dumps({"AAPL": response("AAPL", [bar("2023-01-04")]), "MSFT": response("MSFT", [])}).encode()
 
-    with mock.patch.object(formats, "_exact_document", side_effect=AssertionError("not needed")):
+    with mock.patch.object(formats, "exact_document", side_effect=AssertionError("not needed")):
         assert ingest(raw).counts["input"] == 1
 
 
