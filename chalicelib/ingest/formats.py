@@ -18,6 +18,8 @@ from typing import Any
 import msgspec
 import orjson
 
+from chalicelib.ingest.exact_json import NotJson, RepeatedKeys, exact_document, repeats_keys
+
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
@@ -75,12 +77,34 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     if text_start in (b"{", b"["):
         document = _typed_document(data, first.start())
         if document is None:
-            try:
-                document = orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+            document = _generic_document(data)
+        elif repeats_keys(data, first.start()):
+            document = _exact_document(data)
         return classify_document(document, symbol_from_key(key)[0])
     return _parse_csv(data, key)
+
+
+def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
+    """The exact reading (`exact_json.exact_document`); what it refuses is a `bad_json` file."""
+    try:
+        return exact_document(data, orjson_error)
+    except NotJson as exc:
+        raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+
+
+def _generic_document(data: bytes) -> Any:
+    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # A number beyond what a double holds (`1e400`) is a bad bar, not a bad file: read the
+        # file again keeping it as text, so the rules reject that one bar.
+        if "number" not in str(exc):
+            raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+        return _exact_document(data, exc)
+    if isinstance(document, dict) and repeats_keys(data, _NON_SPACE.search(data).start()):
+        return _exact_document(data)
+    return document
 
 
 class TypedBar(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -165,18 +189,35 @@ def bar_dict(bar: Any) -> Any:
     return msgspec.structs.asdict(bar) if isinstance(bar, TypedBar) else bar
 
 
+_GUNZIP_FIRST_PIECE = 256  # input bytes first handed to a member's inflater; doubled while the member goes on
+_GUNZIP_MAX_PIECE = 1 << 20
+
+
 def _gunzip(raw: bytes, max_bytes: int) -> bytes:
+    """Every gzip member, one after the other, in linear time and at most `max_bytes` of output.
+
+    zlib copies whatever follows a member's end (`unused_data`) out of the input it was handed.
+    Handing it the whole rest of the file made many small members quadratic. Here each member is
+    fed pieces that start small and double, so the copy at its end is at most about the member's
+    own size, and the next member starts from a position in the file, not from that copy.
+    """
     out = bytearray()
-    data = raw
+    view = memoryview(raw)
+    position, size = 0, len(raw)
     try:
-        while data:
+        while position < size:
             inflater = zlib.decompressobj(wbits=31)
-            out += inflater.decompress(data, max_bytes + 1 - len(out))
-            if len(out) > max_bytes:
-                raise InputRejected("too_large", f"decompressed size exceeds the {max_bytes}-byte limit")
-            if not inflater.eof:
-                raise InputRejected("bad_gzip", "gzip stream is truncated")
-            data = inflater.unused_data  # a further gzip member, if any
+            piece = _GUNZIP_FIRST_PIECE
+            while not inflater.eof:
+                if position >= size:
+                    raise InputRejected("bad_gzip", "gzip stream is truncated")
+                chunk = view[position : position + piece]
+                out += inflater.decompress(chunk, max_bytes + 1 - len(out))
+                if len(out) > max_bytes:
+                    raise InputRejected("too_large", f"decompressed size exceeds the {max_bytes}-byte limit")
+                # Below the output limit the whole chunk is consumed, or the member ended inside it.
+                position += len(chunk) - len(inflater.unused_data)
+                piece = min(piece * 2, _GUNZIP_MAX_PIECE)
     except zlib.error as exc:
         raise InputRejected("bad_gzip", f"cannot decompress gzip: {exc}") from None
     return bytes(out)
@@ -254,7 +295,8 @@ def _series_or_error(obj: Any, symbol: str | None) -> Series | SymbolError:
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     interval = meta.get("interval")
     return Series(
-        symbol=symbol or _meta_symbol(obj) or "UNKNOWN",
+        # No symbol at all is an empty one: its bars become `bad_symbol`, never an invented name.
+        symbol=symbol or _meta_symbol(obj) or "",
         interval=str(interval) if interval not in (None, "") else None,
         meta=meta,
         values=values,
@@ -272,12 +314,15 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
         parsed.errors.append(_error_from(document, _meta_symbol(document) or fallback_symbol, "error response"))
         return parsed
     if "values" in document or "meta" in document:
+        if isinstance(document, RepeatedKeys) and [name for name, _ in document.pairs].count("values") > 1:
+            # Two bar lists for one symbol: refusing the file is the only answer that drops neither.
+            raise InputRejected("wrong_shape", "the time series holds `values` more than once")
         parsed = ParsedInput(shape="time_series")
         _add(parsed, _series_or_error(document, _meta_symbol(document) or fallback_symbol))
         return parsed
     if isinstance(document.get("data"), dict) and ("code" in document or "status" in document):
         parsed = ParsedInput(shape="batch")
-        for request_id, entry in document["data"].items():
+        for request_id, entry in _members(document["data"]):
             if isinstance(entry, dict) and "response" in entry:
                 response = entry["response"]
                 symbol = _meta_symbol(response) if isinstance(response, dict) else None
@@ -294,13 +339,39 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
             "wrong_shape", "JSON object has no Twelve Data shape (no meta/values, data, or symbol keys)"
         )
     parsed = ParsedInput(shape="multi_symbol")
-    for symbol, response in document.items():
+    # A symbol repeated as a key keeps both its responses; their bars are validated as one series.
+    for symbol, response in _members(document):
         _add(parsed, _series_or_error(response, str(symbol) or None))
     return parsed
 
 
+def _members(obj: dict) -> list:
+    """Every (key, value) of a JSON object, a repeated key included."""
+    return obj.pairs if isinstance(obj, RepeatedKeys) else list(obj.items())
+
+
 def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
     (parsed.series if isinstance(item, Series) else parsed.errors).append(item)
+
+
+_CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
+
+
+def _csv_lines(text: str) -> tuple[list[str], str | None]:
+    """(rows, stand-in): rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
+
+    `str.splitlines()` would also end a row at U+0085, U+2028, U+2029, \x1c-\x1e, \x0b and \x0c,
+    splitting one bar into two. A lone `\r` left inside a row, which the csv module refuses, is
+    replaced by a stand-in character the text does not hold (put back in the cells), so the row
+    stays one bar for the rules to judge instead of quarantining the file.
+    """
+    if "\n" not in text:
+        return text.split("\r"), None
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if not any("\r" in line for line in lines):
+        return lines, None
+    stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    return [line.replace("\r", stand_in) for line in lines], stand_in
 
 
 def _parse_csv(data: bytes, key: str) -> ParsedInput:
@@ -308,7 +379,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
-    lines = text.splitlines()
+    lines, cr_stand_in = _csv_lines(text)
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
@@ -323,9 +394,11 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
     try:
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            if not row or all(not cell.strip(_CSV_BLANKS) for cell in row):
                 continue
-            bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
+            if cr_stand_in is not None:
+                row = [cell.replace(cr_stand_in, "\r") for cell in row]
+            bar: dict[str, Any] = {name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False)}
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]
             values.append(bar)
