@@ -10,6 +10,7 @@ import click
 import orjson
 
 from sandbox.cost import cost
+from sandbox.fetch import fetch
 
 SAMPLES = Path(__file__).parent / "samples"
 DEMO_FILES = (
@@ -105,6 +106,7 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
 
 
 cli.add_command(cost)
+cli.add_command(fetch)
 
 if __name__ == "__main__":
     cli(prog_name="python -m sandbox")
