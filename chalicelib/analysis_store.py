@@ -1,8 +1,9 @@
 """DynamoDB + S3 adapter for analysis records.
 
 The full record always goes to S3 (`analyses/<id>.json`). The table item holds the record too
-when it fits under the configured size; otherwise a summary (everything but `symbols`) with
-`record_key` pointing at S3, so 2,000 symbols never meet DynamoDB's 400 KB item limit. The
+when it fits under the configured size; otherwise a summary (everything but `symbols` and
+`symbol_error_details`) with `record_key` pointing at S3, so 2,000 symbols never meet
+DynamoDB's 400 KB item limit. The
 item is written with `attribute_not_exists`, so a replayed event never makes a second INSERT.
 """
 
@@ -72,6 +73,7 @@ class AnalysisStore:
         item["complete"] = len(body) <= self._item_max_bytes
         if not item["complete"]:
             item.pop("symbols", None)
+            item.pop("symbol_error_details", None)  # thousands of failing symbols would not fit either
         serializer = TypeSerializer()
         try:
             self._ddb.put_item(

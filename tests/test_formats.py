@@ -318,10 +318,11 @@ def test_batch_failed_entries_and_entries_without_response_are_symbol_errors():
 @pytest.mark.parametrize(
     ("name", "symbol"),
     [
-        ("soulgarden_time_series_error_429.json", "AAPL"),  # no meta: symbol from the key
+        # No meta: the error names no symbol, and the file name is not taken for one (issue 12).
+        ("soulgarden_time_series_error_429.json", None),
         ("soulgarden_time_series_error_not_available_with_plan.json", "ALD:TASE"),
         ("soulgarden_time_series_error_symbol_not_found.json", "NOTFOUND"),
-        ("openapi_error_example_400_interval.json.txt", "AAPL"),
+        ("openapi_error_example_400_interval.json.txt", None),
     ],
 )
 def test_top_level_error_body_is_one_symbol_error(name, symbol):
@@ -584,11 +585,14 @@ def test_error_status_without_code_is_an_error_body():
     assert [(e.symbol, e.message, e.payload) for e in parsed.errors] == [("XAU/USD", "No data is available", body)]
 
 
-def test_classify_document_error_body_uses_the_fallback_symbol():
-    parsed = classify_document({"code": 429, "message": "slow down", "status": "error"}, "IBM")
+def test_an_error_body_without_a_symbol_is_not_named_after_the_file():
+    parsed = classify_document({"code": 429, "message": "slow down", "status": "error"}, "soulgarden")
 
     assert parsed.shape == "error"
-    assert [(e.symbol, e.message) for e in parsed.errors] == [("IBM", "429: slow down")]
+    assert [(e.symbol, e.message) for e in parsed.errors] == [(None, "429: slow down")]
+    # One that names its symbol keeps it, from `meta` or from a top-level `symbol`.
+    named = {"code": 400, "message": "not found", "status": "error", "symbol": "IBM"}
+    assert [e.symbol for e in classify_document(named, "openapi").errors] == ["IBM"]
 
 
 # --- bugs ---------------------------------------------------------------------------------------

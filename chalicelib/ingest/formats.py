@@ -268,8 +268,9 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
     if not document:
         raise InputRejected("wrong_shape", "top-level JSON object is empty")
     if _is_error_object(document) and "data" not in document:
+        # The error's own symbol, or none: a 429 names no symbol, and the file name is not one.
         parsed = ParsedInput(shape="error")
-        parsed.errors.append(_error_from(document, _meta_symbol(document) or fallback_symbol, "error response"))
+        parsed.errors.append(_error_from(document, _meta_symbol(document), "error response"))
         return parsed
     if "values" in document or "meta" in document:
         parsed = ParsedInput(shape="time_series")

@@ -16,12 +16,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from chalicelib.analysis_store import record_key
+from chalicelib.analyze.insights import checked_bars, plural
+from chalicelib.config import MetricSettings
 from chalicelib.notify.chart import sparkline_png, sparkline_text
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_SYMBOLS = 40  # symbols with a row (and a chart) in one email; the rest are counted
 MAX_ANOMALIES = 20
 MAX_REJECT_RULES = 5
+MAX_SYMBOL_ERRORS = 20  # failing symbols listed by name; the rest are counted
 _SUBJECT_MAX = 180
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→"}
@@ -80,10 +83,11 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
     aggregates = record.get("aggregates") or {}
     symbols = record.get("symbols") or {}
     shown = _symbols_to_show(symbols, aggregates, max_symbols)
+    windows = _metric_settings(record)
     images: list[InlineImage] = []
     rows = []
     for index, name in enumerate(shown):
-        row = _symbol_row(name, symbols[name])
+        row = _symbol_row(name, symbols[name], windows)
         closes = row.pop("closes")
         if len(closes) >= 2:
             cid = f"chart-{index}@stock-insights"
@@ -103,8 +107,14 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
         ),
         "executive_summary": str(record.get("executive_summary") or ""),
         "processing": _processing(record),
+        "symbol_errors": _symbol_errors(record),
         "market": _market(aggregates, len(symbols)),
         "anomalies": _anomalies(symbols, max_anomalies),
+        "anomaly_window": plural(
+            checked_bars(max((m.get("bars") or 0 for m in symbols.values()), default=0), windows)
+            or windows.anomaly_lookback,
+            "bar",
+        ),
         "symbols": rows,
         "symbols_total": len(symbols),
         "symbols_hidden": len(symbols) - len(shown),
@@ -118,7 +128,9 @@ def subject_line(view: dict) -> str:
     """`Stock Insights | <file> | Bullish, 4 of 5 up | FB +1.94%, AAPL -2.48%` (one line, bounded)."""
     market = view["market"]
     parts = ["Stock Insights", view["run_name"]]
-    if market["sentiment"]:
+    if market["sentiment"] == "neutral":
+        parts.append(f"Neutral, nothing moved ({plural(market['symbols'], 'symbol')})")
+    elif market["sentiment"]:
         parts.append(f"{market['sentiment_label']}, {market['advancers']} of {market['symbols']} up")
     else:
         parts.append("no market reading")
@@ -154,9 +166,29 @@ def _processing(record: dict) -> dict:
         "rejected_width": _width(rejected, total),
         "has_rejects": rejected > 0,
         "symbol_errors": _int(int(record.get("symbol_errors") or 0)),
+        # A rule's share is of the rejected bars (they add up to 100 %), not of all bars.
         "rules": [{"rule": rule, "count": _int(n), "share": _rate(n, rejected)} for rule, n in top],
         "other_rules": len(rules) - len(top),
     }
+
+
+def _symbol_errors(record: dict) -> dict:
+    """Each failing symbol with its code and message (a 429 names no symbol: "symbol unknown")."""
+    details = [e for e in record.get("symbol_error_details") or [] if isinstance(e, dict)]
+    count = max(int(record.get("symbol_errors") or 0), len(details))
+    rows = []
+    for entry in details[:MAX_SYMBOL_ERRORS]:
+        symbol = entry.get("symbol")
+        code = entry.get("code")
+        rows.append(
+            {
+                "symbol": clean_line(symbol, 24) if symbol not in (None, "") else "symbol unknown",
+                "known": symbol not in (None, ""),
+                "code": clean_line(code, 12) if code not in (None, "") else "",
+                "message": clean_line(entry.get("message") or "error response", 300),
+            }
+        )
+    return {"count": count, "count_text": _int(count), "rows": rows, "hidden": max(0, count - len(rows))}
 
 
 def _market(agg: dict, symbol_count: int) -> dict:
@@ -164,23 +196,41 @@ def _market(agg: dict, symbol_count: int) -> dict:
     n = int(agg.get("symbols") or 0)
     advancers, decliners, unchanged = (int(agg.get(k) or 0) for k in ("advancers", "decliners", "unchanged"))
     anomaly_symbols = agg.get("anomaly_symbols") or []
+    total_anomalies = int(agg.get("total_anomalies") or 0)
+    moved = advancers + decliners
+    if not _finite(agg.get("breadth_pct")):
+        breadth = "no breadth (nothing moved)" if n else "no breadth"
+    else:
+        of = f"of the {moved}" if moved > 1 else "of 1"
+        breadth = f"breadth {agg['breadth_pct']:.0f}% ({advancers} {of} that moved)"
+    without_change = max(0, symbol_count - n)
+    headline = f"{plural(symbol_count, 'symbol')}: {advancers} up, {decliners} down, {unchanged} unchanged"
+    if without_change:
+        headline += f", {without_change} with too few bars for a change"
     return {
         "sentiment": sentiment,
         "sentiment_label": str(sentiment).capitalize() if sentiment else "No reading",
         "sentiment_tone": {"bullish": "up", "bearish": "down"}.get(sentiment or "", "flat"),
-        "breadth": "n/a" if agg.get("breadth_pct") is None else f"{agg['breadth_pct']:.0f}%",
+        "breadth": breadth,
+        "headline": headline,
         "symbols": n,
-        "symbols_without_change": max(0, symbol_count - n),
+        "symbols_without_change": without_change,
         "advancers": advancers,
         "decliners": decliners,
         "unchanged": unchanged,
         "advancers_width": _width(advancers, n),
         "decliners_width": _width(decliners, n),
         "unchanged_width": _width(unchanged, n),
-        "turbulence": str(agg.get("turbulence") or "n/a"),
+        "turbulence": str(agg.get("turbulence") or "not rated"),
+        "turbulence_note": "" if agg.get("turbulence") else "too few bars",
         "turbulence_tone": {"high": "down", "moderate": "warn"}.get(str(agg.get("turbulence")), "flat"),
-        "total_anomalies": int(agg.get("total_anomalies") or 0),
+        "total_anomalies": total_anomalies,
         "anomaly_symbols": len(anomaly_symbols),
+        "anomaly_text": (
+            f"{plural(total_anomalies, 'anomaly', 'anomalies')} in {plural(len(anomaly_symbols), 'symbol')}"
+            if total_anomalies
+            else "no anomalies"
+        ),
         "gainers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_gainers") or []],
         "losers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_losers") or []],
         "volatile": [
@@ -213,7 +263,16 @@ def _anomalies(symbols: dict, limit: int) -> dict:
     return {"rows": rows, "total": len(found), "hidden": max(0, len(found) - limit)}
 
 
-def _symbol_row(name: str, m: dict) -> dict:
+def _metric_settings(record: dict) -> MetricSettings:
+    """The windows the record's metrics used (the defaults for a record written before they were kept)."""
+    known = {k: v for k, v in (record.get("metric_settings") or {}).items() if k in MetricSettings.__dataclass_fields__}
+    try:
+        return MetricSettings(**known)
+    except (TypeError, ValueError):
+        return MetricSettings()
+
+
+def _symbol_row(name: str, m: dict, windows: MetricSettings) -> dict:
     insight = m.get("insight") or {}
     closes = [float(c) for c in (m.get("recent_closes") or []) if _finite(c)]
     change = m.get("percent_change")
@@ -229,6 +288,8 @@ def _symbol_row(name: str, m: dict) -> dict:
         "period_change": _pct(m.get("period_change_pct")),
         "period_tone": _tone(m.get("period_change_pct")),
         "bars": _int(int(m.get("bars") or 0)),
+        "bars_text": plural(int(m.get("bars") or 0), "bar"),
+        "momentum_label": f"{windows.momentum_period}-bar momentum",
         "first": clean_line(m.get("first_datetime") or "", 40),
         "last": clean_line(m.get("last_datetime") or "", 40),
         "momentum": _pct(m.get("momentum_pct")),
