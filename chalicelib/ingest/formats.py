@@ -313,12 +313,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    try:
-        header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
-    except csv.Error as exc:
-        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
-    if "datetime" not in header or len(header) < 2:
-        raise InputRejected("not_csv", "file is neither JSON nor a Twelve Data CSV (no `datetime` header column)")
+    header = csv_header(header_line, delimiter)
     symbol, interval = symbol_from_key(key)
     values = []
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
@@ -326,7 +321,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
-            bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
+            bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False) if name}
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]
             values.append(bar)
@@ -334,3 +329,33 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         raise InputRejected("bad_csv", f"CSV row {header_at + 1 + reader.line_num} cannot be read: {exc}") from None
     meta = {"symbol": symbol, "interval": interval, "source": "csv"}
     return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])
+
+
+# Header names other tools write for the bar fields (Yahoo Finance: `Date,Open,…,Adj Close,Volume`).
+_CSV_ALIASES = {"date": "datetime"}
+_CSV_IGNORED = frozenset({"adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"})
+_CSV_EXPECTED = "datetime (or date), open, high, low, close, volume"
+
+
+def csv_header(header_line: str, delimiter: str) -> list[str | None]:
+    """The bar field each CSV column holds, case-insensitively; None for a column that is ignored
+    (`Adj Close`). A header without a datetime column is not a bar CSV: the error names the
+    columns expected and the columns found."""
+    try:
+        found = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
+    names = [h.lower() for h in found]
+    header: list[str | None] = [None if h in _CSV_IGNORED else _CSV_ALIASES.get(h, h) for h in names]
+    if header.count("datetime") != 1 or len(header) < 2:
+        shown = ", ".join(clip(h, 40) for h in found[:12]) + (", …" if len(found) > 12 else "")
+        raise InputRejected(
+            "not_csv",
+            f"file is neither JSON nor a bar CSV: expected columns {_CSV_EXPECTED}; found {shown or 'nothing'}",
+        )
+    return header
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked when cut (a message quotes data, not all of it)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
