@@ -113,6 +113,10 @@ def test_a_429_body_lists_the_failing_request_with_its_code_and_message(credits)
         assert "symbol unknown" in part and "429" in part
         assert "You have run out of API credits for the current minute." in part
         assert "No symbol has valid bars in this file: see the symbol errors above." in part
+        # An error object is not a rejected bar: no "symbol_error 1 (n/a)" among the reject rules.
+        assert "No bar was rejected." in part and "symbol_error" not in part
+        assert "No market reading: no symbol has valid bars." in part and "0 symbols" not in part
+    assert record["executive_summary"] == "No symbol in this file has valid bars: no market reading is possible."
 
 
 def test_named_symbol_errors_are_listed_by_symbol():

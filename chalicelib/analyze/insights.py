@@ -87,6 +87,8 @@ def checked_bars(bars: int, settings: MetricSettings) -> int:
 def executive_summary(agg: dict[str, Any], symbols: dict[str, dict], settings: MetricSettings | None = None) -> str:
     """Two or three sentences on the market as a whole."""
     settings = settings or MetricSettings()
+    if not symbols:
+        return "No symbol in this file has valid bars: no market reading is possible."
     if not agg.get("symbols"):
         return (
             f"{plural(len(symbols), 'symbol')} in this file, none with enough valid bars for a change: "

@@ -152,8 +152,10 @@ def clean_line(value: Any, limit: int) -> str:
 def _processing(record: dict) -> dict:
     counts = record.get("row_counts") or {}
     total, valid, rejected = (int(counts.get(k) or 0) for k in ("input", "valid", "rejected"))
+    # `symbol_error` counts error objects, not bars: they are listed under the symbol errors.
     rules = sorted(
-        ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items()), key=lambda kv: (-kv[1], kv[0])
+        ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items() if k != "symbol_error"),
+        key=lambda kv: (-kv[1], kv[0]),
     )
     top = rules[:MAX_REJECT_RULES]
     return {
@@ -205,7 +207,9 @@ def _market(agg: dict, symbol_count: int) -> dict:
         breadth = f"breadth {agg['breadth_pct']:.0f}% ({advancers} {of} that moved)"
     without_change = max(0, symbol_count - n)
     headline = f"{plural(symbol_count, 'symbol')}: {advancers} up, {decliners} down, {unchanged} unchanged"
-    if without_change:
+    if not symbol_count:
+        headline = "no symbol with valid bars"
+    elif without_change:
         headline += f", {without_change} with too few bars for a change"
     return {
         "sentiment": sentiment,
