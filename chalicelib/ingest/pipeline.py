@@ -19,7 +19,7 @@ class IngestOutcome:
     """What one input file became; `processed` and `rejects` are JSON Lines bodies."""
 
     shape: str
-    processed: bytes | bytearray  # one buffer the lines were written into, never copied again
+    processed: bytes
     rejects: bytes
     counts: IngestCounts
     reject_rules: Counter = field(default_factory=Counter)
@@ -57,7 +57,7 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
     counts = IngestCounts(input=total, valid=valid, rejected=total - valid, symbol_errors=len(parsed.errors))
     return IngestOutcome(
         shape=parsed.shape,
-        processed=processed,
+        processed=bytes(processed),  # bytes, as botocore's every checksum mode takes a body
         rejects=b"".join(map(_reject_line, rejects)),
         counts=counts,
         reject_rules=rules,
