@@ -143,6 +143,7 @@ def test_make_demo_installs_only_what_the_sandbox_needs_and_make_test_adds_the_r
     demo = _requirement_names(REPO / "requirements-demo.txt")
     assert {"chalice", "moto", "boto3"} <= demo
     assert not demo & {"pytest", "hypothesis", "ruff", "ta-lib", "pandas", "html5lib", "pillow"}
+    assert "moto[server]" not in (REPO / "requirements-demo.txt").read_text()  # cfn-lint, sympy: tests only
     assert "-r requirements.txt" in (REPO / "requirements-demo.txt").read_text()
     assert "-r requirements-demo.txt" in (REPO / "requirements-dev.txt").read_text()
     assert "make test" in (REPO / ".ci" / "run").read_text()
