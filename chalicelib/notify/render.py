@@ -1,6 +1,6 @@
 """The report: an analysis record in; subject, HTML, plain text and chart images out (pure).
 
-Numbers are formatted here, once, into a view model that both templates share, so the HTML and
+Numbers are formatted once (`formatting.py`) into a view model that both templates share, so the HTML and
 the plain-text part always say the same thing. Templates are autoescaped HTML (jinja2) and the
 HTML's stylesheet is inlined into `style` attributes (css-inline), as email clients need.
 """
@@ -8,9 +8,7 @@ HTML's stylesheet is inlined into `style` attributes (css-inline), as email clie
 from __future__ import annotations
 
 import functools
-import math
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,6 +17,18 @@ from chalicelib.analysis_store import record_key
 from chalicelib.analyze.insights import checked_bars, plural
 from chalicelib.config import MetricSettings
 from chalicelib.notify.chart import sparkline_png, sparkline_text
+from chalicelib.notify.formatting import (
+    arrow,
+    bar_width,
+    clean_line,
+    finite,
+    integer,
+    pct,
+    plain_pct,
+    price,
+    rate,
+    tone,
+)
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_SYMBOLS = 40  # symbols with a row (and a chart) in one email; the rest are counted
@@ -26,7 +36,6 @@ MAX_ANOMALIES = 20
 MAX_REJECT_RULES = 5
 MAX_SYMBOL_ERRORS = 20  # failing symbols listed by name; the rest are counted
 _SUBJECT_MAX = 180
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→"}
 _ANOMALY_LABEL = {"price_move": "Price move", "volume_spike": "Volume spike"}
 
@@ -140,12 +149,6 @@ def subject_line(view: dict) -> str:
     return clean_line(" | ".join(parts), _SUBJECT_MAX)
 
 
-def clean_line(value: Any, limit: int) -> str:
-    """One line of at most `limit` characters: control characters (CR/LF included) become spaces."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
 # -- sections --------------------------------------------------------------------------------
 
 
@@ -159,17 +162,17 @@ def _processing(record: dict) -> dict:
     )
     top = rules[:MAX_REJECT_RULES]
     return {
-        "input": _int(total),
-        "valid": _int(valid),
-        "rejected": _int(rejected),
-        "valid_rate": _rate(valid, total),
-        "rejected_rate": _rate(rejected, total),
-        "valid_width": _width(valid, total),
-        "rejected_width": _width(rejected, total),
+        "input": integer(total),
+        "valid": integer(valid),
+        "rejected": integer(rejected),
+        "valid_rate": rate(valid, total),
+        "rejected_rate": rate(rejected, total),
+        "valid_width": bar_width(valid, total),
+        "rejected_width": bar_width(rejected, total),
         "has_rejects": rejected > 0,
-        "symbol_errors": _int(int(record.get("symbol_errors") or 0)),
+        "symbol_errors": integer(int(record.get("symbol_errors") or 0)),
         # A rule's share is of the rejected bars (they add up to 100 %), not of all bars.
-        "rules": [{"rule": rule, "count": _int(n), "share": _rate(n, rejected)} for rule, n in top],
+        "rules": [{"rule": rule, "count": integer(n), "share": rate(n, rejected)} for rule, n in top],
         "other_rules": len(rules) - len(top),
     }
 
@@ -190,7 +193,7 @@ def _symbol_errors(record: dict) -> dict:
                 "message": clean_line(entry.get("message") or "error response", 300),
             }
         )
-    return {"count": count, "count_text": _int(count), "rows": rows, "hidden": max(0, count - len(rows))}
+    return {"count": count, "count_text": integer(count), "rows": rows, "hidden": max(0, count - len(rows))}
 
 
 def _market(agg: dict, symbol_count: int) -> dict:
@@ -200,7 +203,7 @@ def _market(agg: dict, symbol_count: int) -> dict:
     anomaly_symbols = agg.get("anomaly_symbols") or []
     total_anomalies = int(agg.get("total_anomalies") or 0)
     moved = advancers + decliners
-    if not _finite(agg.get("breadth_pct")):
+    if not finite(agg.get("breadth_pct")):
         breadth = "no breadth (nothing moved)" if n else "no breadth"
     else:
         of = f"of the {moved}" if moved > 1 else "of 1"
@@ -222,9 +225,9 @@ def _market(agg: dict, symbol_count: int) -> dict:
         "advancers": advancers,
         "decliners": decliners,
         "unchanged": unchanged,
-        "advancers_width": _width(advancers, n),
-        "decliners_width": _width(decliners, n),
-        "unchanged_width": _width(unchanged, n),
+        "advancers_width": bar_width(advancers, n),
+        "decliners_width": bar_width(decliners, n),
+        "unchanged_width": bar_width(unchanged, n),
         "turbulence": str(agg.get("turbulence") or "not rated"),
         "turbulence_note": "" if agg.get("turbulence") else "too few bars",
         "turbulence_tone": {"high": "down", "moderate": "warn"}.get(str(agg.get("turbulence")), "flat"),
@@ -238,7 +241,7 @@ def _market(agg: dict, symbol_count: int) -> dict:
         "gainers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_gainers") or []],
         "losers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_losers") or []],
         "volatile": [
-            {"symbol": clean_line(m["symbol"], 24), "value": _plain_pct(m.get("volatility_pct"))}
+            {"symbol": clean_line(m["symbol"], 24), "value": plain_pct(m.get("volatility_pct"))}
             for m in agg.get("most_volatile") or []
         ],
     }
@@ -252,16 +255,16 @@ def _anomalies(symbols: dict, limit: int) -> dict:
     for name, a in found[:limit]:
         value = a.get("value")
         if a.get("type") == "price_move":
-            shown, tone = _pct(value), _tone(value)
+            shown, colour = pct(value), tone(value)
         else:
-            shown, tone = (f"{value:.1f}× avg volume" if _finite(value) else "n/a"), "warn"
+            shown, colour = (f"{value:.1f}× avg volume" if finite(value) else "n/a"), "warn"
         rows.append(
             {
                 "symbol": clean_line(name, 24),
                 "type": _ANOMALY_LABEL.get(str(a.get("type")), clean_line(a.get("type"), 40)),
                 "when": clean_line(a.get("datetime") or "", 40),
                 "value": shown,
-                "tone": tone,
+                "tone": colour,
             }
         )
     return {"rows": rows, "total": len(found), "hidden": max(0, len(found) - limit)}
@@ -278,39 +281,39 @@ def _metric_settings(record: dict) -> MetricSettings:
 
 def _symbol_row(name: str, m: dict, windows: MetricSettings) -> dict:
     insight = m.get("insight") or {}
-    closes = [float(c) for c in (m.get("recent_closes") or []) if _finite(c)]
+    closes = [float(c) for c in (m.get("recent_closes") or []) if finite(c)]
     change = m.get("percent_change")
     window_change = 100.0 * (closes[-1] / closes[0] - 1.0) if len(closes) >= 2 and closes[0] else None
     trend = m.get("trend")
     return {
         "symbol": clean_line(name, 24),
         "has_bars": bool(m.get("bars")),
-        "last_close": _price(m.get("last_close")),
-        "change": _pct(change),
-        "tone": _tone(change),
-        "arrow": _arrow(change),
-        "period_change": _pct(m.get("period_change_pct")),
-        "period_tone": _tone(m.get("period_change_pct")),
-        "bars": _int(int(m.get("bars") or 0)),
+        "last_close": price(m.get("last_close")),
+        "change": pct(change),
+        "tone": tone(change),
+        "arrow": arrow(change),
+        "period_change": pct(m.get("period_change_pct")),
+        "period_tone": tone(m.get("period_change_pct")),
+        "bars": integer(int(m.get("bars") or 0)),
         "bars_text": plural(int(m.get("bars") or 0), "bar"),
         "momentum_label": f"{windows.momentum_period}-bar momentum",
         "first": clean_line(m.get("first_datetime") or "", 40),
         "last": clean_line(m.get("last_datetime") or "", 40),
-        "momentum": _pct(m.get("momentum_pct")),
+        "momentum": pct(m.get("momentum_pct")),
         "trend": trend or "n/a",
         "trend_arrow": _TREND_ARROW.get(trend or "", ""),
         "trend_tone": {"up": "up", "down": "down"}.get(trend or "", "flat"),
-        "volatility": _plain_pct(m.get("volatility_pct")),
-        "volume_ratio": f"{m['volume_ratio']:.2f}×" if _finite(m.get("volume_ratio")) else "n/a",
+        "volatility": plain_pct(m.get("volatility_pct")),
+        "volume_ratio": f"{m['volume_ratio']:.2f}×" if finite(m.get("volume_ratio")) else "n/a",
         "anomaly_count": len(m.get("anomalies") or []),
         "closes": closes,
         "chart_cid": None,
         "chart_text": sparkline_text(closes),
         "chart_bars": len(closes),
-        "chart_change": _pct(window_change),
-        "chart_tone": _tone(window_change),
-        "chart_low": _price(min(closes)) if closes else "n/a",
-        "chart_high": _price(max(closes)) if closes else "n/a",
+        "chart_change": pct(window_change),
+        "chart_tone": tone(window_change),
+        "chart_low": price(min(closes)) if closes else "n/a",
+        "chart_high": price(max(closes)) if closes else "n/a",
         "summary": str(insight.get("summary") or ""),
         "opportunities": str(insight.get("opportunities") or ""),
         "risks": str(insight.get("risks") or ""),
@@ -332,7 +335,7 @@ def _symbols_to_show(symbols: dict, agg: dict, limit: int) -> list[str]:
 
     def by_move(name: str) -> tuple:
         change = symbols[name].get("percent_change")
-        return (not _finite(change), -abs(change) if _finite(change) else 0.0, name)
+        return (not finite(change), -abs(change) if finite(change) else 0.0, name)
 
     chosen = list(dict.fromkeys(headline))[:limit]
     for name in sorted(symbols, key=by_move):
@@ -352,61 +355,15 @@ def _insights_meta(meta: dict) -> dict:
             source, clean_line(source, 40)
         ),
         "model": str(meta.get("model") or "none"),
-        "input_tokens": _int(int(meta.get("input_tokens") or 0)),
-        "output_tokens": _int(int(meta.get("output_tokens") or 0)),
-        "cost": f"${cost:,.4f}" if _finite(cost) else "n/a",
+        "input_tokens": integer(int(meta.get("input_tokens") or 0)),
+        "output_tokens": integer(int(meta.get("output_tokens") or 0)),
+        "cost": f"${cost:,.4f}" if finite(cost) else "n/a",
         "notes": [str(n) for n in meta.get("notes") or []],
     }
 
 
 def _mover(symbol: Any, change: Any) -> dict:
-    return {"symbol": clean_line(symbol, 24), "change": _pct(change), "tone": _tone(change)}
-
-
-# -- formatting ----------------------------------------------------------------------------
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _pct(value: Any, digits: int = 2) -> str:
-    return f"{value:+.{digits}f}%" if _finite(value) else "n/a"
-
-
-def _plain_pct(value: Any) -> str:
-    return f"{value:.2f}%" if _finite(value) else "n/a"
-
-
-def _price(value: Any) -> str:
-    if not _finite(value):
-        return "n/a"
-    return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
-
-
-def _int(value: int) -> str:
-    return f"{value:,}"
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
-
-
-def _width(part: int, whole: int) -> int:
-    """A bar segment's width in percent: never 0 for a non-zero part, so it stays visible."""
-    if not whole or not part:
-        return 0
-    return max(1, round(100 * part / whole))
-
-
-def _tone(value: Any) -> str:
-    if not _finite(value) or value == 0:
-        return "flat"
-    return "up" if value > 0 else "down"
-
-
-def _arrow(value: Any) -> str:
-    return {"up": "▲", "down": "▼"}.get(_tone(value), "■")
+    return {"symbol": clean_line(symbol, 24), "change": pct(change), "tone": tone(change)}
 
 
 @functools.cache
