@@ -137,7 +137,7 @@ def framed(html: str, width: int) -> str:
     import html as markup
 
     return (
-        "<!DOCTYPE html><html><body style='margin:0'>"
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body style='margin:0'>"
         f"<iframe style='border:0;width:{width}px;height:4000px' srcdoc=\"{markup.escape(html, quote=True)}\"></iframe>"
         "</body></html>"
     )
