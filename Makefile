@@ -1,18 +1,25 @@
-# Two commands do all the set-up: `make demo` and `make test` create .venv when it is missing.
+# Two commands do all the set-up: `make demo` and `make test` create the virtualenv when it is missing.
+# `demo` installs only what the sandbox needs (requirements-demo.txt); `test` adds the test tools.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
 .PHONY: demo test lint bench package clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(DEMO_STAMP): requirements.txt requirements-demo.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP) -r requirements-demo.txt
+	touch $(DEMO_STAMP)
+
+$(STAMP): $(DEMO_STAMP) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(PY) -m sandbox demo --out out
 
 test: $(STAMP)
@@ -26,7 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m sandbox.bench
 
-package: $(STAMP)
+package: $(DEMO_STAMP)
 	$(PY) -m infra.terraform --stage $(STAGE) --out build/terraform
 
 clean:

@@ -1,8 +1,9 @@
 """DynamoDB + S3 adapter for analysis records.
 
 The full record always goes to S3 (`analyses/<id>.json`). The table item holds the record too
-when it fits under the configured size; otherwise a summary (everything but `symbols`) with
-`record_key` pointing at S3, so 2,000 symbols never meet DynamoDB's 400 KB item limit. The
+when it fits under the configured size; otherwise a summary (everything but `symbols` and
+`symbol_error_details`) with `record_key` pointing at S3, so 2,000 symbols never meet
+DynamoDB's 400 KB item limit. The
 item is written with `attribute_not_exists`, so a replayed event never makes a second INSERT.
 """
 
@@ -137,11 +138,13 @@ class AnalysisStore:
         item["complete"] = len(body) <= self._item_max_bytes
         if not item["complete"]:
             item.pop("symbols", None)
+            item.pop("symbol_error_details", None)  # thousands of failing symbols would not fit either
         value, unstorable = _to_dynamo(item)
         if unstorable and item["complete"]:
             # A number DynamoDB cannot hold: the item is a summary, and readers take the S3 copy.
             item["complete"] = False
             item.pop("symbols", None)
+            item.pop("symbol_error_details", None)
             value, unstorable = _to_dynamo(item)
         value = summary_within(value, self._item_max_bytes) if not item["complete"] else value
         serializer = TypeSerializer()

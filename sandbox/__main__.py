@@ -49,7 +49,23 @@ def run(files: tuple[str, ...], out_dir: str, as_json: bool, bedrock: bool) -> N
     if as_json:
         body = {k: report[k] for k in ("files", "analyses", "emails")}
         click.echo(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_outputs(report, Path(out_dir))
+    if report["failures"]:
+        click.echo("The pipeline failed: " + "; ".join(report["failures"]), err=True)
     sys.exit(1 if report["failures"] else 0)
+
+
+def _print_outputs(report: dict, out: Path) -> None:
+    """Where this run's files went (everything under `out`)."""
+    click.echo("")
+    click.echo(f"Outputs in {out}/ (the bucket's copy in {out / 's3'}/, handler logs in {out / 'sandbox.log'}):")
+    for item in report["analyses"]:
+        click.echo(f"  analysis: {item['path']}")
+    for item in report["emails"]:
+        click.echo(f"  report:   {item['html_path']}  (as sent: {Path(item['eml_path']).name})")
+    if not report["emails"]:
+        click.echo("  no report: no file was analysed")
 
 
 @cli.command()
@@ -64,9 +80,11 @@ def demo(out_dir: str, bedrock: bool) -> None:
     click.echo("")
     click.echo("Outputs:")
     for entry in report["files"]:
-        for name in ("processed_key", "rejects_key"):
-            if entry.get(name) and entry["status"] == "processed":
-                click.echo(f"  {out / 's3' / entry[name]}")
+        if entry["status"] != "processed":
+            continue
+        click.echo(f"  {out / 's3' / entry['processed_key']}")
+        if entry["records"]["rejected"] or entry["symbol_errors"]:  # a clean file's rejects object is empty
+            click.echo(f"  {out / 's3' / entry['rejects_key']}")
     for item in report["analyses"]:
         click.echo(f"  analysis: {item['path']}")
     for item in report["emails"]:
@@ -81,7 +99,12 @@ def demo(out_dir: str, bedrock: bool) -> None:
 
 
 def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dict:
-    from sandbox.runner import run_files
+    from sandbox.runner import BedrockSetupError, real_bedrock_client, run_files
+
+    try:
+        bedrock_client = real_bedrock_client() if bedrock else None
+    except BedrockSetupError as exc:
+        raise click.UsageError(str(exc)) from None
 
     out.mkdir(parents=True, exist_ok=True)
     console = sys.stdout
@@ -102,7 +125,7 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
 
     # Handlers log JSON to stdout as they do in Lambda; keep that out of the user's terminal.
     with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
-        return run_files(files, out, on_file=progress, bedrock=bedrock)
+        return run_files(files, out, on_file=progress, bedrock_client=bedrock_client)
 
 
 cli.add_command(cost)

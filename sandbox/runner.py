@@ -9,15 +9,24 @@ from typing import Any
 
 from sandbox.embedded import BUCKET, EmbeddedAWS
 
-_MIRRORED_PREFIXES = ("processed/bars/", "rejects/", "quarantine/")
+# The output folder's own files: a run replaces them (the user's other files are left alone).
+_OWN_OUTPUTS = ("analysis-*.json", "report-*.html", "report-*.eml")
+_NOT_MIRRORED = "inputs/"  # the user's own uploads; everything the pipeline wrote is copied
 
 
-def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None, bedrock: bool = False) -> dict:
-    """Upload each file to `inputs/<basename>` in order, run to idle after each, and report."""
+def run_files(
+    paths: list[str], out_dir: Path, on_file: Any | None = None, bedrock: bool = False, bedrock_client: Any = None
+) -> dict:
+    """Upload each file to `inputs/<basename>` in order, run to idle after each, and report.
+
+    With `bedrock` (or a `bedrock_client` already built), insights come from the real Bedrock."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    clear_previous_outputs(out_dir)
     report: dict[str, list] = {"files": [], "analyses": [], "emails": []}
     failures: list[str] = []
-    with EmbeddedAWS(bedrock_client=real_bedrock_client() if bedrock else None) as env:
+    if bedrock and bedrock_client is None:
+        bedrock_client = real_bedrock_client()
+    with EmbeddedAWS(bedrock_client=bedrock_client) as env:
         for path in paths:
             key = f"inputs/{posixpath.basename(str(path))}"
             etag = env.upload(key, Path(path).read_bytes())
@@ -34,9 +43,16 @@ def run_files(paths: list[str], out_dir: Path, on_file: Any | None = None, bedro
     return report
 
 
+class BedrockSetupError(Exception):
+    """`--bedrock` cannot work with the caller's AWS configuration (no region, say)."""
+
+
 def real_bedrock_client() -> Any:
     """A bedrock-runtime client from the caller's own AWS configuration, built before the
-    embedded account replaces the environment (credentials, region and endpoint are read now)."""
+    embedded account replaces the environment (credentials, region and endpoint are read now).
+
+    The region is `AWS_REGION`, then `AWS_DEFAULT_REGION`, then the profile's, as the AWS CLI
+    reads them (boto3 alone ignores `AWS_REGION`)."""
 
     import boto3
 
@@ -44,7 +60,14 @@ def real_bedrock_client() -> Any:
     from chalicelib.config import load_settings
 
     config = bedrock_config(load_settings(os.environ))
-    return boto3.session.Session().client("bedrock-runtime", config=config)
+    session = boto3.session.Session()
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or session.region_name
+    if not region:
+        raise BedrockSetupError(
+            "--bedrock needs an AWS region for Bedrock: set AWS_REGION (or AWS_DEFAULT_REGION), "
+            "or `region` in your AWS profile, e.g. AWS_REGION=us-east-1"
+        )
+    return session.client("bedrock-runtime", region_name=region, config=config)
 
 
 def _file_entry(path: str, key: str, etag: str, deliveries: list) -> dict:
@@ -121,12 +144,25 @@ def _emails(env: EmbeddedAWS, out_dir: Path) -> list[dict]:
     return found
 
 
+def clear_previous_outputs(out_dir: Path) -> None:
+    """Remove a previous run's reports, analyses and bucket copy, so the folder shows this run only."""
+    import shutil
+
+    for pattern in _OWN_OUTPUTS:
+        for path in out_dir.glob(pattern):
+            path.unlink()
+    if (out_dir / "s3").is_dir():
+        shutil.rmtree(out_dir / "s3")
+
+
 def _mirror_outputs(env: EmbeddedAWS, target: Path) -> None:
-    """Copy what the pipeline wrote to S3 into the output folder, so it can be read locally."""
+    """Copy what the pipeline wrote to the bucket (all but the uploads under `inputs/`: outputs,
+    markers, quarantine, analyses) into the output folder, so it can be read locally."""
     s3 = env.client("s3")
-    for prefix in _MIRRORED_PREFIXES:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
-            for item in page.get("Contents", []):
-                local = target / item["Key"]
-                local.parent.mkdir(parents=True, exist_ok=True)
-                local.write_bytes(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            if item["Key"].startswith(_NOT_MIRRORED):
+                continue
+            local = target / item["Key"]
+            local.parent.mkdir(parents=True, exist_ok=True)
+            local.write_bytes(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())

@@ -113,3 +113,47 @@ def hostile_record() -> dict:
     }
     record["correlation_id"] = "corr\r\nBcc: victim@example.com"
     return record
+
+
+def record_from_file(raw: bytes, key: str = "inputs/prices.json", settings: Settings | None = None) -> dict:
+    """The record for an input file, through the real cores: ingest, then analyze with its rejects."""
+    from chalicelib.analyze.record import symbol_error_entry
+    from chalicelib.ingest.pipeline import ingest_document
+
+    settings = settings or Settings()
+    outcome = ingest_document(raw, key, 2_000_000_000, max_bytes=10**8, future_slack_s=86_400)
+    rejects = [orjson.loads(line) for line in outcome.rejects.splitlines()]
+    without_bars = sorted({r["symbol"] for r in rejects if r["rule"] != "symbol_error"} - set(outcome.symbols))
+    errors = tuple(symbol_error_entry(r) for r in rejects if r["rule"] == "symbol_error")
+    detail = {
+        "bucket": "test-bucket",
+        "input_key": key,
+        "etag": "0123456789abcdef0123456789abcdef",
+        "processed_key": f"processed/bars/{key}/x.jsonl",
+        "rejects_key": f"rejects/{key}/x.jsonl",
+        "counts": dict(outcome.counts),
+        "reject_rules": dict(outcome.reject_rules),
+        "correlation_id": "corr-1234-abcd",
+    }
+    provider = OfflineInsights(settings.metric_settings())
+    return dict(analyze(outcome.processed, detail, settings, provider, tuple(without_bars), errors))
+
+
+def bars_file(series: dict[str, list[tuple[float, int]]]) -> bytes:
+    """A multi-symbol Twelve Data file: per symbol, (close, volume) per day, oldest first."""
+    day0 = dt.date(2024, 1, 1)
+    document = {}
+    for symbol, rows in series.items():
+        values = [
+            {
+                "datetime": (day0 + dt.timedelta(days=i)).isoformat(),
+                "open": f"{close:.4f}",
+                "high": f"{close * 1.01:.4f}",
+                "low": f"{close * 0.99:.4f}",
+                "close": f"{close:.4f}",
+                "volume": str(volume),
+            }
+            for i, (close, volume) in enumerate(rows)
+        ]
+        document[symbol] = {"meta": {"symbol": symbol, "interval": "1day"}, "values": values[::-1], "status": "ok"}
+    return orjson.dumps(document)

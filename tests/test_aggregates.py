@@ -17,7 +17,14 @@ def _m(pc, vol=1.0, anomalies=()):
 
 @pytest.mark.parametrize(
     ("changes", "sentiment", "breadth"),
-    [([1, 1, 1, -1, -1], "bullish", 60.0), ([1, 1, -1, -1, -1], "bearish", 40.0), ([1, 1, -1, 0], "mixed", 50.0)],
+    [
+        ([1, 1, 1, -1, -1], "bullish", 60.0),
+        ([1, 1, -1, -1, -1], "bearish", 40.0),
+        ([1, -1, 0], "mixed", 50.0),
+        # Breadth is over the symbols that moved (CONTRACT section 3): the unchanged do not dilute it.
+        ([1, 1, -1, 0, 0, 0], "bullish", 200 / 3),
+        ([1, -1, -1, 0, 0, 0, 0], "bearish", 100 / 3),
+    ],
 )
 def test_breadth_and_sentiment_thresholds(changes, sentiment, breadth):
     agg = market_aggregates({f"S{i}": _m(c) for i, c in enumerate(changes)})
@@ -50,6 +57,29 @@ def test_turbulence_thresholds(with_anomaly, turbulence):
     assert agg["total_anomalies"] == with_anomaly and len(agg["anomaly_symbols"]) == with_anomaly
 
 
+def test_nothing_moved_is_neutral_with_no_breadth_and_no_movers():
+    agg = market_aggregates({f"S{i}": _m(0.0) for i in range(5)})
+    assert agg["sentiment"] == "neutral" and agg["breadth_pct"] is None
+    assert (agg["symbols"], agg["advancers"], agg["decliners"], agg["unchanged"]) == (5, 0, 0, 5)
+    assert agg["top_gainers"] == [] and agg["top_losers"] == []
+
+
+def test_gainers_hold_only_risers_and_losers_only_fallers():
+    agg = market_aggregates({"UP": _m(2.0), "Z1": _m(0.0), "Z2": _m(0.0), "DN": _m(-1.0)})
+    assert [g["symbol"] for g in agg["top_gainers"]] == ["UP"]
+    assert [g["symbol"] for g in agg["top_losers"]] == ["DN"]
+
+
+def test_turbulence_is_not_rated_on_series_too_short_for_a_full_volume_average():
+    spike = {"type": "volume_spike", "datetime": "2024-01-02", "value": 2.4, "window": 1}
+    short = {f"S{i}": {**_m(1.0, anomalies=[spike]), "bars": 3} for i in range(3)}
+    assert market_aggregates(short, turbulence_min_bars=21)["turbulence"] is None
+    assert market_aggregates(short)["turbulence"] == "high"  # the contract's rating, unqualified
+    # Mixed lengths: only the long series are rated (1 of 2 with an anomaly: > 20 %, moderate).
+    mixed = {**short, "L1": {**_m(1.0, anomalies=[spike]), "bars": 30}, "L2": _m(1.0)}
+    assert market_aggregates(mixed, turbulence_min_bars=21)["turbulence"] == "moderate"
+
+
 def test_no_symbols():
     agg = market_aggregates({})
     assert agg["symbols"] == 0 and agg["sentiment"] is None and agg["breadth_pct"] is None
@@ -69,4 +99,4 @@ def test_offline_insights_are_sentences_about_the_numbers():
     assert "4.20%" in text["risks"] and "2.0x" in text["risks"]
     assert "+6.10%" in text["key_anomaly"] and "2024-03-01" in text["key_anomaly"]
     assert "no valid bars" in insights.per_symbol["NONE"]["summary"]
-    assert "1 of 1 symbols advanced" in insights.executive_summary and "UP" in insights.executive_summary
+    assert "1 of 1 symbol advanced" in insights.executive_summary and "UP" in insights.executive_summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -173,3 +174,31 @@ def test_readme_docs_and_cd_use_one_terraform_state_key():
     for page in ("README.md", "docs/deploying.md"):
         keys = set(re.findall(r"-backend-config=key=(\S+)", (REPO / page).read_text()))
         assert keys == {key.replace("${STAGE}", "dev")}, page
+
+
+def _requirement_names(path: Path) -> set[str]:
+    names = set()
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line and not line.startswith("-"):
+            names.add(re.split(r"[\[=<>]", line)[0].lower())
+    return names
+
+
+def test_make_demo_installs_only_what_the_sandbox_needs_and_make_test_adds_the_rest():
+    makefile = (REPO / "Makefile").read_text()
+    demo_deps = re.search(r"^demo:(.*)$", makefile, re.M).group(1).split()
+    assert demo_deps == ["$(DEMO_STAMP)"]
+    demo_recipe = re.search(r"^\$\(DEMO_STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "-r requirements-demo.txt" in demo_recipe and "requirements-dev.txt" not in demo_recipe
+    assert "$(STAMP)" in re.search(r"^test:(.*)$", makefile, re.M).group(1)
+    assert re.search(r"^\$\(STAMP\): \$\(DEMO_STAMP\) requirements-dev.txt", makefile, re.M)
+    assert re.search(r"^VENV \?=", makefile, re.M)  # a throwaway venv can be tried: make demo VENV=/tmp/v
+
+    demo = _requirement_names(REPO / "requirements-demo.txt")
+    assert {"chalice", "moto", "boto3"} <= demo
+    assert not demo & {"pytest", "hypothesis", "ruff", "ta-lib", "pandas", "html5lib", "pillow"}
+    assert "moto[server]" not in (REPO / "requirements-demo.txt").read_text()  # cfn-lint, sympy: tests only
+    assert "-r requirements.txt" in (REPO / "requirements-demo.txt").read_text()
+    assert "-r requirements-demo.txt" in (REPO / "requirements-dev.txt").read_text()
+    assert "make test" in (REPO / ".ci" / "run").read_text()

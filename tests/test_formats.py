@@ -318,10 +318,11 @@ def test_batch_failed_entries_and_entries_without_response_are_symbol_errors():
 @pytest.mark.parametrize(
     ("name", "symbol"),
     [
-        ("soulgarden_time_series_error_429.json", "AAPL"),  # no meta: symbol from the key
+        # No meta: the error names no symbol, and the file name is not taken for one (issue 12).
+        ("soulgarden_time_series_error_429.json", None),
         ("soulgarden_time_series_error_not_available_with_plan.json", "ALD:TASE"),
         ("soulgarden_time_series_error_symbol_not_found.json", "NOTFOUND"),
-        ("openapi_error_example_400_interval.json.txt", "AAPL"),
+        ("openapi_error_example_400_interval.json.txt", None),
     ],
 )
 def test_top_level_error_body_is_one_symbol_error(name, symbol):
@@ -532,12 +533,57 @@ def test_invalid_json_is_bad_json(raw):
         pytest.param(b"hello world\nthis is prose, not data\n", id="prose"),
         pytest.param(b'"just a JSON string"', id="json-string"),
         pytest.param(b"12345", id="json-number"),
-        pytest.param(b"date;open;high\n2023-01-03;1;2\n", id="csv-without-datetime-column"),
+        pytest.param(b"day;open;high\n2023-01-03;1;2\n", id="csv-without-datetime-column"),
         pytest.param(b"datetime\n2023-01-03\n", id="csv-with-one-column"),
     ],
 )
 def test_binary_junk_and_non_twelve_data_text_are_rejected(raw):
     assert rejected(raw, "inputs/AAPL_1day.csv").reason in {"not_text", "not_csv"}
+
+
+YAHOO_CSV = (
+    b"Date,Open,High,Low,Close,Adj Close,Volume\n"
+    b"2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700\n"
+    b"2024-01-03,184.22,185.88,183.43,184.25,183.55,58414500\n"
+)
+
+
+def test_a_yahoo_style_csv_is_read_with_date_as_datetime_and_adj_close_ignored():
+    parsed = decode_input(YAHOO_CSV, "inputs/AAPL_1day.csv", MAX_BYTES)
+
+    assert parsed.shape == "csv"
+    [series] = parsed.series
+    assert series.symbol == "AAPL"
+    assert series.values[0] == {
+        "datetime": "2024-01-02",
+        "open": "187.15",
+        "high": "188.44",
+        "low": "183.89",
+        "close": "185.64",
+        "volume": "82488700",
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"DATETIME;OPEN;HIGH;LOW;CLOSE;VOLUME\n2024-01-02;1;2;0.5;1.5;10\n",
+        b"Datetime,Open,High,Low,Close,Volume\n2024-01-02,1,2,0.5,1.5,10\n",
+        b"date;open;high;low;close;adj_close;volume\n2024-01-02;1;2;0.5;1.5;1.4;10\n",
+    ],
+)
+def test_csv_header_names_are_case_insensitive(raw):
+    [series] = decode_input(raw, "inputs/X.csv", MAX_BYTES).series
+    assert series.values == [
+        {"datetime": "2024-01-02", "open": "1", "high": "2", "low": "0.5", "close": "1.5", "volume": "10"}
+    ]
+
+
+def test_an_unknown_csv_header_names_the_columns_expected_and_found():
+    exc = rejected(b"Ticker,Price,When\nAAPL,1,2024-01-02\n", "inputs/AAPL.csv")
+    assert exc.reason == "not_csv"
+    assert "expected columns datetime (or date), open, high, low, close, volume" in exc.message
+    assert "found Ticker, Price, When" in exc.message
 
 
 def test_non_utf8_bytes_are_not_text():
@@ -584,11 +630,14 @@ def test_error_status_without_code_is_an_error_body():
     assert [(e.symbol, e.message, e.payload) for e in parsed.errors] == [("XAU/USD", "No data is available", body)]
 
 
-def test_classify_document_error_body_uses_the_fallback_symbol():
-    parsed = classify_document({"code": 429, "message": "slow down", "status": "error"}, "IBM")
+def test_an_error_body_without_a_symbol_is_not_named_after_the_file():
+    parsed = classify_document({"code": 429, "message": "slow down", "status": "error"}, "soulgarden")
 
     assert parsed.shape == "error"
-    assert [(e.symbol, e.message) for e in parsed.errors] == [("IBM", "429: slow down")]
+    assert [(e.symbol, e.message) for e in parsed.errors] == [(None, "429: slow down")]
+    # One that names its symbol keeps it, from `meta` or from a top-level `symbol`.
+    named = {"code": 400, "message": "not found", "status": "error", "symbol": "IBM"}
+    assert [e.symbol for e in classify_document(named, "openapi").errors] == ["IBM"]
 
 
 # --- bugs ---------------------------------------------------------------------------------------

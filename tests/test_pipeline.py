@@ -405,3 +405,15 @@ def test_an_extra_symbol_key_on_an_instrument_without_volume_cannot_relabel_its_
     lines = jsonl(outcome.processed)
     assert [line["symbol"] for line in lines] == ["XAU/USD", "XAU/USD"]
     assert lines[0]["source_symbol"] == "EVIL"
+
+
+def test_processed_body_is_bytes_whatever_path_wrote_it():
+    # Written into one growing buffer, handed on as bytes: botocore's put_object with
+    # request_checksum_calculation="when_required" (the sandbox's setting) fails on a bytearray.
+    typed = ingest(sample("soulgarden_time_series_AAPL_1min_ok.json"), "inputs/aapl.json")
+    generic = ingest(
+        b'{"meta": {"symbol": "X"}, "values": [{"datetime": "2024-01-02", "open": 1, "high": 2, "low": 1, "close": 1.5, "volume": 3}]}',
+        "inputs/x.json",
+    )
+    assert type(typed.processed) is bytes and type(generic.processed) is bytes
+    assert typed.processed.count(b"\n") == typed.counts["valid"] and generic.processed.count(b"\n") == 1

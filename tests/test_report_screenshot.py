@@ -92,3 +92,115 @@ def test_with_images_blocked_the_report_still_reads(report, tmp_path):
     # `cid:` pictures cannot load in a browser: this is what a client that blocks images shows.
     picture = screenshot(report.html, tmp_path, width=480)
     assert len(colours(picture)) > 200 and {MASTHEAD, UP, DOWN} <= colours(picture)
+
+
+# Run in the report after layout: every word (outside `code`, where identifiers may wrap
+# anywhere) must sit on one line, and nothing may reach past the viewport. A word may break after
+# a hyphen between letters ("Range-|bound"), never inside a number or a date. The report is laid
+# out in an iframe of the exact width (headless Chromium's window is at least 500 px wide), and
+# the verdict is written into the outer page, which `--dump-dom` prints.
+_LAYOUT_CHECK = """<script>
+window.addEventListener("load", function () {
+  var width = document.documentElement.clientWidth, broken = [], overflow = [];
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT), node;
+  while ((node = walker.nextNode())) {
+    if (node.parentElement.closest("code, style, script, title")) continue;
+    var pattern = /\\S+/g, match;
+    while ((match = pattern.exec(node.textContent))) {
+      var range = document.createRange();
+      range.setStart(node, match.index);
+      range.setEnd(node, match.index + match[0].length);
+      var rects = Array.prototype.filter.call(range.getClientRects(), function (r) { return r.width > 0; });
+      var lines = {};
+      rects.forEach(function (r) {
+        lines[Math.round(r.bottom)] = true;
+        if (r.right > width + 1) overflow.push(match[0]);
+      });
+      if (Object.keys(lines).length > 1 && !/^[^0-9]*[A-Za-z]-[A-Za-z]/.test(match[0])) broken.push(match[0]);
+    }
+  }
+  document.querySelectorAll("body *").forEach(function (el) {
+    var box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > width + 1) overflow.push(el.tagName + "." + el.className);
+  });
+  var out = parent.document.createElement("pre");
+  out.id = "layout-check";
+  out.textContent = JSON.stringify({width: width, scrollWidth: document.documentElement.scrollWidth,
+                                    broken: broken, overflow: overflow});
+  parent.document.body.appendChild(out);
+});
+</script>"""
+
+
+def framed(html: str, width: int) -> str:
+    """`html` in an iframe exactly `width` px wide (its media queries see that width)."""
+    import html as markup
+
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body style='margin:0'>"
+        f"<iframe style='border:0;width:{width}px;height:4000px' srcdoc=\"{markup.escape(html, quote=True)}\"></iframe>"
+        "</body></html>"
+    )
+
+
+def layout_check(html: str, tmp_path: Path, width: int) -> dict:
+    """Chromium's verdict on the laid-out page at `width` px: broken words and overflow."""
+    import html as markup
+    import json
+    import re
+
+    page = tmp_path / f"check-{width}.html"
+    page.write_text(framed(html.replace("</body>", _LAYOUT_CHECK + "</body>"), width), encoding="utf-8")
+    proc = subprocess.run(
+        [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            f"--user-data-dir={tmp_path / f'check-profile-{width}'}",
+            "--window-size=1200,2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'<pre id="layout-check">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-2000:]
+    return json.loads(markup.unescape(found.group(1)))
+
+
+def _reports():
+    from tests.conftest import fixture_bytes
+    from tests.report_records import bars_file, record_from_file
+
+    credits = record_from_file(
+        fixture_bytes("soulgarden_time_series_error_429.json"), key="inputs/soulgarden_time_series_error_429.json"
+    )
+    short = record_from_file(bars_file({"TRI": [(100.0, 1000), (101.0, 1000), (102.0, 2400)], "ONE": [(50.0, 10)]}))
+    return {"market": market_record(), "429": credits, "3-bar": short}
+
+
+@pytest.mark.parametrize("width", [800, 400])
+def test_no_word_is_broken_and_nothing_overflows(tmp_path, width):
+    for name, record in _reports().items():
+        verdict = layout_check(standalone_html(render_report(record)), tmp_path, width)
+        assert verdict["width"] == width, name
+        assert verdict["broken"] == [], (name, width, verdict["broken"])
+        assert verdict["overflow"] == [] and verdict["scrollWidth"] <= width, (name, width, verdict)
+
+
+def test_the_check_does_see_a_broken_word_and_an_overflow(tmp_path):
+    # The old footer style: `word-break: break-all` splits prose at the edge of the line.
+    prose = "not investment advice " * 30
+    html = (
+        "<!DOCTYPE html><html><body style='margin:0'>"
+        f"<p style='word-break: break-all; width: 203px'>{prose}</p>"
+        "<div style='width: 900px'>wide</div></body></html>"
+    )
+    verdict = layout_check(html, tmp_path, 400)
+    assert verdict["broken"] and verdict["overflow"]

@@ -109,3 +109,72 @@ def test_analysis_numbers_match_talib_and_pandas(tmp_path):
         mine = record["symbols"][symbol]
         for name in ("momentum", "momentum_pct", "slope_pct_per_bar", "percent_change", "volatility_pct", "avg_volume"):
             assert _close_to(mine[name], ref[name]), (symbol, name)
+
+
+def test_a_run_replaces_the_previous_runs_outputs_and_says_where_they_went(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    first = subprocess.run(
+        [sys.executable, "-m", "sandbox", "run", str(SAMPLES / "AAPL_1day_messy.csv"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert first.returncode == 0, first.stderr
+    old_reports = {p.name for p in out.glob("report-*")}
+    assert len(old_reports) == 2  # .html and .eml
+
+    again = subprocess.run(
+        [sys.executable, "-m", "sandbox", "run", str(SAMPLES / "twelvedata_5_stocks_1day.json"), "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    [html] = out.glob("report-*.html")
+    [analysis] = out.glob("analysis-*.json")
+    assert not old_reports & {p.name for p in out.glob("report-*")}  # the first run's reports are gone
+    assert (out / "notes.txt").read_text() == "mine"  # the user's own files stay
+    # Without --json the run says where the report went.
+    assert f"report:   {html}" in again.stdout and f"analysis: {analysis}" in again.stdout
+    # out/s3 is the bucket as the pipeline left it: analyses and markers too; not the first run's.
+    s3 = out / "s3"
+    assert (s3 / "analyses" / analysis.name.removeprefix("analysis-")).is_file()
+    assert list((s3 / "processed" / "hashes").iterdir())
+    assert not list(s3.rglob("AAPL_1day_messy*")) and not (s3 / "inputs").exists()
+
+
+def test_the_embedded_account_sends_plain_bodies_and_real_clients_keep_checksums(aws_env):
+    from chalicelib import aws
+    from sandbox.embedded import EmbeddedAWS
+
+    assert aws.client("s3").meta.config.request_checksum_calculation == "when_supported"
+    aws.reset_clients()
+    with EmbeddedAWS() as env:
+        for client in (env.client("s3"), aws.client("s3")):  # the sandbox's and the handlers' clients
+            assert client.meta.config.request_checksum_calculation == "when_required"
+            assert client.meta.config.response_checksum_validation == "when_required"
+    aws.reset_clients()
+    assert aws.client("s3").meta.config.request_checksum_calculation == "when_supported"
+
+
+def test_demo_lists_only_rejects_that_hold_something_and_ends_with_the_reports(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sandbox", "demo", "--out", str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    listed = [line.strip() for line in proc.stdout.splitlines()]
+    rejects = [line for line in listed if "/s3/rejects/" in line]
+    # The clean file's rejects object exists (empty, so the event's rejects_key always names one),
+    # but only the messy CSV's is worth listing.
+    assert len(rejects) == 1 and "AAPL_1day_messy.csv" in rejects[0]
+    assert len(list((tmp_path / "out" / "s3" / "rejects").rglob("*.jsonl"))) == 2
+    reports = [line for line in listed if line.startswith("Report: ")]
+    assert len(reports) == 2 and listed[-2:] == reports  # one per analysed file, last

@@ -117,3 +117,49 @@ def test_bedrock_flag_uses_the_callers_endpoint_and_credentials(tmp_path):
         for c in _Converse.calls
     )
     assert report["emails"], "the report still goes out"
+
+
+def _no_region_env(tmp_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE")}
+    env.update(
+        HOME=str(tmp_path), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none")
+    )
+    return env
+
+
+def test_bedrock_without_a_region_says_so_in_one_line(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "run",
+            str(SAMPLES / "AAPL_1day_messy.csv"),
+            "--out",
+            str(tmp_path / "o"),
+            "--bedrock",
+        ],
+        cwd=REPO,
+        env=_no_region_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "NoRegionError" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "AWS_REGION" in errors[0] and "AWS_DEFAULT_REGION" in errors[0]
+
+
+def test_bedrock_honours_aws_region_before_aws_default_region(tmp_path, monkeypatch):
+    from sandbox.runner import real_bedrock_client
+
+    for name, value in _no_region_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_REGION", "eu-central-1")
+    assert real_bedrock_client().meta.region_name == "eu-central-1"  # as the AWS CLI reads it
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert real_bedrock_client().meta.region_name == "eu-central-1"
+    monkeypatch.delenv("AWS_REGION")
+    assert real_bedrock_client().meta.region_name == "us-west-2"

@@ -5,15 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 
-def market_aggregates(symbols: dict[str, dict]) -> dict[str, Any]:
-    """Breadth, sentiment, movers, volatility leaders and turbulence across `symbols`."""
+def market_aggregates(symbols: dict[str, dict], turbulence_min_bars: int = 0) -> dict[str, Any]:
+    """Breadth, sentiment, movers, volatility leaders and turbulence across `symbols`.
+
+    Turbulence is rated over the symbols with at least `turbulence_min_bars` bars (the analyzer
+    passes its window + 1: a full volume average before the last bar); `null` when none has them,
+    so a 3-bar file is not called "high" turbulence on one- and two-bar averages.
+    """
     changed = {s: m["percent_change"] for s, m in symbols.items() if m.get("percent_change") is not None}
     count = len(changed)
     advancers = sum(1 for v in changed.values() if v > 0)
     decliners = sum(1 for v in changed.values() if v < 0)
-    breadth = 100.0 * advancers / count if count else None
-    if breadth is None:
-        sentiment = None
+    moved = advancers + decliners
+    # Breadth is over the symbols that moved: a flat market is `neutral`, not 0 % and "bearish".
+    breadth = 100.0 * advancers / moved if moved else None
+    if not count:
+        sentiment = None  # no symbol has a change at all: no reading
+    elif breadth is None:
+        sentiment = "neutral"
     elif breadth >= 60:
         sentiment = "bullish"
     elif breadth <= 40:
@@ -27,7 +36,8 @@ def market_aggregates(symbols: dict[str, dict]) -> dict[str, Any]:
         key=lambda item: (-item[1], item[0]),
     )
     with_anomaly = sorted(s for s, m in symbols.items() if m.get("anomalies"))
-    share = len(with_anomaly) / len(symbols) if symbols else 0.0
+    rated = [m for m in symbols.values() if (m.get("bars") or 0) >= turbulence_min_bars]
+    share = sum(1 for m in rated if m.get("anomalies")) / len(rated) if rated else None
     return {
         "symbols": count,
         "advancers": advancers,
@@ -40,5 +50,5 @@ def market_aggregates(symbols: dict[str, dict]) -> dict[str, Any]:
         "most_volatile": [{"symbol": s, "volatility_pct": v} for s, v in volatile[:3]],
         "anomaly_symbols": with_anomaly,
         "total_anomalies": sum(len(m.get("anomalies") or []) for m in symbols.values()),
-        "turbulence": "high" if share > 0.5 else "moderate" if share > 0.2 else "low",
+        "turbulence": None if share is None else "high" if share > 0.5 else "moderate" if share > 0.2 else "low",
     }

@@ -360,12 +360,13 @@ def _note(reason: str, entry: dict[str, Any]) -> str:
 class BedrockUnavailable:
     """The provider when no bedrock-runtime client could even be built: offline, with the reason."""
 
-    def __init__(self, model_id: str, reason: str):
+    def __init__(self, model_id: str, reason: str, offline: OfflineInsights | None = None):
         self.model_id = model_id
         self.reason = reason
+        self._offline = offline or OfflineInsights()
 
     def generate(self, symbols: dict[str, dict], aggregates: dict[str, Any]) -> Insights:
-        insights = OfflineInsights().generate(symbols, aggregates)
+        insights = self._offline.generate(symbols, aggregates)
         insights.model = self.model_id
         insights.notes.append(f"{MODEL_UNAVAILABLE}: everything written offline (last error: {self.reason})")
         count(_REASON_METRICS[MODEL_UNAVAILABLE])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.config import MetricSettings
+
 INSIGHT_FIELDS = ("summary", "opportunities", "risks", "key_anomaly")
 
 
@@ -42,12 +44,18 @@ class InsightProvider(Protocol):
 
 
 class OfflineInsights:
-    """Readable sentences computed from the metrics; deterministic and free."""
+    """Readable sentences computed from the metrics; deterministic and free.
+
+    Windows in the text (momentum, averages, the anomaly look-back) are the ones the metrics
+    used, and shrink to what a short series really has."""
+
+    def __init__(self, settings: MetricSettings | None = None):
+        self.settings = settings or MetricSettings()
 
     def generate(self, symbols: dict[str, dict], aggregates: dict[str, Any]) -> Insights:
         return Insights(
-            executive_summary=executive_summary(aggregates, len(symbols)),
-            per_symbol={symbol: symbol_insight(symbol, m) for symbol, m in symbols.items()},
+            executive_summary=executive_summary(aggregates, symbols, self.settings),
+            per_symbol={symbol: symbol_insight(symbol, m, self.settings) for symbol, m in symbols.items()},
             source="offline",
         )
 
@@ -58,6 +66,11 @@ def notability(anomaly: dict) -> tuple[bool, float]:
     return anomaly["type"] != "price_move", -abs(anomaly["value"])
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 bar`, `3 bars`, `1 anomaly`, `2 anomalies`."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
 def _pct(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:+.{digits}f}%"
 
@@ -66,17 +79,31 @@ def _price(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.2f}"
 
 
-def executive_summary(agg: dict[str, Any], symbol_count: int) -> str:
+def checked_bars(bars: int, settings: MetricSettings) -> int:
+    """How many of a series' last bars were checked for anomalies (bar 0 has no bar before it)."""
+    return max(0, min(settings.anomaly_lookback, bars - 1))
+
+
+def executive_summary(agg: dict[str, Any], symbols: dict[str, dict], settings: MetricSettings | None = None) -> str:
     """Two or three sentences on the market as a whole."""
+    settings = settings or MetricSettings()
+    if not symbols:
+        return "No symbol in this file has valid bars: no market reading is possible."
     if not agg.get("symbols"):
         return (
-            f"{symbol_count} symbol(s) in this file, none with enough valid bars for a change: "
+            f"{plural(len(symbols), 'symbol')} in this file, none with enough valid bars for a change: "
             "no market reading is possible."
         )
-    parts = [
-        f"{str(agg['sentiment']).capitalize()} picture: {agg['advancers']} of {agg['symbols']} symbols "
-        f"advanced on the last bar, {agg['decliners']} declined (breadth {agg['breadth_pct']:.0f}%)."
-    ]
+    n, advancers, decliners, unchanged = (agg[k] for k in ("symbols", "advancers", "decliners", "unchanged"))
+    if agg.get("breadth_pct") is None:
+        nobody = f"none of the {n:,} symbols" if n > 1 else "the one symbol did not"
+        parts = [f"Neutral picture: {nobody} moved on the last bar."]
+    else:
+        flat = f", {unchanged} unchanged" if unchanged else ""
+        parts = [
+            f"{str(agg['sentiment']).capitalize()} picture: {advancers} of {plural(n, 'symbol')} advanced on the "
+            f"last bar, {decliners} declined{flat} (breadth {agg['breadth_pct']:.0f}% of those that moved)."
+        ]
     movers = []
     if agg["top_gainers"]:
         best = agg["top_gainers"][0]
@@ -86,20 +113,29 @@ def executive_summary(agg: dict[str, Any], symbol_count: int) -> str:
         movers.append(f"{worst['symbol']} fell furthest at {_pct(worst['percent_change'])}")
     if movers:
         parts.append("; ".join(movers) + ".")
+    longest = max((m.get("bars") or 0 for m in symbols.values()), default=0)
+    window = f"the last {plural(checked_bars(longest, settings), 'bar')}"
     anomalies = agg["total_anomalies"]
-    if anomalies:
+    found = (
+        f"{plural(anomalies, 'anomaly', 'anomalies')} across {plural(len(agg['anomaly_symbols']), 'symbol')} in {window}"
+        if anomalies
+        else f"no anomalies in {window}"
+    )
+    if agg.get("turbulence") is None:
         parts.append(
-            f"Turbulence is {agg['turbulence']}: {anomalies} anomal{'y' if anomalies == 1 else 'ies'} "
-            f"across {len(agg['anomaly_symbols'])} symbol(s) in the last five bars."
+            f"Turbulence is not rated: no symbol has the {settings.window + 1} bars a full "
+            f"{settings.window}-bar volume average needs; {found}."
         )
     else:
-        parts.append(f"Turbulence is {agg['turbulence']}: no anomalies in the last five bars.")
+        parts.append(f"Turbulence is {agg['turbulence']}: {found}.")
     return " ".join(parts)
 
 
-def symbol_insight(symbol: str, m: dict[str, Any]) -> dict[str, str]:
+def symbol_insight(symbol: str, m: dict[str, Any], settings: MetricSettings | None = None) -> dict[str, str]:
     """The four per-symbol texts, from that symbol's metrics."""
-    if not m.get("bars"):
+    settings = settings or MetricSettings()
+    n = m.get("bars") or 0
+    if not n:
         empty = f"{symbol} has no valid bars in this file, so nothing can be said about it."
         return {
             "summary": empty,
@@ -111,46 +147,67 @@ def symbol_insight(symbol: str, m: dict[str, Any]) -> dict[str, str]:
     if m.get("percent_change") is not None:
         summary += f", {_pct(m['percent_change'])} on the last bar"
     if m.get("period_change_pct") is not None:
-        summary += f" and {_pct(m['period_change_pct'])} over {m['bars']} bars"
+        summary += f" and {_pct(m['period_change_pct'])} over {plural(n, 'bar')}"
     summary += "."
-    if m.get("trend"):
-        summary += f" The recent trend is {m['trend']} ({_pct(m['slope_pct_per_bar'], 3)} per bar)."
+    trend = m.get("trend")
+    trend_bars = min(settings.window, n)
+    if trend:
+        summary += f" The trend over the last {trend_bars} bars is {trend} ({_pct(m['slope_pct_per_bar'], 3)} per bar)."
 
     momentum = m.get("momentum_pct")
-    trend = m.get("trend")
-    if momentum is None or trend is None:
+    k = settings.momentum_period
+    if trend is None:
         opportunities = "Too few bars for a trend or momentum signal."
+    elif momentum is None:
+        opportunities = f"Too few bars for {k}-bar momentum; no signal beyond the {trend_bars}-bar trend."
     elif trend == "up" and momentum > 0:
-        opportunities = f"Uptrend with positive 5-bar momentum ({_pct(momentum)}): strength is confirmed."
+        opportunities = f"Uptrend with positive {k}-bar momentum ({_pct(momentum)}): strength is confirmed."
     elif trend == "down" and momentum > 0:
-        opportunities = f"Possible rebound: 5-bar momentum is positive ({_pct(momentum)}) against a falling trend."
+        opportunities = f"Possible rebound: {k}-bar momentum is positive ({_pct(momentum)}) against a falling trend."
     elif trend == "up":
         opportunities = (
-            f"Uptrend intact, though 5-bar momentum has cooled ({_pct(momentum)}): a possible entry on weakness."
+            f"Uptrend intact, though {k}-bar momentum has cooled ({_pct(momentum)}): a possible entry on weakness."
         )
     elif trend == "flat":
-        opportunities = f"Range-bound (flat trend); 5-bar momentum {_pct(momentum)}."
+        opportunities = f"Range-bound (flat trend); {k}-bar momentum {_pct(momentum)}."
     else:
-        opportunities = f"No long signal: falling trend and 5-bar momentum of {_pct(momentum)}."
+        opportunities = f"No long signal: falling trend and {k}-bar momentum of {_pct(momentum)}."
 
     risks = []
+    returns = min(settings.window, n - 1)  # the volatility window and the volume average's bars
     if m.get("volatility_pct") is not None:
-        level = "high" if m["volatility_pct"] > 3 else "moderate" if m["volatility_pct"] > 1.5 else "low"
-        risks.append(f"Volatility is {level} at {m['volatility_pct']:.2f}% per bar")
+        if returns >= settings.window:
+            level = "high" if m["volatility_pct"] > 3 else "moderate" if m["volatility_pct"] > 1.5 else "low"
+            risks.append(f"Volatility is {level} at {m['volatility_pct']:.2f}% per bar")
+        else:  # a handful of returns cannot say whether it is high or low
+            risks.append(
+                f"Volatility is {m['volatility_pct']:.2f}% per bar over only {returns} returns, too few to rate"
+            )
     if trend == "down":
         risks.append("the trend points down")
-    if m.get("volume_ratio") is not None and m["volume_ratio"] > 1.5:
-        risks.append(f"last-bar volume was {m['volume_ratio']:.1f}x its recent average")
+    if m.get("volume_ratio") is not None and m["volume_ratio"] > settings.volume_spike_ratio:
+        risks.append(f"last-bar volume was {m['volume_ratio']:.1f}x {_average_of(returns, settings)}")
     risk_text = ("; ".join(risks) + ".") if risks else "Too few bars to judge risk."
     risk_text = risk_text[0].upper() + risk_text[1:]
 
     anomalies = m.get("anomalies") or []
+    checked = checked_bars(n, settings)
     if anomalies:
         top = min(anomalies, key=notability)
         if top["type"] == "price_move":
             key = f"Price moved {_pct(top['value'])} on {top['datetime']}."
         else:
-            key = f"Volume spiked to {top['value']:.1f}x its 20-bar average on {top['datetime']}."
+            averaged = int(top.get("window") or settings.window)
+            key = f"Volume spiked to {top['value']:.1f}x {_average_of(averaged, settings)} on {top['datetime']}."
+    elif checked:
+        key = f"No anomalies in the last {plural(checked, 'bar')}."
     else:
-        key = "No anomalies in the last five bars."
+        key = "Too few bars to look for anomalies."
     return {"summary": summary, "opportunities": opportunities, "risks": risk_text, "key_anomaly": key}
+
+
+def _average_of(bars: int, settings: MetricSettings) -> str:
+    """`its 20-bar average`, or, on a short series, the average it really is."""
+    if bars >= settings.window:
+        return f"its {settings.window}-bar average"
+    return f"the average of the only {plural(bars, 'bar')} before it"

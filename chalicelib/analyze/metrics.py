@@ -145,21 +145,29 @@ def _anomalies(
     n: np.ndarray,
     settings: MetricSettings,
 ) -> list[list[dict]]:
-    """For each of the last bars i >= 1: volume spikes and large price moves, oldest first."""
+    """For each of the last bars i >= 1: volume spikes and large price moves, oldest first.
+
+    A volume spike also carries `window`, the number of volumes its average covers (fewer than
+    the setting near the start of a short series), so the text can name the real window.
+    """
     found: list[list[dict]] = [[] for _ in range(len(n))]
     tail = close.shape[1]
     for back in range(settings.anomaly_lookback, 0, -1):  # a loop over 5 positions, not bars
         col = tail - back
         exists = n - back >= 1  # bar i = n - back must have a bar before it
+        window = volume[:, max(0, col - settings.window) : col]
         with np.errstate(divide="ignore", invalid="ignore"):
-            before = _mean_present(volume[:, max(0, col - settings.window) : col])
+            before = _mean_present(window)
             ratio = volume[:, col] / before
             move = 100.0 * returns[:, col - 1]
         spike = exists & (before > 0) & (ratio > settings.volume_spike_ratio)
         jump = exists & (np.abs(move) > settings.price_move_pct)
         datetimes = bars.datetimes[index[:, col]].tolist()
+        averaged = (~np.isnan(window)).sum(axis=1)  # the volumes the average really covers
         for i in np.flatnonzero(spike):
-            found[i].append({"type": "volume_spike", "datetime": datetimes[i], "value": float(ratio[i])})
+            found[i].append(
+                {"type": "volume_spike", "datetime": datetimes[i], "value": float(ratio[i]), "window": int(averaged[i])}
+            )
         for i in np.flatnonzero(jump):
             found[i].append({"type": "price_move", "datetime": datetimes[i], "value": float(move[i])})
     return found

@@ -90,7 +90,7 @@ Call {SYMBOL_TOOL} once: one entry per line, no others, each symbol copied exact
 
 SUMMARY_SYSTEM_PROMPT = f"""You write the executive summary of a market report, from the numbers given only.
 {_DATA_RULES}
-It holds market aggregates. breadth_pct: advancers as % of symbols. turbulence: share of symbols with an anomaly in the last 5 bars. anomaly_symbols: how many. top_gainers, top_losers: [symbol, % change, last bar]. most_volatile: [symbol, % per bar]. highlights: [symbol, % change, most notable anomaly as [type, datetime, value]].
+It holds market aggregates. breadth_pct: advancers as % of the symbols that moved (null when none moved: sentiment neutral). turbulence: share of symbols with an anomaly in the last 5 bars (null: too few bars to rate). anomaly_symbols: how many. top_gainers, top_losers: [symbol, % change, last bar]. most_volatile: [symbol, % per bar]. highlights: [symbol, % change, most notable anomaly as [type, datetime, value]].
 Call {SUMMARY_TOOL} once. Plain sentences on breadth, sentiment, leading movers and turbulence; no markdown, no buy or sell advice."""
 
 

@@ -11,7 +11,7 @@ from chalicelib.analyze.aggregates import market_aggregates
 from chalicelib.analyze.bars import load_processed
 from chalicelib.analyze.insights import InsightProvider, OfflineInsights
 from chalicelib.analyze.metrics import compute_metrics, empty_metrics
-from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record
+from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record, symbol_error_entry
 from chalicelib.config import Settings, get_settings
 from chalicelib.observability import MetricUnit, count, logger
 from chalicelib.storage import ObjectStore
@@ -32,8 +32,8 @@ def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
         return {"analysis_id": analysis_id, "status": "duplicate", "record_key": record_key(analysis_id)}
 
     body = objects.get(detail["processed_key"]).body
-    rejected_symbols = _symbols_without_valid_bars(objects, detail)
-    record = analyze(body, detail, settings, _provider(settings, context), rejected_symbols)
+    rejected_symbols, symbol_errors = _read_rejects(objects, detail)
+    record = analyze(body, detail, settings, _provider(settings, context), rejected_symbols, symbol_errors)
     stored = store.save(record)
     if not stored:
         logger.info("analysis stored concurrently by another delivery")
@@ -68,8 +68,12 @@ def analyze(
     settings: Settings,
     provider: InsightProvider,
     symbols_without_bars: tuple[str, ...] = (),
+    symbol_errors: tuple[dict, ...] = (),
 ) -> AnalysisRecord:
-    """The analyze core: processed JSON Lines to the full analysis record."""
+    """The analyze core: processed JSON Lines to the full analysis record.
+
+    `symbol_errors` are the file's per-symbol errors (`symbol_error_entry` of each reject line).
+    """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small acyclic objects while parsing; the cyclic GC only re-walks them
     try:
@@ -79,27 +83,33 @@ def analyze(
             gc.enable()
     for symbol in symbols_without_bars:
         metrics.setdefault(symbol, empty_metrics())
-    aggregates = market_aggregates(metrics)
-    return build_record(detail, metrics, aggregates, provider.generate(metrics, aggregates))
+    windows = settings.metric_settings()
+    aggregates = market_aggregates(metrics, turbulence_min_bars=windows.window + 1)
+    return build_record(
+        detail, metrics, aggregates, provider.generate(metrics, aggregates), windows, list(symbol_errors)
+    )
 
 
-def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str, ...]:
-    """Symbols that appear only in the rejects file: they are reported with null metrics.
+def _read_rejects(objects: ObjectStore, detail: dict) -> tuple[tuple[str, ...], tuple[dict, ...]]:
+    """From the rejects file: the symbols that appear only there (reported with null metrics),
+    and each per-symbol error (symbol, code, message) for the record and the report.
 
-    Not those of `bad_symbol` rejects: ingest refused the name itself.
+    Not the symbols of `bad_symbol` rejects: ingest refused the name itself (it may be empty,
+    huge or deceptive).
     """
     counts = detail.get("counts") or {}
-    if not counts.get("rejected") or not detail.get("rejects_key"):
-        return ()
+    if not (counts.get("rejected") or counts.get("symbol_errors")) or not detail.get("rejects_key"):
+        return (), ()
     import orjson
 
-    rejected = set()
+    rejected, errors = set(), []
     for line in objects.get(detail["rejects_key"]).body.splitlines():
         reject = orjson.loads(line)
-        # A `bad_symbol` series is no symbol to report (its name may be empty, huge or deceptive).
-        if reject.get("rule") not in ("symbol_error", "bad_symbol") and reject.get("symbol"):
+        if reject.get("rule") == "symbol_error":
+            errors.append(symbol_error_entry(reject))
+        elif reject.get("rule") != "bad_symbol" and reject.get("symbol"):
             rejected.add(str(reject["symbol"]))
-    return tuple(sorted(rejected))
+    return tuple(sorted(rejected)), tuple(errors)
 
 
 def _provider(settings: Settings, context: Any = None) -> InsightProvider:
@@ -119,7 +129,11 @@ def _provider(settings: Settings, context: Any = None) -> InsightProvider:
             client = aws.bedrock_runtime()
         except Exception as exc:  # e.g. no region: the report still goes out, written offline
             logger.exception("no bedrock-runtime client; insights written offline")
-            return BedrockUnavailable(settings.bedrock_model_id, f"{type(exc).__name__}: {exc}"[:200])
+            return BedrockUnavailable(
+                settings.bedrock_model_id,
+                f"{type(exc).__name__}: {exc}"[:200],
+                OfflineInsights(settings.metric_settings()),
+            )
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return BedrockInsights(
             client,
@@ -131,7 +145,8 @@ def _provider(settings: Settings, context: Any = None) -> InsightProvider:
             remaining_ms=remaining if callable(remaining) else None,
             # Room for a call that runs to its read timeout, then for storing the analysis.
             safety_margin_ms=(settings.bedrock_read_timeout_s + 15) * 1000,
+            offline=OfflineInsights(settings.metric_settings()),
         )
     if settings.insights_provider != "offline":
         logger.warning("unknown INSIGHTS_PROVIDER; using offline", extra={"provider": settings.insights_provider})
-    return OfflineInsights()
+    return OfflineInsights(settings.metric_settings())

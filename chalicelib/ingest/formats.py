@@ -310,8 +310,9 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
     if not document:
         raise InputRejected("wrong_shape", "top-level JSON object is empty")
     if _is_error_object(document) and "data" not in document:
+        # The error's own symbol, or none: a 429 names no symbol, and the file name is not one.
         parsed = ParsedInput(shape="error")
-        parsed.errors.append(_error_from(document, _meta_symbol(document) or fallback_symbol, "error response"))
+        parsed.errors.append(_error_from(document, _meta_symbol(document), "error response"))
         return parsed
     if "values" in document or "meta" in document:
         if isinstance(document, RepeatedKeys) and [name for name, _ in document.pairs].count("values") > 1:
@@ -383,12 +384,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    try:
-        header = [h.strip().lower() for h in next(csv.reader([header_line], delimiter=delimiter))]
-    except csv.Error as exc:
-        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
-    if "datetime" not in header or len(header) < 2:
-        raise InputRejected("not_csv", "file is neither JSON nor a Twelve Data CSV (no `datetime` header column)")
+    header = csv_header(header_line, delimiter)
     symbol, interval = symbol_from_key(key)
     values = []
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
@@ -398,7 +394,9 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
                 continue
             if cr_stand_in is not None:
                 row = [cell.replace(cr_stand_in, "\r") for cell in row]
-            bar: dict[str, Any] = {name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False)}
+            bar: dict[str, Any] = {
+                name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False) if name
+            }
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]
             values.append(bar)
@@ -406,3 +404,33 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         raise InputRejected("bad_csv", f"CSV row {header_at + 1 + reader.line_num} cannot be read: {exc}") from None
     meta = {"symbol": symbol, "interval": interval, "source": "csv"}
     return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])
+
+
+# Header names other tools write for the bar fields (Yahoo Finance: `Date,Open,…,Adj Close,Volume`).
+_CSV_ALIASES = {"date": "datetime"}
+_CSV_IGNORED = frozenset({"adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"})
+_CSV_EXPECTED = "datetime (or date), open, high, low, close, volume"
+
+
+def csv_header(header_line: str, delimiter: str) -> list[str | None]:
+    """The bar field each CSV column holds, case-insensitively; None for a column that is ignored
+    (`Adj Close`). A header without a datetime column is not a bar CSV: the error names the
+    columns expected and the columns found."""
+    try:
+        found = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
+    except csv.Error as exc:
+        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
+    names = [h.lower() for h in found]
+    header: list[str | None] = [None if h in _CSV_IGNORED else _CSV_ALIASES.get(h, h) for h in names]
+    if header.count("datetime") != 1 or len(header) < 2:
+        shown = ", ".join(clip(h, 40) for h in found[:12]) + (", …" if len(found) > 12 else "")
+        raise InputRejected(
+            "not_csv",
+            f"file is neither JSON nor a bar CSV: expected columns {_CSV_EXPECTED}; found {shown or 'nothing'}",
+        )
+    return header
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, marked when cut (a message quotes data, not all of it)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -17,7 +17,8 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 
-from chalicelib.notify.render import Report, clean_line
+from chalicelib.notify.formatting import clean_line
+from chalicelib.notify.render import Report
 
 SENDER_NAME = "Stock Insights"
 # Quoted-printable lines may be at most 76 characters (RFC 2045); the encoder follows the policy.

@@ -1,6 +1,6 @@
 """The report: an analysis record in; subject, HTML, plain text and chart images out (pure).
 
-Numbers are formatted here, once, into a view model that both templates share, so the HTML and
+Numbers are formatted once (`formatting.py`) into a view model that both templates share, so the HTML and
 the plain-text part always say the same thing. Templates are autoescaped HTML (jinja2) and the
 HTML's stylesheet is inlined into `style` attributes (css-inline), as email clients need.
 """
@@ -8,22 +8,34 @@ HTML's stylesheet is inlined into `style` attributes (css-inline), as email clie
 from __future__ import annotations
 
 import functools
-import math
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from chalicelib.analysis_store import record_key
+from chalicelib.analyze.insights import checked_bars, plural
+from chalicelib.config import MetricSettings
 from chalicelib.notify.chart import sparkline_png, sparkline_text
+from chalicelib.notify.formatting import (
+    arrow,
+    bar_width,
+    clean_line,
+    finite,
+    integer,
+    pct,
+    plain_pct,
+    price,
+    rate,
+    tone,
+)
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_SYMBOLS = 40  # symbols with a row (and a chart) in one email; the rest are counted
 MAX_ANOMALIES = 20
 MAX_REJECT_RULES = 5
+MAX_SYMBOL_ERRORS = 20  # failing symbols listed by name; the rest are counted
 _SUBJECT_MAX = 180
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→"}
 _ANOMALY_LABEL = {"price_move": "Price move", "volume_spike": "Volume spike"}
 
@@ -80,10 +92,11 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
     aggregates = record.get("aggregates") or {}
     symbols = record.get("symbols") or {}
     shown = _symbols_to_show(symbols, aggregates, max_symbols)
+    windows = _metric_settings(record)
     images: list[InlineImage] = []
     rows = []
     for index, name in enumerate(shown):
-        row = _symbol_row(name, symbols[name])
+        row = _symbol_row(name, symbols[name], windows)
         closes = row.pop("closes")
         if len(closes) >= 2:
             cid = f"chart-{index}@stock-insights"
@@ -103,8 +116,14 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
         ),
         "executive_summary": str(record.get("executive_summary") or ""),
         "processing": _processing(record),
+        "symbol_errors": _symbol_errors(record),
         "market": _market(aggregates, len(symbols)),
         "anomalies": _anomalies(symbols, max_anomalies),
+        "anomaly_window": plural(
+            checked_bars(max((m.get("bars") or 0 for m in symbols.values()), default=0), windows)
+            or windows.anomaly_lookback,
+            "bar",
+        ),
         "symbols": rows,
         "symbols_total": len(symbols),
         "symbols_hidden": len(symbols) - len(shown),
@@ -118,7 +137,9 @@ def subject_line(view: dict) -> str:
     """`Stock Insights | <file> | Bullish, 4 of 5 up | FB +1.94%, AAPL -2.48%` (one line, bounded)."""
     market = view["market"]
     parts = ["Stock Insights", view["run_name"]]
-    if market["sentiment"]:
+    if market["sentiment"] == "neutral":
+        parts.append(f"Neutral, nothing moved ({plural(market['symbols'], 'symbol')})")
+    elif market["sentiment"]:
         parts.append(f"{market['sentiment_label']}, {market['advancers']} of {market['symbols']} up")
     else:
         parts.append("no market reading")
@@ -128,35 +149,51 @@ def subject_line(view: dict) -> str:
     return clean_line(" | ".join(parts), _SUBJECT_MAX)
 
 
-def clean_line(value: Any, limit: int) -> str:
-    """One line of at most `limit` characters: control characters (CR/LF included) become spaces."""
-    text = " ".join(_CONTROL.sub(" ", str(value)).split())
-    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
-
-
 # -- sections --------------------------------------------------------------------------------
 
 
 def _processing(record: dict) -> dict:
     counts = record.get("row_counts") or {}
     total, valid, rejected = (int(counts.get(k) or 0) for k in ("input", "valid", "rejected"))
+    # `symbol_error` counts error objects, not bars: they are listed under the symbol errors.
     rules = sorted(
-        ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items()), key=lambda kv: (-kv[1], kv[0])
+        ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items() if k != "symbol_error"),
+        key=lambda kv: (-kv[1], kv[0]),
     )
     top = rules[:MAX_REJECT_RULES]
     return {
-        "input": _int(total),
-        "valid": _int(valid),
-        "rejected": _int(rejected),
-        "valid_rate": _rate(valid, total),
-        "rejected_rate": _rate(rejected, total),
-        "valid_width": _width(valid, total),
-        "rejected_width": _width(rejected, total),
+        "input": integer(total),
+        "valid": integer(valid),
+        "rejected": integer(rejected),
+        "valid_rate": rate(valid, total),
+        "rejected_rate": rate(rejected, total),
+        "valid_width": bar_width(valid, total),
+        "rejected_width": bar_width(rejected, total),
         "has_rejects": rejected > 0,
-        "symbol_errors": _int(int(record.get("symbol_errors") or 0)),
-        "rules": [{"rule": rule, "count": _int(n), "share": _rate(n, rejected)} for rule, n in top],
+        "symbol_errors": integer(int(record.get("symbol_errors") or 0)),
+        # A rule's share is of the rejected bars (they add up to 100 %), not of all bars.
+        "rules": [{"rule": rule, "count": integer(n), "share": rate(n, rejected)} for rule, n in top],
         "other_rules": len(rules) - len(top),
     }
+
+
+def _symbol_errors(record: dict) -> dict:
+    """Each failing symbol with its code and message (a 429 names no symbol: "symbol unknown")."""
+    details = [e for e in record.get("symbol_error_details") or [] if isinstance(e, dict)]
+    count = max(int(record.get("symbol_errors") or 0), len(details))
+    rows = []
+    for entry in details[:MAX_SYMBOL_ERRORS]:
+        symbol = entry.get("symbol")
+        code = entry.get("code")
+        rows.append(
+            {
+                "symbol": clean_line(symbol, 24) if symbol not in (None, "") else "symbol unknown",
+                "known": symbol not in (None, ""),
+                "code": clean_line(code, 12) if code not in (None, "") else "",
+                "message": clean_line(entry.get("message") or "error response", 300),
+            }
+        )
+    return {"count": count, "count_text": integer(count), "rows": rows, "hidden": max(0, count - len(rows))}
 
 
 def _market(agg: dict, symbol_count: int) -> dict:
@@ -164,27 +201,47 @@ def _market(agg: dict, symbol_count: int) -> dict:
     n = int(agg.get("symbols") or 0)
     advancers, decliners, unchanged = (int(agg.get(k) or 0) for k in ("advancers", "decliners", "unchanged"))
     anomaly_symbols = agg.get("anomaly_symbols") or []
+    total_anomalies = int(agg.get("total_anomalies") or 0)
+    moved = advancers + decliners
+    if not finite(agg.get("breadth_pct")):
+        breadth = "no breadth (nothing moved)" if n else "no breadth"
+    else:
+        of = f"of the {moved}" if moved > 1 else "of 1"
+        breadth = f"breadth {agg['breadth_pct']:.0f}% ({advancers} {of} that moved)"
+    without_change = max(0, symbol_count - n)
+    headline = f"{plural(symbol_count, 'symbol')}: {advancers} up, {decliners} down, {unchanged} unchanged"
+    if not symbol_count:
+        headline = "no symbol with valid bars"
+    elif without_change:
+        headline += f", {without_change} with too few bars for a change"
     return {
         "sentiment": sentiment,
         "sentiment_label": str(sentiment).capitalize() if sentiment else "No reading",
         "sentiment_tone": {"bullish": "up", "bearish": "down"}.get(sentiment or "", "flat"),
-        "breadth": "n/a" if agg.get("breadth_pct") is None else f"{agg['breadth_pct']:.0f}%",
+        "breadth": breadth,
+        "headline": headline,
         "symbols": n,
-        "symbols_without_change": max(0, symbol_count - n),
+        "symbols_without_change": without_change,
         "advancers": advancers,
         "decliners": decliners,
         "unchanged": unchanged,
-        "advancers_width": _width(advancers, n),
-        "decliners_width": _width(decliners, n),
-        "unchanged_width": _width(unchanged, n),
-        "turbulence": str(agg.get("turbulence") or "n/a"),
+        "advancers_width": bar_width(advancers, n),
+        "decliners_width": bar_width(decliners, n),
+        "unchanged_width": bar_width(unchanged, n),
+        "turbulence": str(agg.get("turbulence") or "not rated"),
+        "turbulence_note": "" if agg.get("turbulence") else "too few bars",
         "turbulence_tone": {"high": "down", "moderate": "warn"}.get(str(agg.get("turbulence")), "flat"),
-        "total_anomalies": int(agg.get("total_anomalies") or 0),
+        "total_anomalies": total_anomalies,
         "anomaly_symbols": len(anomaly_symbols),
+        "anomaly_text": (
+            f"{plural(total_anomalies, 'anomaly', 'anomalies')} in {plural(len(anomaly_symbols), 'symbol')}"
+            if total_anomalies
+            else "no anomalies"
+        ),
         "gainers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_gainers") or []],
         "losers": [_mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_losers") or []],
         "volatile": [
-            {"symbol": clean_line(m["symbol"], 24), "value": _plain_pct(m.get("volatility_pct"))}
+            {"symbol": clean_line(m["symbol"], 24), "value": plain_pct(m.get("volatility_pct"))}
             for m in agg.get("most_volatile") or []
         ],
     }
@@ -198,54 +255,65 @@ def _anomalies(symbols: dict, limit: int) -> dict:
     for name, a in found[:limit]:
         value = a.get("value")
         if a.get("type") == "price_move":
-            shown, tone = _pct(value), _tone(value)
+            shown, colour = pct(value), tone(value)
         else:
-            shown, tone = (f"{value:.1f}× avg volume" if _finite(value) else "n/a"), "warn"
+            shown, colour = (f"{value:.1f}× avg volume" if finite(value) else "n/a"), "warn"
         rows.append(
             {
                 "symbol": clean_line(name, 24),
                 "type": _ANOMALY_LABEL.get(str(a.get("type")), clean_line(a.get("type"), 40)),
                 "when": clean_line(a.get("datetime") or "", 40),
                 "value": shown,
-                "tone": tone,
+                "tone": colour,
             }
         )
     return {"rows": rows, "total": len(found), "hidden": max(0, len(found) - limit)}
 
 
-def _symbol_row(name: str, m: dict) -> dict:
+def _metric_settings(record: dict) -> MetricSettings:
+    """The windows the record's metrics used (the defaults for a record written before they were kept)."""
+    known = {k: v for k, v in (record.get("metric_settings") or {}).items() if k in MetricSettings.__dataclass_fields__}
+    try:
+        return MetricSettings(**known)
+    except (TypeError, ValueError):
+        return MetricSettings()
+
+
+def _symbol_row(name: str, m: dict, windows: MetricSettings) -> dict:
     insight = m.get("insight") or {}
-    closes = [float(c) for c in (m.get("recent_closes") or []) if _finite(c)]
+    closes = [float(c) for c in (m.get("recent_closes") or []) if finite(c)]
     change = m.get("percent_change")
     window_change = 100.0 * (closes[-1] / closes[0] - 1.0) if len(closes) >= 2 and closes[0] else None
     trend = m.get("trend")
     return {
         "symbol": clean_line(name, 24),
         "has_bars": bool(m.get("bars")),
-        "last_close": _price(m.get("last_close")),
-        "change": _pct(change),
-        "tone": _tone(change),
-        "arrow": _arrow(change),
-        "period_change": _pct(m.get("period_change_pct")),
-        "period_tone": _tone(m.get("period_change_pct")),
-        "bars": _int(int(m.get("bars") or 0)),
+        "last_close": price(m.get("last_close")),
+        "change": pct(change),
+        "tone": tone(change),
+        "arrow": arrow(change),
+        "period_change": pct(m.get("period_change_pct")),
+        "period_tone": tone(m.get("period_change_pct")),
+        "bars": integer(int(m.get("bars") or 0)),
+        "bars_text": plural(int(m.get("bars") or 0), "bar"),
+        "momentum_label": f"{windows.momentum_period}-bar momentum",
         "first": clean_line(m.get("first_datetime") or "", 40),
         "last": clean_line(m.get("last_datetime") or "", 40),
-        "momentum": _pct(m.get("momentum_pct")),
+        "momentum": pct(m.get("momentum_pct")),
         "trend": trend or "n/a",
         "trend_arrow": _TREND_ARROW.get(trend or "", ""),
         "trend_tone": {"up": "up", "down": "down"}.get(trend or "", "flat"),
-        "volatility": _plain_pct(m.get("volatility_pct")),
-        "volume_ratio": f"{m['volume_ratio']:.2f}×" if _finite(m.get("volume_ratio")) else "n/a",
+        "volatility": plain_pct(m.get("volatility_pct")),
+        "volume_ratio": f"{m['volume_ratio']:.2f}×" if finite(m.get("volume_ratio")) else "n/a",
         "anomaly_count": len(m.get("anomalies") or []),
         "closes": closes,
         "chart_cid": None,
         "chart_text": sparkline_text(closes),
         "chart_bars": len(closes),
-        "chart_change": _pct(window_change),
-        "chart_tone": _tone(window_change),
-        "chart_low": _price(min(closes)) if closes else "n/a",
-        "chart_high": _price(max(closes)) if closes else "n/a",
+        "chart_change": pct(window_change),
+        "chart_tone": tone(window_change),
+        "chart_low": price(min(closes)) if closes else "n/a",
+        "chart_high": price(max(closes)) if closes else "n/a",
         "summary": str(insight.get("summary") or ""),
         "opportunities": str(insight.get("opportunities") or ""),
         "risks": str(insight.get("risks") or ""),
@@ -267,7 +335,7 @@ def _symbols_to_show(symbols: dict, agg: dict, limit: int) -> list[str]:
 
     def by_move(name: str) -> tuple:
         change = symbols[name].get("percent_change")
-        return (not _finite(change), -abs(change) if _finite(change) else 0.0, name)
+        return (not finite(change), -abs(change) if finite(change) else 0.0, name)
 
     chosen = list(dict.fromkeys(headline))[:limit]
     for name in sorted(symbols, key=by_move):
@@ -287,61 +355,15 @@ def _insights_meta(meta: dict) -> dict:
             source, clean_line(source, 40)
         ),
         "model": str(meta.get("model") or "none"),
-        "input_tokens": _int(int(meta.get("input_tokens") or 0)),
-        "output_tokens": _int(int(meta.get("output_tokens") or 0)),
-        "cost": f"${cost:,.4f}" if _finite(cost) else "n/a",
+        "input_tokens": integer(int(meta.get("input_tokens") or 0)),
+        "output_tokens": integer(int(meta.get("output_tokens") or 0)),
+        "cost": f"${cost:,.4f}" if finite(cost) else "n/a",
         "notes": [str(n) for n in meta.get("notes") or []],
     }
 
 
 def _mover(symbol: Any, change: Any) -> dict:
-    return {"symbol": clean_line(symbol, 24), "change": _pct(change), "tone": _tone(change)}
-
-
-# -- formatting ----------------------------------------------------------------------------
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _pct(value: Any, digits: int = 2) -> str:
-    return f"{value:+.{digits}f}%" if _finite(value) else "n/a"
-
-
-def _plain_pct(value: Any) -> str:
-    return f"{value:.2f}%" if _finite(value) else "n/a"
-
-
-def _price(value: Any) -> str:
-    if not _finite(value):
-        return "n/a"
-    return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
-
-
-def _int(value: int) -> str:
-    return f"{value:,}"
-
-
-def _rate(part: int, whole: int) -> str:
-    return f"{100.0 * part / whole:.1f}%" if whole else "n/a"
-
-
-def _width(part: int, whole: int) -> int:
-    """A bar segment's width in percent: never 0 for a non-zero part, so it stays visible."""
-    if not whole or not part:
-        return 0
-    return max(1, round(100 * part / whole))
-
-
-def _tone(value: Any) -> str:
-    if not _finite(value) or value == 0:
-        return "flat"
-    return "up" if value > 0 else "down"
-
-
-def _arrow(value: Any) -> str:
-    return {"up": "▲", "down": "▼"}.get(_tone(value), "■")
+    return {"symbol": clean_line(symbol, 24), "change": pct(change), "tone": tone(change)}
 
 
 @functools.cache
