@@ -239,3 +239,15 @@ def test_symbols_may_live_in_s3_or_ssm(aws_env):
         assert load_symbols("ssm:/syms") == ["IBM", "GOOG"]
     assert load_symbols(" aapl , ibm ") == ["AAPL", "IBM"]
     assert load_symbols("") == []
+
+
+def test_a_900_second_function_fits_fifteen_requests_of_a_free_plans_minute(stand_in):
+    """docs/live-data.md's "about 120 symbols a run" on the free plan (8 credits a minute)."""
+    symbols = [f"S{i:03d}" for i in range(150)]
+    fetcher = _fetcher(stand_in, FakeTime(budget_s=900.0), credits_per_minute=8, timeout_s=20.0)
+
+    document = fetcher.fetch(symbols)
+
+    assert len(stand_in.requests) == 15
+    assert sum(entry.get("status") != "error" for entry in document.values()) == 120
+    assert "time ran out (120 of 150 symbols fetched)" in document["S149"]["message"]
