@@ -80,6 +80,8 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert sorted(a["AlarmName"] for a in alarms) == sorted(a["name"] for a in specs["alarms"])
     rejected = next(a for a in alarms if a["MetricName"] == "RejectedPercent")
     assert rejected["Threshold"] == 5.0 and rejected["AlarmActions"][0].endswith(":stock-insights-dev-alarms")
+    unknown = next(a for a in alarms if a["MetricName"] == "EmailOutcomeUnknown")  # issue 11, item 8b
+    assert unknown["Namespace"] == "StockInsights" and unknown["Threshold"] == 0
     environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["dev"]["environment_variables"]
     assert environment["BUCKET_NAME"] == bucket and environment["SENDER_EMAIL"] == SENDER
     assert environment["ANALYSES_STREAM_ARN"] == table["LatestStreamArn"]
