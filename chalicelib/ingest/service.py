@@ -20,6 +20,7 @@ from chalicelib.observability import MetricUnit, count, count_with_dimension, lo
 from chalicelib.storage import ObjectStore, is_changed_or_gone
 
 MARKER_PREFIX = "processed/hashes/"
+COPY_LIMIT_BYTES = 5 * 1024**3  # CopyObject's largest source object
 
 
 class IngestInProgress(RuntimeError):
@@ -150,7 +151,17 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             "file ingested", extra={"counts": outcome.counts, "shape": outcome.shape, "symbols": len(outcome.symbols)}
         )
     except InputRejected as rejected:
-        _quarantine(store, keys, key, etag, rejected, correlation_id)
+        try:
+            _quarantine(store, keys, key, etag, rejected, correlation_id, size)
+        except Exception as exc:
+            # An S3 error while quarantining: the retry must find the marker free, not in progress.
+            _release_marker(store, keys.marker)
+            if is_changed_or_gone(exc):  # overwritten or deleted since the event: its own event follows
+                logger.warning("object changed since the event; not quarantined", extra={"error": str(exc)})
+                result.status = "skipped"
+                return result
+            logger.exception("quarantine failed; released the marker for a retry")
+            raise
         result.status, result.error = "quarantined", f"{rejected.reason}: {rejected.message}"
     except Exception:
         # Give the marker back so Lambda's retry of this delivery can do the work.
@@ -184,19 +195,41 @@ def _write_outputs(store: ObjectStore, keys: OutputKeys, outcome: IngestOutcome)
 
 
 def _quarantine(
-    store: ObjectStore, keys: OutputKeys, key: str, etag: str, rejected: InputRejected, correlation_id: str
+    store: ObjectStore,
+    keys: OutputKeys,
+    key: str,
+    etag: str,
+    rejected: InputRejected,
+    correlation_id: str,
+    size: Any = None,
 ) -> None:
-    store.copy(key, keys.quarantine, if_match=etag)
+    """Copy the file to quarantine/ with error.json beside it.
+
+    CopyObject cannot copy more than 5 GiB. A file that large is not copied (a multipart copy of
+    many GiB could outlast the function's timeout, and would double the storage of a file that
+    is useless anyway): error.json alone goes to quarantine/, naming the original key and ETag,
+    which stays under inputs/ untouched.
+    """
+    if not isinstance(size, int):
+        size = store.head_size(key)
+    copied = size <= COPY_LIMIT_BYTES
+    if copied:
+        store.copy(key, keys.quarantine, if_match=etag)
     store.put_json(
         keys.quarantine_error,
         {
             "input_key": key,
             "etag": etag,
+            "size": size,
             "reason": rejected.reason,
             "error": rejected.message,
             "quarantined_at": _utc_now(),
             "correlation_id": correlation_id,
-            "copy_key": keys.quarantine,
+            "copy_key": keys.quarantine if copied else None,
+            "original_key": key,
+            "note": None
+            if copied
+            else f"over CopyObject's {COPY_LIMIT_BYTES}-byte limit: not copied; see original_key",
         },
     )
     count("FilesQuarantined")
