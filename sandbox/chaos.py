@@ -1,0 +1,471 @@
+"""The chaos suite (`make chaos`, `python -m sandbox.chaos`): crash the pipeline at every step
+and feed it hostile files, on the embedded AWS, then account for every bar, analysis and email.
+
+Scenarios (each in a fresh embedded account, delivered by `sandbox.embedded` as Lambda would):
+- boundary: for every step a handler takes against AWS (listed by a probe run, see
+  `sandbox.faults`), a process death and an ordinary error, before and after the call; then
+  Lambda's redelivery: S3 and EventBridge invocations are asynchronous (2 retries, 1 and 2
+  minutes apart on the simulated clock, then the DLQ); stream records are retried until they
+  succeed or run out of attempts;
+- concurrent: every event delivered three times at once from threads, with and without a fault;
+- corpus: the hostile files of `sandbox.corpus`, each checked against what CONTRACT section 2 says
+  it must become.
+
+After each scenario: every input bar is in exactly one of processed/ and rejects/, or its file is
+in quarantine/; exactly one analysis per distinct input; at most one email per analysis and
+exactly one when the run completed (or, where at-least-once delivery cannot know, a surfaced
+EmailOutcomeUnknown); no marker still held; no exception that did not lead to a retry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import os
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sandbox.corpus import CorpusCase, Expect, corpus_cases, standard_file
+from sandbox.embedded import BUCKET, TABLE, EmbeddedAWS
+from sandbox.faults import AFTER, BEFORE, DEATH, ERROR, Fault, FaultInjector, SimulatedDeath
+
+ASYNC_RETRY_DELAYS_S = {2: 60.0, 3: 120.0}  # Lambda's asynchronous retries
+STREAM_RETRY_DELAY_S = 2.0  # stream records are retried promptly
+CHAOS_MAX_INPUT_MB = "8"  # small, so gzip bombs are refused fast
+CONCURRENT_COPIES = 3
+
+
+@dataclass
+class Scenario:
+    name: str
+    group: str  # boundary | concurrent | corpus
+    files: list[CorpusCase]
+    faults: tuple[Fault, ...] = ()
+    copies: int = 1
+    redrive: bool = False  # an operator redrives the DLQ once the leases have passed
+    pending: str | None = None  # an issue-11 item not fixed on this branch yet: expected to fail
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    deliveries: int = 0
+    bars_lost: int = 0
+    duplicate_analyses: int = 0
+    missing_analyses: int = 0
+    duplicate_emails: int = 0
+    missing_emails: int = 0
+    unknown_emails: int = 0  # surfaced EmailOutcomeUnknown (allowed only where a send may have happened)
+    stuck_markers: int = 0
+    dead_letters: int = 0
+    retried: int = 0  # failed invocations that Lambda retried
+    contract: list[str] = field(default_factory=list)  # what differs from the file's expected result
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def check(self) -> None:
+        s = self.scenario
+        for name in ("bars_lost", "duplicate_analyses", "missing_analyses", "duplicate_emails", "missing_emails"):
+            if getattr(self, name):
+                self.problems.append(f"{name}={getattr(self, name)}")
+        if self.stuck_markers:
+            self.problems.append(f"stuck_markers={self.stuck_markers}")
+        if self.dead_letters:
+            self.problems.append(f"dead_letters={self.dead_letters}")
+        if self.unknown_emails and not any(_may_leave_outcome_unknown(f) for f in s.faults):
+            self.problems.append(f"unexpected EmailOutcomeUnknown x{self.unknown_emails}")
+        self.problems += self.contract
+
+
+def _may_leave_outcome_unknown(fault: Fault) -> bool:
+    """Where at-least-once delivery cannot tell whether SES has the message: from `mark_sending`
+    written to SES's answer recorded (issue 11, item 8b)."""
+    after_sending = {("notify.mark_sending", AFTER), ("notify.send", BEFORE), ("notify.send", AFTER)}
+    return (fault.step, fault.when) in after_sending or (
+        fault.step == "notify.mark_sent" and (fault.when, fault.kind) == (BEFORE, DEATH)
+    )
+
+
+# -- running one scenario -----------------------------------------------------------------------
+def run_scenario(scenario: Scenario) -> Outcome:
+    started = time.perf_counter()
+    injector = FaultInjector(scenario.faults)
+    saved = os.environ.get("MAX_INPUT_MB")
+    os.environ["MAX_INPUT_MB"] = CHAOS_MAX_INPUT_MB
+    try:
+        with EmbeddedAWS(crash_types=(SimulatedDeath,)) as env:
+            env.on_retry = lambda handler, attempt: injector.advance(
+                STREAM_RETRY_DELAY_S if handler == env.stream_handler else ASYNC_RETRY_DELAYS_S.get(attempt, 60.0)
+            )
+            env.stream_attempts = _stream_attempts()
+            with injector.installed(env):
+                etags = []
+                for case in scenario.files:
+                    etags.append(env.upload(case.key, case.body))
+                    env.run_until_idle(copies=scenario.copies)
+                redriven = _redrive(env, injector) if scenario.redrive else 0
+                try:
+                    outcome = account(env, scenario, etags, injector)
+                except Exception as exc:  # the harness could not read the result: a failure, with why
+                    outcome = Outcome(scenario, problems=[f"accounting failed: {type(exc).__name__}: {exc}"])
+                    outcome.deliveries = sum(d.attempts for d in env.deliveries)
+                outcome.dead_letters -= redriven
+    finally:
+        if saved is None:
+            os.environ.pop("MAX_INPUT_MB", None)
+        else:
+            os.environ["MAX_INPUT_MB"] = saved
+    outcome.seconds = time.perf_counter() - started
+    unfired = [f.label for f in scenario.faults if f.label not in injector.fired]
+    if unfired:
+        outcome.problems.append(f"fault never fired: {', '.join(unfired)}")
+    return outcome
+
+
+def _redrive(env: EmbeddedAWS, injector: FaultInjector) -> int:
+    """Send every dead-lettered asynchronous event again, as an operator redriving the DLQ would
+    after the markers' leases have run out; returns how many then succeeded."""
+    from chalicelib.config import get_settings
+
+    dead = [d for d in env.deliveries if d.dead_lettered and d.handler != env.stream_handler]
+    injector.advance(float(get_settings().marker_lease_seconds))
+    succeeded = 0
+    for delivery in dead:
+        if env._invoke(delivery.handler, delivery.event).error is None:
+            succeeded += 1
+    env.run_until_idle()
+    return succeeded
+
+
+def _stream_attempts() -> int:
+    from infra.resources import DEFAULTS
+
+    return 1 + int(DEFAULTS["stream_maximum_retry_attempts"])
+
+
+# -- accounting ---------------------------------------------------------------------------------
+def account(env: EmbeddedAWS, scenario: Scenario, etags: list[str], injector: FaultInjector) -> Outcome:
+    outcome = Outcome(scenario)
+    outcome.deliveries = sum(d.attempts for d in env.deliveries)
+    outcome.retried = sum(len(d.errors) for d in env.deliveries if not d.dead_lettered) + sum(
+        max(0, len(d.errors) - 1) for d in env.deliveries if d.dead_lettered
+    )
+    outcome.dead_letters = sum(1 for d in env.deliveries if d.dead_lettered)
+    results = _ingest_results(env)
+    s3 = env.client("s3")
+    distinct: dict[tuple[str, str], CorpusCase] = {}
+    for case, etag in zip(scenario.files, etags, strict=True):
+        distinct.setdefault((case.key, etag), case)
+    for (key, etag), case in distinct.items():
+        rel = key[len("inputs/") :]
+        quarantined = _exists(s3, f"quarantine/{rel}/{etag}/error.json")
+        processed = _lines(s3, f"processed/bars/{rel}/")
+        rejects = [r for r in _lines(s3, f"rejects/{rel}/") if r.get("rule") != "symbol_error"]
+        result = results.get((key, etag))
+        if not quarantined:
+            expected = case.expect.bars
+            if expected is None and result is not None:
+                expected = result["records"]["input"]
+            if expected is not None:
+                outcome.bars_lost += max(0, expected - len(processed) - len(rejects))
+                if len(processed) + len(rejects) > expected:
+                    outcome.contract.append(f"{key}: {len(processed) + len(rejects)} bars out of {expected} in")
+            elif result is None:
+                outcome.problems.append(f"{key}: never ingested, not quarantined")
+        outcome.contract += _contract_differences(case, quarantined, result, processed, rejects)
+    analyses = _analyses(env)
+    expected_inputs = {(key, etag) for (key, etag), case in distinct.items() if case.expect.analysis}
+    per_input = Counter((a["source"]["input_key"], a["source"]["etag"]) for a in analyses)
+    outcome.duplicate_analyses = sum(n - 1 for n in per_input.values() if n > 1)
+    outcome.missing_analyses = len(expected_inputs - set(per_input))
+    sent = Counter(_analysis_of(raw) for raw in env.sent_emails())
+    outcome.duplicate_emails = sum(n - 1 for n in sent.values() if n > 1)
+    markers = _email_markers(env)
+    for analysis in analyses:
+        analysis_id = analysis["analysis_id"]
+        state = markers.get(analysis_id, {}).get("state")
+        if state == "unknown":
+            outcome.unknown_emails += 1
+        elif not sent.get(analysis_id):
+            outcome.missing_emails += 1
+        if state in ("preparing", "retry") or (state == "sending" and not sent.get(analysis_id)):
+            outcome.stuck_markers += 1
+    outcome.stuck_markers += sum(1 for m in _ingest_markers(s3) if m.get("state") != "done")
+    outcome.check()
+    return outcome
+
+
+def _contract_differences(case: CorpusCase, quarantined: bool, result: dict | None, processed, rejects) -> list[str]:
+    expect: Expect = case.expect
+    found = []
+    if expect.status == "quarantined" and not quarantined:
+        found.append(f"{case.key}: expected quarantine, got {len(processed)} valid / {len(rejects)} rejected")
+    if expect.status == "processed" and quarantined:
+        found.append(f"{case.key}: expected processed, got quarantined")
+    if quarantined:
+        return found
+    if expect.valid is not None and len(processed) != expect.valid:
+        found.append(f"{case.key}: {len(processed)} valid, expected {expect.valid}")
+    rules = Counter(r.get("rule") for r in rejects)
+    for rule, n in (expect.rules or {}).items():
+        if rules.get(rule, 0) != n:
+            found.append(f"{case.key}: {rules.get(rule, 0)} x {rule}, expected {n} ({dict(rules)})")
+    return found
+
+
+def _ingest_results(env: EmbeddedAWS) -> dict[tuple[str, str], dict]:
+    found = {}
+    for delivery in env.deliveries:
+        if isinstance(delivery.result, dict):
+            for result in delivery.result.get("files", []):
+                if result.get("status") in ("processed", "quarantined"):
+                    found[(result["key"], result["etag"])] = result
+    return found
+
+
+def _exists(s3: Any, key: str) -> bool:
+    return bool(s3.list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount"))
+
+
+def _lines(s3: Any, prefix: str) -> list[dict]:
+    found = []
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []):
+        body = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
+        found += [orjson.loads(line) for line in body.splitlines() if line.strip()]
+    return found
+
+
+def _ingest_markers(s3: Any) -> list[dict]:
+    found = []
+    for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="processed/hashes/").get("Contents", []):
+        found.append(orjson.loads(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()))
+    return found
+
+
+def _scan(env: EmbeddedAWS) -> list[dict]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    items, kwargs = [], {}
+    while True:
+        page = env.client("dynamodb").scan(
+            TableName=TABLE,
+            ConsistentRead=True,
+            ProjectionExpression="#a, #k, #s, #f, #t",
+            ExpressionAttributeNames={
+                "#a": "analysis_id",
+                "#k": "kind",
+                "#s": "source",
+                "#f": "for_analysis",
+                "#t": "state",
+            },
+            **kwargs,
+        )
+        items += [{k: deserializer.deserialize(v) for k, v in item.items()} for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def _analyses(env: EmbeddedAWS) -> list[dict]:
+    return [item for item in _scan(env) if item.get("kind") == "analysis"]
+
+
+def _email_markers(env: EmbeddedAWS) -> dict[str, dict]:
+    return {item["for_analysis"]: item for item in _scan(env) if item.get("kind") == "email_marker"}
+
+
+def _analysis_of(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw)["X-Analysis-Id"])
+
+
+# -- the scenarios ------------------------------------------------------------------------------
+def probe_steps(files: list[CorpusCase]) -> list[str]:
+    """The steps a clean run takes, in order of first use (so every boundary gets its faults)."""
+    injector = FaultInjector()
+    saved = os.environ.get("MAX_INPUT_MB")
+    os.environ["MAX_INPUT_MB"] = CHAOS_MAX_INPUT_MB
+    try:
+        with EmbeddedAWS() as env, injector.installed(env):
+            for case in files:
+                env.upload(case.key, case.body)
+                env.run_until_idle()
+    finally:
+        if saved is None:
+            os.environ.pop("MAX_INPUT_MB", None)
+        else:
+            os.environ["MAX_INPUT_MB"] = saved
+    return list(dict.fromkeys(injector.calls))
+
+
+def boundary_scenarios() -> list[Scenario]:
+    standard = standard_file()
+    bad = CorpusCase("inputs/broken.json", b'{"meta": {"symbol": "AAPL"}, "values": [', Expect("quarantined"))
+    scenarios = []
+    for files, tag in (([standard], "file"), ([bad], "quarantine")):
+        steps = probe_steps(files)
+        if tag == "quarantine":
+            steps = [s for s in steps if s.startswith("ingest.")]
+        for step in steps:
+            for when in (BEFORE, AFTER):
+                for kind in (DEATH, ERROR):
+                    fault = Fault(step, when, kind)
+                    scenarios.append(Scenario(f"{tag}: {fault.label}", "boundary", files, (fault,)))
+    # Faults on the recovery paths: a second delivery that fails while taking over.
+    recovery = [
+        (Fault("ingest.get_input", BEFORE, DEATH), Fault("ingest.takeover_marker", AFTER, DEATH)),
+        (Fault("notify.send", BEFORE, ERROR), Fault("notify.claim", AFTER, DEATH, occurrence=2)),
+    ]
+    for first, second in recovery:
+        # Two deaths in a row use up Lambda's three asynchronous attempts (the second attempt falls
+        # inside the first one's lease): the event is in the DLQ, and a redrive finishes it.
+        name = f"file: {_label((first, second))}, DLQ redriven"
+        scenarios.append(Scenario(name, "boundary", [standard], (first, second), redrive=True))
+    return scenarios
+
+
+def concurrent_scenarios() -> list[Scenario]:
+    standard = standard_file()
+    faults = [(), (Fault("ingest.publish", AFTER, DEATH),), (Fault("notify.claim", AFTER, DEATH),)]
+    return [
+        Scenario(f"x{CONCURRENT_COPIES} threads: {_label(f)}", "concurrent", [standard], f, copies=CONCURRENT_COPIES)
+        for f in faults
+    ]
+
+
+def _label(faults: tuple[Fault, ...]) -> str:
+    return ", then ".join(f.label for f in faults) or "no fault"
+
+
+def corpus_scenarios() -> list[Scenario]:
+    return [Scenario(f"corpus: {group.name}", "corpus", group.files, pending=group.pending) for group in corpus_cases()]
+
+
+def all_scenarios() -> list[Scenario]:
+    return boundary_scenarios() + concurrent_scenarios() + corpus_scenarios()
+
+
+# -- the report -----------------------------------------------------------------------------------
+def summary_line(outcomes: list[Outcome]) -> str:
+    counted = [o for o in outcomes if not o.scenario.pending]
+    return (
+        f"chaos: {len(outcomes)} scenarios, {sum(o.deliveries for o in outcomes)} deliveries, "
+        f"{sum(o.bars_lost for o in counted)} bars lost, "
+        f"{sum(o.duplicate_analyses for o in counted)} duplicate analyses, "
+        f"{sum(o.duplicate_emails for o in counted)} duplicate emails, "
+        f"{sum(o.stuck_markers for o in counted)} stuck markers"
+    )
+
+
+def table(outcomes: list[Outcome]) -> str:
+    header = (
+        "scenario",
+        "deliv",
+        "retried",
+        "lost",
+        "dupA",
+        "missA",
+        "dupE",
+        "missE",
+        "unknown",
+        "stuck",
+        "dlq",
+        "result",
+    )
+    rows = [header]
+    for o in outcomes:
+        verdict = _verdict(o)
+        rows.append(
+            (
+                o.scenario.name[:64],
+                o.deliveries,
+                o.retried,
+                o.bars_lost,
+                o.duplicate_analyses,
+                o.missing_analyses,
+                o.duplicate_emails,
+                o.missing_emails,
+                o.unknown_emails,
+                o.stuck_markers,
+                o.dead_letters,
+                verdict,
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    lines = []
+    for row in rows:
+        cells = [
+            str(v).ljust(w) if i == 0 else str(v).rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)
+
+
+def _verdict(outcome: Outcome) -> str:
+    pending = outcome.scenario.pending
+    if pending:
+        return "xfail" if not outcome.ok else "XPASS"
+    return "ok" if outcome.ok else "FAIL"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.chaos", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--group", choices=("boundary", "concurrent", "corpus"), action="append")
+    parser.add_argument("-k", dest="match", help="only scenarios whose name contains this text")
+    args = parser.parse_args(argv)
+    import logging
+
+    logging.disable(logging.CRITICAL)  # the handlers' JSON logs; the table says what happened
+    started = time.perf_counter()
+    outcomes = []
+    with _quiet():
+        scenarios = [
+            s
+            for s in all_scenarios()
+            if (not args.group or s.group in args.group) and (not args.match or args.match in s.name)
+        ]
+        for scenario in scenarios:
+            outcomes.append(run_scenario(scenario))
+    print(table(outcomes))
+    failures = [o for o in outcomes if _verdict(o) in ("FAIL", "XPASS")]
+    for o in outcomes:
+        if _verdict(o) != "ok":
+            why = "; ".join(o.problems) or "passes now: remove its pending mark"
+            print(
+                f"{_verdict(o)}: {o.scenario.name}: {why}"
+                + (f" [pending {o.scenario.pending}]" if o.scenario.pending else "")
+            )
+    files = sum(len(s.files) for s in scenarios if s.group == "corpus")
+    print(
+        f"{len(scenarios)} scenarios ({Counter(s.group for s in scenarios)}), {files} corpus files, "
+        f"{sum(o.scenario.pending is not None for o in outcomes)} expected to fail (pending), "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    print(summary_line(outcomes))
+    return 1 if failures else 0
+
+
+class _quiet:
+    """Powertools prints every log line and EMF blob to stdout: keep the table readable."""
+
+    def __enter__(self) -> None:
+        import io
+
+        self._stdout = sys.stdout
+        sys.stdout = io.StringIO()
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.stdout = self._stdout
+
+
+if __name__ == "__main__":
+    sys.exit(main())
