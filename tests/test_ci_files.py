@@ -118,3 +118,15 @@ def test_back_sync_opens_a_pull_request_from_uat_to_dev_only_when_needed():
     assert re.search(r'if \[ "\$open" -gt 0 \]; then.*?exit 0', script, re.S)
     env = next(s["env"] for s in steps if "run" in s)
     assert "GH_TOKEN" in env
+
+
+def test_every_ci_runs_the_chaos_suite_after_the_tests():
+    makefile = (REPO / "Makefile").read_text()
+    chaos = re.search(r"^chaos:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "-m sandbox.chaos" in chaos
+    script = (REPO / ".ci" / "run").read_text()
+    assert script.index("make test") < script.index("make chaos")
+    runs = [" ".join(s.get("run", "").split()) for s in _workflow_steps(_load(".github/workflows/ci.yml"))]
+    assert _index(runs, r"make test") < _index(runs, r"make chaos")
+    build = _phase_commands(_load("buildspec_ci.yml"), "build")
+    assert _index(build, r"pytest") < _index(build, r"make chaos")
