@@ -25,9 +25,42 @@ def record_key(analysis_id: str) -> str:
     return f"{RECORD_PREFIX}{analysis_id}.json"
 
 
+# What a DynamoDB number can be: nonzero magnitudes in [1e-130, 1e126), 38 significant digits.
+_DYNAMO_MIN, _DYNAMO_MAX = Decimal("1e-130"), Decimal("1e126")
+_DYNAMO_INT_MAX = 10**38
+
+
 def to_dynamo_value(document: Any) -> Any:
     """JSON-compatible data with every float as an exact `Decimal` (DynamoDB refuses floats)."""
-    return json.loads(orjson.dumps(document), parse_float=Decimal)
+    return _to_dynamo(document)[0]
+
+
+def _to_dynamo(document: Any) -> tuple[Any, int]:
+    """(`document` for DynamoDB, how many numbers it cannot hold and were stored as null).
+
+    Ingest refuses prices and volumes outside DynamoDB's range, but a metric derived from them
+    (a ratio, a percent change) can still leave it; such a number must not make the put raise.
+    """
+    unstorable = 0
+
+    def number(text: str) -> Decimal | None:
+        nonlocal unstorable
+        value = Decimal(text)
+        if value and not _DYNAMO_MIN <= abs(value) < _DYNAMO_MAX:
+            unstorable += 1
+            return None
+        return value
+
+    def integer(text: str) -> int | None:
+        nonlocal unstorable
+        value = int(text)
+        if abs(value) >= _DYNAMO_INT_MAX:
+            unstorable += 1
+            return None
+        return value
+
+    # orjson writes floats in at most 17 significant digits, and NaN or infinity as null.
+    return json.loads(orjson.dumps(document), parse_float=number, parse_int=integer), unstorable
 
 
 def from_dynamo_value(document: Any) -> Any:
@@ -39,6 +72,38 @@ def from_dynamo_value(document: Any) -> Any:
     if isinstance(document, Decimal):
         return int(document) if document == document.to_integral_value() else float(document)
     return document
+
+
+def summary_within(item: dict, max_bytes: int) -> dict:
+    """The summary item cut to `max_bytes` of JSON: the one list that grows with the symbol count,
+    `aggregates.anomaly_symbols`, keeps as many names as fit (its full length stays in
+    `anomaly_symbols_count`); the full record is in S3 whatever the item holds."""
+    aggregates = item.get("aggregates")
+    names = aggregates.get("anomaly_symbols") if isinstance(aggregates, dict) else None
+    if not isinstance(names, list) or len(_json(item)) <= max_bytes:
+        return item
+    trimmed = {
+        **item,
+        "aggregates": {
+            **aggregates,
+            "anomaly_symbols": [],
+            "anomaly_symbols_count": len(names),
+            "anomaly_symbols_truncated": True,
+        },
+    }
+    room = max_bytes - len(_json(trimmed))
+    kept = 0
+    for name in names:
+        room -= len(_json(name)) + 10  # a comma, and room for the `{"S": …}` of DynamoDB's wire form
+        if room < 0:
+            break
+        kept += 1
+    trimmed["aggregates"]["anomaly_symbols"] = names[:kept]
+    return trimmed
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)
 
 
 class AnalysisStore:
@@ -72,11 +137,18 @@ class AnalysisStore:
         item["complete"] = len(body) <= self._item_max_bytes
         if not item["complete"]:
             item.pop("symbols", None)
+        value, unstorable = _to_dynamo(item)
+        if unstorable and item["complete"]:
+            # A number DynamoDB cannot hold: the item is a summary, and readers take the S3 copy.
+            item["complete"] = False
+            item.pop("symbols", None)
+            value, unstorable = _to_dynamo(item)
+        value = summary_within(value, self._item_max_bytes) if not item["complete"] else value
         serializer = TypeSerializer()
         try:
             self._ddb.put_item(
                 TableName=self._table,
-                Item={k: serializer.serialize(v) for k, v in to_dynamo_value(item).items()},
+                Item={k: serializer.serialize(v) for k, v in value.items()},
                 ConditionExpression="attribute_not_exists(analysis_id)",
             )
         except Exception as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 RejectRule = Literal[
+    "bad_symbol",
     "missing_field",
     "bad_number",
     "bad_datetime",
@@ -18,6 +19,7 @@ RejectRule = Literal[
 
 # The fixed vocabulary, in the order a bar is checked: the first rule it breaks is its rule.
 BAR_RULES: tuple[RejectRule, ...] = (
+    "bad_symbol",
     "missing_field",
     "bad_datetime",
     "bad_number",

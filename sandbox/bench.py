@@ -35,6 +35,8 @@ from typing import Any
 
 import orjson
 
+from sandbox import bench_memory
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "bench-out"
 
@@ -236,6 +238,8 @@ BAR_FIELDS = ("datetime", "open", "high", "low", "close", "volume")
 NUMBER_FIELDS = BAR_FIELDS[1:]
 DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 EPOCH = dt.datetime(1970, 1, 1)
+NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+SYMBOL_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def _baseline_setup() -> Callable[[bytes], Any]:
@@ -251,11 +255,12 @@ def baseline_ingest(raw: bytes, latest_s: int) -> tuple[bytes, bytes, int, Count
     total = 0
     for symbol, response in document.items():
         interval = response["meta"].get("interval")
+        bad_symbol = not 0 < len(symbol) <= 64 or SYMBOL_FORBIDDEN.search(symbol) is not None
         seen: set[int] = set()
         lines = []
         for index, bar in enumerate(response["values"]):
             total += 1
-            problem = check_bar(bar, seen, latest_s)
+            problem = ("bad_symbol", "symbol", "bad symbol") if bad_symbol else check_bar(bar, seen, latest_s)
             if problem is None:
                 lines.append(orjson.dumps({"symbol": symbol, "interval": interval, **bar}, option=LINE))
             else:
@@ -284,11 +289,12 @@ def check_bar(bar: Any, seen: set[int], latest_s: int) -> tuple[str, str | None,
         return "bad_datetime", "datetime", f"`datetime` {text!r} is not a real date"
     numbers = []
     for name in NUMBER_FIELDS:
+        text = bar[name]
         try:
-            value = float(bar[name])
+            value = float(text) if not isinstance(text, str) or NUMBER_RE.fullmatch(text) else math.nan
         except (TypeError, ValueError):
             value = math.nan
-        if not math.isfinite(value):
+        if not (abs(value) < 1e126 and (abs(value) >= 1e-130 or value == 0)):
             return "bad_number", name, f"`{name}` {bar[name]!r} is not a finite number"
         numbers.append(value)
     open_, high, low, close, volume = numbers
@@ -642,10 +648,27 @@ def report_deploy(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
     return {"package": facts, "contenders": rows, "ratios": ratios}
 
 
+# --------------------------------------------------------------------------------------------
+# The memory cases: ingest's peak RSS on reject-heavy files (sandbox/bench_memory.py)
+# --------------------------------------------------------------------------------------------
+
+MEMORY_CONTENDERS = (Contender("ingest", "ingest (gc off)", "ingest", _ingest_setup, _ingest_summary, gc_off=True),)
+
+
+def _memory_case(name: str, prepare: Callable[[argparse.Namespace], tuple[Path, dict]]) -> Case:
+    return Case(
+        prepare=prepare,
+        contenders=MEMORY_CONTENDERS,
+        report=lambda args, facts, rows: bench_memory.report_memory(name, facts, rows),
+    )
+
+
 CASES: dict[str, Case] = {
     "ingest": Case(prepare=ensure_input, contenders=INGEST_CONTENDERS, report=report_ingest),
     "analyze": Case(prepare=ensure_analyze_input, contenders=ANALYZE_CONTENDERS, report=report_analyze),
     "deploy": Case(prepare=ensure_package, contenders=DEPLOY_CONTENDERS, report=report_deploy),
+    "memory-rejects": _memory_case("memory-rejects", lambda args: bench_memory.ensure_all_duplicates(OUT_DIR, ROOT)),
+    "memory-bad40": _memory_case("memory-bad40", lambda args: ensure_input(bench_memory.with_bad_fraction(args))),
 }
 
 

@@ -199,3 +199,75 @@ def test_a_malformed_event_is_logged_once_and_not_retried(aws, caplog, detail, n
 def test_the_chalice_handler_returns_normally_on_a_malformed_event(aws):
     payload = _invoke({"bucket": BUCKET})
     assert payload["status"] == "malformed" and "input_key" in payload["error"]
+
+
+def test_a_bad_symbol_series_is_not_reported_as_a_symbol(aws):
+    s3, ddb, _ = aws
+    rejects = [
+        {"symbol": "\u202eLLES", "rule": "bad_symbol", "field": "symbol", "message": "m", "index": 0, "bar": {}},
+        {"symbol": "AAPL\u200b", "rule": "bad_symbol", "field": "symbol", "message": "m", "index": 0, "bar": {}},
+    ]
+    detail = _put_file(s3, _bars("AAPL", 10), rejects)
+
+    _invoke(detail)
+
+    [item] = _items(ddb)
+    assert sorted(item["symbols"]) == ["AAPL"]
+
+
+def test_a_derived_number_dynamodb_cannot_hold_does_not_fail_the_analysis(aws):
+    s3, ddb, _ = aws
+    # Both closes are storable, but the percent change between them (1e200 %) is not.
+    bars = _bars("AAPL", 2)
+    for line, close in zip(bars, ("1e-100", "1e100"), strict=True):
+        line.update(open=close, high=close, low=close, close=close)
+    detail = _put_file(s3, bars)
+
+    result = _invoke(detail)
+
+    assert result["status"] == "stored"
+    [item] = _items(ddb)
+    assert item["complete"] is False and "symbols" not in item  # readers take the S3 copy
+    full = json.loads(s3.get_object(Bucket=BUCKET, Key=item["record_key"])["Body"].read())
+    assert full["symbols"]["AAPL"]["percent_change"] > 1e126
+
+
+def test_sixty_thousand_symbols_with_anomalies_keep_the_summary_under_the_item_limit(aws):
+    from chalicelib.analysis_store import summary_within
+
+    names = [f"SYM{i:05d}.EXCH" for i in range(60_000)]
+    item = {"analysis_id": "a", "aggregates": {"anomaly_symbols": names, "total_anomalies": 60_000}, "complete": False}
+
+    summary = summary_within(item, 300 * 1024)
+
+    assert len(orjson.dumps(summary)) <= 300 * 1024
+    aggregates = summary["aggregates"]
+    assert aggregates["anomaly_symbols_count"] == 60_000 and aggregates["anomaly_symbols_truncated"] is True
+    assert aggregates["anomaly_symbols"] == names[: len(aggregates["anomaly_symbols"])]
+    assert len(aggregates["anomaly_symbols"]) > 10_000  # trimmed to fit, not emptied
+    assert summary_within({**item, "aggregates": {"anomaly_symbols": names[:3]}}, 300 * 1024)["aggregates"] == {
+        "anomaly_symbols": names[:3]
+    }
+
+
+def test_an_analysis_listing_sixty_thousand_anomaly_symbols_is_stored(aws):
+    from chalicelib.analysis_store import AnalysisStore
+    from chalicelib.storage import ObjectStore
+
+    s3, ddb, _ = aws
+    names = [f"SYM{i:05d}.EXCH" for i in range(60_000)]
+    record = {
+        "analysis_id": "a" * 32,
+        "aggregates": {"anomaly_symbols": names, "total_anomalies": 60_000, "symbols": 60_000},
+        "symbols": {name: {"last_close": 1.5} for name in names[:10]},
+    }
+    store = AnalysisStore(ddb, TABLE, ObjectStore(s3, BUCKET), 300 * 1024)
+
+    assert store.save(record) is True
+
+    [item] = _items(ddb)
+    assert item["complete"] is False and item["aggregates"]["anomaly_symbols_count"] == 60_000
+    assert 0 < len(item["aggregates"]["anomaly_symbols"]) < 60_000
+    raw = ddb.get_item(TableName=TABLE, Key={"analysis_id": {"S": "a" * 32}})["Item"]
+    assert len(json.dumps(raw)) < 400_000
+    assert store.load_full(from_dynamo_value(item))["aggregates"]["anomaly_symbols"] == names

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from moto import mock_aws
 
+from chalicelib.ingest.service import marker_key
 from tests.conftest import fixture_bytes
 
 BUCKET = "test-bucket"
@@ -103,7 +104,7 @@ def test_valid_file_is_processed_and_announced(aws):
         "correlation_id": file["correlation_id"],
         "reject_rules": {},
     }
-    marker = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"processed/hashes/{etag}")["Body"].read())
+    marker = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=marker_key("inputs/aapl.json", etag))["Body"].read())
     assert marker["state"] == "done" and marker["processed_key"] == file["processed_key"]
 
 
@@ -127,8 +128,9 @@ def test_same_content_twice_is_a_duplicate_with_no_second_event(aws):
     first = aws.invoke("inputs/a.json")["files"][0]
     aws.events()
 
-    aws.upload("inputs/copy of a.json", body)  # other key, same content, same ETag
-    second = aws.invoke("inputs/copy of a.json")["files"][0]
+    # Another key, same content (same ETag), and a name giving the same symbol and interval.
+    aws.upload("inputs/nested/a_copy.json", body)
+    second = aws.invoke("inputs/nested/a_copy.json")["files"][0]
 
     assert second["status"] == "duplicate"
     assert second["processed_key"] == first["processed_key"]
@@ -271,7 +273,7 @@ def test_failed_event_entry_raises_and_a_later_delivery_finishes(aws, monkeypatc
 def test_marker_of_a_dead_invocation_is_taken_over_after_its_lease(aws):
     etag = aws.upload("inputs/a.json", _series())
     stale = {"state": "in_progress", "input_key": "inputs/a.json", "claimed_at": 0, "lease_expires_at": 1}
-    aws.s3.put_object(Bucket=BUCKET, Key=f"processed/hashes/{etag}", Body=json.dumps(stale))
+    aws.s3.put_object(Bucket=BUCKET, Key=marker_key("inputs/a.json", etag), Body=json.dumps(stale))
 
     assert aws.invoke("inputs/a.json")["files"][0]["status"] == "processed"
 
@@ -283,7 +285,7 @@ def test_live_in_progress_marker_makes_the_delivery_retry(aws):
 
     etag = aws.upload("inputs/a.json", _series())
     live = {"state": "in_progress", "input_key": "inputs/a.json", "lease_expires_at": time.time() + 600}
-    aws.s3.put_object(Bucket=BUCKET, Key=f"processed/hashes/{etag}", Body=json.dumps(live))
+    aws.s3.put_object(Bucket=BUCKET, Key=marker_key("inputs/a.json", etag), Body=json.dumps(live))
 
     with pytest.raises(IngestInProgress):
         aws.invoke("inputs/a.json")
@@ -310,3 +312,18 @@ def test_event_publish_error_on_failed_entry():
         )
         with pytest.raises(EventPublishError, match="InternalFailure"):
             EventPublisher(client, "default", "stock-insights.ingestor").publish("IngestorCompleted", {"a": 1})
+
+
+def test_same_bytes_under_names_giving_other_symbols_are_two_files(aws):
+    body = b"datetime;open;high;low;close;volume\n2024-01-02;1;2;0.5;1.5;10\n2024-01-03;1;2;0.5;1.5;10\n"
+    aws.upload("inputs/AAPL_1day.csv", body)
+    aws.upload("inputs/MSFT_1day.csv", body)
+    aws.upload("inputs/MSFT_1week.csv", body)
+
+    files = aws.invoke("inputs/AAPL_1day.csv", "inputs/MSFT_1day.csv", "inputs/MSFT_1week.csv")["files"]
+
+    assert [f["status"] for f in files] == ["processed", "processed", "processed"]
+    assert len({f["etag"] for f in files}) == 1
+    symbols = [{(line["symbol"], line["interval"]) for line in aws.lines(f["processed_key"])} for f in files]
+    assert symbols == [{("AAPL", "1day")}, {("MSFT", "1day")}, {("MSFT", "1week")}]
+    assert len(aws.events()) == 3

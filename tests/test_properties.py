@@ -52,7 +52,30 @@ DATETIME_POOL = [
     "20230103",
     "",
 ]
-NUMBER_LIKE_POOL = ["0", "-0", "0.0", "-1", "-1.5", "1e999", "1e-400", "100", "130.28000", " 5", "1e2"]
+NUMBER_LIKE_POOL = [
+    "0",
+    "-0",
+    "0.0",
+    "-1",
+    "-1.5",
+    "1e999",
+    "1e-400",
+    "100",
+    "130.28000",
+    " 5",
+    "5 ",
+    "1e2",
+    "+5",
+    "1_0",
+    "\u0665",
+    "1e200",
+    "1e-200",
+    "9e125",
+    "1e126",
+    "1e-130",
+    "05",
+    "5.",
+]
 JUNK_POOL = [
     "abc",
     "NaN",
@@ -240,14 +263,18 @@ def _seconds(value) -> int | None:
     return int((moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds())
 
 
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+
+
 def _number(value) -> float | None:
-    if isinstance(value, bool):
+    """A finite number DynamoDB can hold (nonzero magnitudes 1e-130 to 1e126), from ASCII decimal text."""
+    if isinstance(value, bool) or (isinstance(value, str) and not _NUMBER.fullmatch(value)):
         return None
     try:
         x = float(value) if isinstance(value, (int, float, str)) else math.nan
     except (ValueError, OverflowError):
         return None
-    return x if math.isfinite(x) else None
+    return x if math.isfinite(x) and abs(x) < 1e126 and (x == 0 or abs(x) >= 1e-130) else None
 
 
 def reference_verdicts(bars, now: int, slack: int) -> list[tuple[str | None, str | None]]:

@@ -278,6 +278,107 @@ def test_bad_number_names_the_first_bad_field():
     assert_single_reject(with_bad_bar_at(0, low="x", volume="y"), 0, "bad_number", "low")
 
 
+# CONTRACT section 2: ASCII decimal text only, whatever Python's float() would also read.
+GRAMMAR_BREAKERS = ["١٠٠", "1_00", "+200", " 50 ", "50 ", " 50", "\t50", "50\n", "1.", ".5", "1e", "0x10", "10\x85"]
+
+
+@pytest.mark.parametrize("value", GRAMMAR_BREAKERS, ids=repr)
+@pytest.mark.parametrize("position", [0, 3])
+def test_numbers_outside_the_ascii_decimal_grammar_are_bad_number(value, position):
+    # Alone in the series (per-element path) and among clean strings (vectorised path first).
+    bars = with_bad_bar_at(position, high=value) if position else [bar(high=value)]
+
+    assert_single_reject(bars, position, "bad_number", "high")
+
+
+@pytest.mark.parametrize("value", ["130.28000", "130", "1.5e2", "1.5E+2", "13028e-2", "0130.28"])
+def test_numbers_inside_the_grammar_are_accepted(value):
+    assert check([bar(open=value, close=value, high="1e4", low="1")]).rejects == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["1e200", "1e-200", "1e126", "-1e127", "9e-131", 1e200, 1e-200, 10**130, "1" + "0" * 130],
+    ids=repr,
+)
+@pytest.mark.parametrize("name", ["high", "volume"])
+def test_finite_numbers_dynamodb_cannot_store_are_bad_number(value, name):
+    bars = with_bad_bar_at(2, **{name: value})
+
+    reject = assert_single_reject(bars, 2, "bad_number", name)
+
+    assert len(reject["message"]) < 200
+
+
+@pytest.mark.parametrize("value", ["9.9e125", "1e-130", "1.5e-100", 0, "0.0"])
+def test_numbers_at_the_edges_of_the_storable_range_are_accepted(value):
+    assert check([bar(volume=value)]).rejects == []
+
+
+def test_a_deeply_nested_array_in_a_field_gives_a_bounded_message():
+    nested: list = []
+    for _ in range(100_000):
+        nested = [nested]
+    bars = with_bad_bar_at(1, close=nested, datetime="2023-02-30")
+
+    verdict = check(bars)
+
+    [reject] = verdict.rejects
+    assert (reject["rule"], reject["field"]) == ("bad_datetime", "datetime")
+    bars[1]["datetime"] = "2023-01-05"
+    [reject] = check(bars).rejects
+    assert (reject["rule"], reject["field"]) == ("bad_number", "close")
+    assert "array" in reject["message"] and len(reject["message"]) < 200
+
+
+def test_a_huge_string_is_cut_in_the_message():
+    reject = assert_single_reject(with_bad_bar_at(0, low="x" * 1_000_000), 0, "bad_number", "low")
+
+    assert len(reject["message"]) < 200
+
+
+# --- bad_symbol ---------------------------------------------------------------------------------
+
+BAD_SYMBOLS = [
+    "",
+    "AAPL\x00",
+    "AAPL\u200b",
+    "\u202eLLES",
+    "AA\u2066PL",
+    "\ufeffAAPL",
+    "AAPL\x85",
+    "AAPL\x7f",
+    "AAPL\n",
+    "A" * 65,
+]
+
+
+@pytest.mark.parametrize("symbol", BAD_SYMBOLS, ids=repr)
+def test_every_bar_of_a_series_with_an_invalid_symbol_is_bad_symbol(symbol):
+    bars = good_series(4)
+    bars[1]["open"] = "abc"  # bad_symbol comes first, before any bar's own fault
+
+    verdict = validate_series(symbol, bars, NOW, DAY)
+
+    assert verdict.valid == []
+    assert [(r["index"], r["rule"], r["field"], r["symbol"]) for r in verdict.rejects] == [
+        (i, "bad_symbol", "symbol", symbol) for i in range(4)
+    ]
+    assert all(r["bar"] is b for r, b in zip(verdict.rejects, bars, strict=True))
+    assert verdict.rule_counts == Counter({"bad_symbol": 4})
+    # The message never carries the raw character: it is escaped.
+    assert all(ch not in verdict.rejects[0]["message"] for ch in "\x00\u200b\u202e\u2066\ufeff\x85")
+
+
+@pytest.mark.parametrize("symbol", ["A", "A" * 64, "EUR/USD", "BRK.B", "ÉLÉ", "7203:TSE", "^GSPC"])
+def test_valid_symbols_are_accepted(symbol):
+    assert validate_series(symbol, good_series(3), NOW, DAY).rejects == []
+
+
+def test_bad_symbol_is_first_in_the_rule_order():
+    assert BAR_RULES[0] == "bad_symbol"
+
+
 # --- bad_datetime -------------------------------------------------------------------------------
 
 BAD_DATETIMES = [
@@ -540,7 +641,8 @@ def test_every_rule_in_one_series_is_counted():
         7: ("future_timestamp", "datetime"),
         8: ("duplicate_timestamp", "datetime"),
     }
-    assert verdict.rule_counts == Counter({rule: 1 for rule in BAR_RULES})
+    # bad_symbol is the series' rule: a series with a valid symbol breaks every other rule once.
+    assert verdict.rule_counts == Counter({rule: 1 for rule in BAR_RULES if rule != "bad_symbol"})
     assert verdict.valid == [bars[0]]
 
 

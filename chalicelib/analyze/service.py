@@ -113,7 +113,10 @@ def analyze(
 
 
 def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str, ...]:
-    """Symbols that appear only in the rejects file: they are reported with null metrics."""
+    """Symbols that appear only in the rejects file: they are reported with null metrics.
+
+    Not those of `bad_symbol` rejects: ingest refused the name itself.
+    """
     counts = detail.get("counts") or {}
     if not counts.get("rejected") or not detail.get("rejects_key"):
         return ()
@@ -122,7 +125,8 @@ def _symbols_without_valid_bars(objects: ObjectStore, detail: dict) -> tuple[str
     rejected = set()
     for line in objects.get(detail["rejects_key"]).body.splitlines():
         reject = orjson.loads(line)
-        if reject.get("rule") != "symbol_error" and reject.get("symbol"):
+        # A `bad_symbol` series is no symbol to report (its name may be empty, huge or deceptive).
+        if reject.get("rule") not in ("symbol_error", "bad_symbol") and reject.get("symbol"):
             rejected.add(str(reject["symbol"]))
     return tuple(sorted(rejected))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import json
+import math
 import posixpath
 import re
 import zlib
@@ -75,12 +77,139 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     if text_start in (b"{", b"["):
         document = _typed_document(data, first.start())
         if document is None:
-            try:
-                document = orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+            document = _generic_document(data)
+        elif _repeats_keys(data, first.start()):
+            document = _exact_document(data)
         return classify_document(document, symbol_from_key(key)[0])
     return _parse_csv(data, key)
+
+
+def _generic_document(data: bytes) -> Any:
+    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # A number beyond what a double holds (`1e400`) is a bad bar, not a bad file: read the
+        # file again keeping it as text, so the rules reject that one bar.
+        if "number" not in str(exc):
+            raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
+        return _exact_document(data, exc)
+    if isinstance(document, dict) and _repeats_keys(data, _NON_SPACE.search(data).start()):
+        return _exact_document(data)
+    return document
+
+
+class RepeatedKeys(dict):
+    """A JSON object that repeats a key: a dict as every decoder gives it (the last value wins),
+    with `pairs` holding every member in order, for the shapes where a repeat must not lose data
+    (symbols of a multi-symbol file, requests of a `/batch` envelope)."""
+
+    pairs: list
+
+
+class OutOfRangeNumber(str):
+    """A JSON number no double can hold (`1e400`), kept as its text; the rules make it `bad_number`."""
+
+
+_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
+
+
+def _exact_int(text: str) -> Any:
+    # As orjson reads integers: exact up to 64 bits, a float beyond (digits are never counted by int()).
+    if len(text) <= 20 and _INT64_MIN <= int(text) <= _UINT64_MAX:
+        return int(text)
+    return _exact_float(text)
+
+
+def _exact_float(text: str) -> Any:
+    value = float(text)
+    return value if value not in (math.inf, -math.inf) else OutOfRangeNumber(text)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _pairs_hook(pairs: list) -> dict:
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    repeated = RepeatedKeys(document)
+    repeated.pairs = pairs
+    return repeated
+
+
+_LONE_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
+    """The file read with Python's json, keeping what orjson cannot: repeated keys and huge numbers.
+
+    Only for the rare file that needs it. Numbers are read as orjson reads them, NaN and Infinity
+    are refused, and a lone surrogate escape (which Python's json would let through) makes the file
+    `bad_json` as orjson would.
+    """
+
+    def refuse(detail: str) -> InputRejected:
+        return InputRejected("bad_json", f"not valid JSON: {orjson_error or detail}")
+
+    try:
+        document = json.loads(
+            data.decode("utf-8"),
+            parse_int=_exact_int,
+            parse_float=_exact_float,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_pairs_hook,
+        )
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if orjson_error is None:  # orjson read the file: keep its reading rather than refuse it
+            return orjson.loads(data)
+        raise refuse(str(exc)) from None
+    if _LONE_SURROGATE_HINT.search(data):
+        try:
+            orjson.dumps(document)  # refuses a str holding a lone surrogate
+        except orjson.JSONEncodeError as exc:
+            if "surrogates" in str(exc) or orjson_error is not None:
+                raise refuse("lone surrogate escape") from None
+    return document
+
+
+_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_MEMBER_KEY = re.compile(rb'\s*"(?:[^"\\]|\\.)*"\s*:\s*')
+_AFTER_MEMBER = re.compile(rb"\s*([,}])")
+
+
+def _repeats_keys(data: bytes, start: int, nested: bool = True) -> bool:
+    """True when the object at `start` repeats a key (decoders keep only the last value), or might.
+
+    msgspec skims the object into raw members (fast: no values are built), then the members are
+    walked in file order: each must sit where the skim says, and the object must end after the
+    last. A repeated key leaves a member the skim does not hold, so the walk fails. A failure for
+    any other reason only sends the file to the exact (slower) reading. With `nested`, the `data`
+    object of a `/batch` envelope is checked the same way.
+    """
+    if data[start : start + 1] != b"{":
+        return False
+    try:
+        members = _MEMBERS.decode(memoryview(data)[start:])
+    except (msgspec.DecodeError, RecursionError):
+        return True
+    position = start + 1
+    if not members:
+        return False
+    separator = b","
+    for name, raw in members.items():
+        key = _MEMBER_KEY.match(data, position)
+        if key is None or separator != b"," or not data.startswith(raw, key.end()):
+            return True
+        position = key.end() + len(raw)
+        after = _AFTER_MEMBER.match(data, position)
+        if after is None:
+            return True
+        separator, position = after.group(1), after.end()
+        if nested and name == "data" and _repeats_keys(bytes(raw), 0, nested=False):
+            return True
+    return separator != b"}"
 
 
 class TypedBar(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -165,18 +294,35 @@ def bar_dict(bar: Any) -> Any:
     return msgspec.structs.asdict(bar) if isinstance(bar, TypedBar) else bar
 
 
+_GUNZIP_FIRST_PIECE = 256  # input bytes first handed to a member's inflater; doubled while the member goes on
+_GUNZIP_MAX_PIECE = 1 << 20
+
+
 def _gunzip(raw: bytes, max_bytes: int) -> bytes:
+    """Every gzip member, one after the other, in linear time and at most `max_bytes` of output.
+
+    zlib copies whatever follows a member's end (`unused_data`) out of the input it was handed.
+    Handing it the whole rest of the file made many small members quadratic. Here each member is
+    fed pieces that start small and double, so the copy at its end is at most about the member's
+    own size, and the next member starts from a position in the file, not from that copy.
+    """
     out = bytearray()
-    data = raw
+    view = memoryview(raw)
+    position, size = 0, len(raw)
     try:
-        while data:
+        while position < size:
             inflater = zlib.decompressobj(wbits=31)
-            out += inflater.decompress(data, max_bytes + 1 - len(out))
-            if len(out) > max_bytes:
-                raise InputRejected("too_large", f"decompressed size exceeds the {max_bytes}-byte limit")
-            if not inflater.eof:
-                raise InputRejected("bad_gzip", "gzip stream is truncated")
-            data = inflater.unused_data  # a further gzip member, if any
+            piece = _GUNZIP_FIRST_PIECE
+            while not inflater.eof:
+                if position >= size:
+                    raise InputRejected("bad_gzip", "gzip stream is truncated")
+                chunk = view[position : position + piece]
+                out += inflater.decompress(chunk, max_bytes + 1 - len(out))
+                if len(out) > max_bytes:
+                    raise InputRejected("too_large", f"decompressed size exceeds the {max_bytes}-byte limit")
+                # Below the output limit the whole chunk is consumed, or the member ended inside it.
+                position += len(chunk) - len(inflater.unused_data)
+                piece = min(piece * 2, _GUNZIP_MAX_PIECE)
     except zlib.error as exc:
         raise InputRejected("bad_gzip", f"cannot decompress gzip: {exc}") from None
     return bytes(out)
@@ -254,7 +400,8 @@ def _series_or_error(obj: Any, symbol: str | None) -> Series | SymbolError:
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     interval = meta.get("interval")
     return Series(
-        symbol=symbol or _meta_symbol(obj) or "UNKNOWN",
+        # No symbol at all is an empty one: its bars become `bad_symbol`, never an invented name.
+        symbol=symbol or _meta_symbol(obj) or "",
         interval=str(interval) if interval not in (None, "") else None,
         meta=meta,
         values=values,
@@ -272,12 +419,15 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
         parsed.errors.append(_error_from(document, _meta_symbol(document) or fallback_symbol, "error response"))
         return parsed
     if "values" in document or "meta" in document:
+        if isinstance(document, RepeatedKeys) and [name for name, _ in document.pairs].count("values") > 1:
+            # Two bar lists for one symbol: refusing the file is the only answer that drops neither.
+            raise InputRejected("wrong_shape", "the time series holds `values` more than once")
         parsed = ParsedInput(shape="time_series")
         _add(parsed, _series_or_error(document, _meta_symbol(document) or fallback_symbol))
         return parsed
     if isinstance(document.get("data"), dict) and ("code" in document or "status" in document):
         parsed = ParsedInput(shape="batch")
-        for request_id, entry in document["data"].items():
+        for request_id, entry in _members(document["data"]):
             if isinstance(entry, dict) and "response" in entry:
                 response = entry["response"]
                 symbol = _meta_symbol(response) if isinstance(response, dict) else None
@@ -294,13 +444,33 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
             "wrong_shape", "JSON object has no Twelve Data shape (no meta/values, data, or symbol keys)"
         )
     parsed = ParsedInput(shape="multi_symbol")
-    for symbol, response in document.items():
+    # A symbol repeated as a key keeps both its responses; their bars are validated as one series.
+    for symbol, response in _members(document):
         _add(parsed, _series_or_error(response, str(symbol) or None))
     return parsed
 
 
+def _members(obj: dict) -> list:
+    """Every (key, value) of a JSON object, a repeated key included."""
+    return obj.pairs if isinstance(obj, RepeatedKeys) else list(obj.items())
+
+
 def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
     (parsed.series if isinstance(item, Series) else parsed.errors).append(item)
+
+
+_CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
+
+
+def _csv_lines(text: str) -> list[str]:
+    """Rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
+
+    `str.splitlines()` would also end a row at U+0085, U+2028, U+2029, \x1c-\x1e, \x0b and \x0c,
+    splitting one bar into two.
+    """
+    if "\n" not in text:
+        return text.split("\r")
+    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
 
 
 def _parse_csv(data: bytes, key: str) -> ParsedInput:
@@ -308,7 +478,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
-    lines = text.splitlines()
+    lines = _csv_lines(text)
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
@@ -325,7 +495,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         for row in reader:
             if not row or all(not cell.strip() for cell in row):
                 continue
-            bar: dict[str, Any] = {name: cell.strip() for name, cell in zip(header, row, strict=False)}
+            bar: dict[str, Any] = {name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False)}
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]
             values.append(bar)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,11 +17,15 @@ from chalicelib.models import IngestCounts, RejectRecord
 
 @dataclass
 class IngestOutcome:
-    """What one input file became; `processed` and `rejects` are JSON Lines bodies."""
+    """What one input file became; `processed` and `rejects` are JSON Lines bodies.
+
+    Each body is one `bytearray`, written line by line as the series are validated: no list of
+    per-line objects (each carries kilobytes of allocator slack) and no final join doubling it.
+    """
 
     shape: str
-    processed: bytes
-    rejects: bytes
+    processed: bytearray
+    rejects: bytearray
     counts: IngestCounts
     reject_rules: Counter = field(default_factory=Counter)
     symbols: list[str] = field(default_factory=list)
@@ -29,20 +34,22 @@ class IngestOutcome:
 def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, future_slack_s: int) -> IngestOutcome:
     """Decode and validate a whole input file; raises `InputRejected` for whole-file failures."""
     parsed = decode_input(raw, key, max_bytes)
-    processed: list[bytes] = []
-    rejects: list[RejectRecord] = []
+    processed = bytearray()
+    rejects = bytearray()
     rules: Counter = Counter()
     total = valid = 0
     for symbol, interval, bars in _bars_by_symbol(parsed):
         verdict = validate_series(symbol, bars, now_epoch_s, future_slack_s)
         total += len(bars)
         valid += len(verdict.valid)
-        rejects.extend(verdict.rejects)
+        for reject in verdict.iter_rejects():
+            rejects += _reject_line(reject)
         rules.update(verdict.rule_counts)
-        if verdict.valid:
-            processed.append(processed_lines(symbol, interval, verdict.valid))
+        for start in range(0, len(verdict.valid), _PROCESSED_CHUNK):
+            processed += processed_lines(symbol, interval, verdict.valid[start : start + _PROCESSED_CHUNK])
+        del verdict, bars
     for error in parsed.errors:
-        rejects.append(
+        rejects += _reject_line(
             RejectRecord(
                 symbol=error.symbol,
                 rule="symbol_error",
@@ -57,23 +64,36 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
     counts = IngestCounts(input=total, valid=valid, rejected=total - valid, symbol_errors=len(parsed.errors))
     return IngestOutcome(
         shape=parsed.shape,
-        processed=b"".join(processed),
-        rejects=b"".join(map(_reject_line, rejects)),
+        processed=processed,
+        rejects=rejects,
         counts=counts,
         reject_rules=rules,
         symbols=sorted({s.symbol for s in parsed.series}),
     )
 
 
-def _bars_by_symbol(parsed: ParsedInput) -> list[tuple[str, Any, list]]:
-    """One bar list per symbol: a symbol delivered twice in one file is validated as one series."""
-    grouped: dict[str, tuple[Series, list]] = {}
+# Accepted bars are serialised this many at a time: the same lines, without a whole series' worth of
+# intermediate copies alive at once.
+_PROCESSED_CHUNK = 1 << 16
+
+
+def _bars_by_symbol(parsed: ParsedInput) -> Iterator[tuple[str, Any, list]]:
+    """One bar list per symbol: a symbol delivered twice in one file is validated as one series.
+
+    Each series lets go of its bars when handed out, so a file's decoded bars are freed series by
+    series while its output grows, instead of all staying alive to the end.
+    """
+    grouped: dict[str, list[Series]] = {}
     for series in parsed.series:
-        if series.symbol in grouped:
-            grouped[series.symbol][1].extend(series.values)
-        else:
-            grouped[series.symbol] = (series, series.values)
-    return [(symbol, s.interval, bars) for symbol, (s, bars) in grouped.items()]
+        grouped.setdefault(series.symbol, []).append(series)
+    for symbol in list(grouped):
+        members = grouped.pop(symbol)
+        bars = members[0].values if len(members) == 1 else [bar for s in members for bar in s.values]
+        interval = members[0].interval
+        for series in members:
+            series.values = []
+        yield symbol, interval, bars
+        del bars
 
 
 def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:

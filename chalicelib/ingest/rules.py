@@ -11,7 +11,7 @@ import datetime as dt
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -28,8 +28,20 @@ _CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
 _GETTERS = tuple(itemgetter(name) for name in FIELDS)
 _ATTRIBUTES = tuple(attrgetter(name) for name in FIELDS)
 # A joined column holding any of these characters has a non-number in it (a JSON string, literal,
-# array or object); whitespace or NaN/Infinity make the strict JSON parse fail instead.
-_NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{")
+# array or object, or text with blanks, which JSON would read around); NaN/Infinity and anything
+# else outside the JSON number grammar make the strict JSON parse fail instead.
+_NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{", " ", "\t", "\n", "\r")
+# CONTRACT section 2: ASCII decimal text only. Python's float() would also take "+1", "1_0", " 5 "
+# and other scripts' digits; `[0-9]` (not `\d`) keeps those out.
+_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+# What DynamoDB can hold (analyses are stored there as Decimal): nonzero magnitudes in
+# [1e-130, 1e126). Anything else is `bad_number` at ingest, so analyze never meets it.
+STORABLE_MAX = 1e126
+STORABLE_MIN = 1e-130
+# Symbols (CONTRACT section 2): non-empty, at most 64 characters, no control, bidi-control or
+# zero-width characters.
+SYMBOL_MAX_CHARS = 64
+_FORBIDDEN_IN_SYMBOL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?: ([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?")
 _EPOCH = dt.datetime(1970, 1, 1)
 _SECOND = dt.timedelta(seconds=1)
@@ -37,11 +49,35 @@ _SECOND = dt.timedelta(seconds=1)
 
 @dataclass
 class SeriesVerdict:
-    """The outcome for one symbol's bars: accepted bars as delivered, and one reject per refusal."""
+    """The outcome for one symbol's bars: accepted bars as delivered, and one reject per refusal.
+
+    Reject records are built on demand (`iter_rejects`, or the `rejects` list), so a series with
+    a million refused bars never holds a million records at once.
+    """
 
     valid: list
-    rejects: list[RejectRecord] = field(default_factory=list)
     rule_counts: Counter = field(default_factory=Counter)
+    rejected: int = 0
+    _plan: Callable[[], Iterator[RejectRecord]] | None = None
+
+    def iter_rejects(self) -> Iterator[RejectRecord]:
+        return self._plan() if self._plan is not None else iter(())
+
+    @property
+    def rejects(self) -> list[RejectRecord]:
+        return list(self.iter_rejects())
+
+
+def valid_symbol_problem(symbol: Any) -> str | None:
+    """Why `symbol` is not a valid symbol (CONTRACT section 2), or None when it is."""
+    if not isinstance(symbol, str) or not symbol:
+        return "is empty"
+    if len(symbol) > SYMBOL_MAX_CHARS:
+        return f"is {len(symbol)} characters long, over {SYMBOL_MAX_CHARS}"
+    bad = _FORBIDDEN_IN_SYMBOL.search(symbol)
+    if bad:
+        return f"holds the control, bidi or zero-width character U+{ord(bad.group()):04X}"
+    return None
 
 
 def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_slack_s: int) -> SeriesVerdict:
@@ -49,6 +85,16 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
     n = len(bars)
     if n == 0:
         return SeriesVerdict(valid=[])
+    problem = valid_symbol_problem(symbol)
+    if problem is not None:  # `bad_symbol` comes first: every bar of the series, whatever else it breaks
+        message = f"symbol {_show(symbol)} {problem}; symbols are 1-{SYMBOL_MAX_CHARS} characters without control, bidi or zero-width characters"
+
+        def bad_symbol_rejects() -> Iterator[RejectRecord]:
+            for i in range(n):
+                bar = bar_dict(bars[i])
+                yield RejectRecord(symbol=symbol, rule="bad_symbol", field="symbol", message=message, index=i, bar=bar)
+
+        return SeriesVerdict(valid=[], rule_counts=Counter({"bad_symbol": n}), rejected=n, _plan=bad_symbol_rejects)
     columns, has_volume = _columns(bars)
     seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
     numbers, num_bad, num_missing = _parse_numbers(columns[1:])
@@ -95,10 +141,15 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
     repeated = np.isin(unique_seconds, seconds[duplicate])  # where each repeated datetime was first seen
     first_at = dict(zip(unique_seconds[repeated].tolist(), candidates[first[repeated]].tolist(), strict=True))
     context = _MessageContext(symbol, columns, seconds, first_at, now_epoch_s, future_slack_s)
-    rejects = [_reject(context, bars, int(i), BAR_RULES[rule[i] - 1], int(field_at[i])) for i in np.flatnonzero(rule)]
+    rejected_at = np.flatnonzero(rule)
+
+    def plan() -> Iterator[RejectRecord]:
+        for i in rejected_at.tolist():
+            yield _reject(context, bars, i, BAR_RULES[rule[i] - 1], int(field_at[i]))
+
     counts = np.bincount(rule, minlength=len(BAR_RULES) + 1)
     rule_counts = Counter({BAR_RULES[c - 1]: int(counts[c]) for c in range(1, len(counts)) if counts[c]})
-    return SeriesVerdict(valid=valid, rejects=rejects, rule_counts=rule_counts)
+    return SeriesVerdict(valid=valid, rule_counts=rule_counts, rejected=len(rejected_at), _plan=plan)
 
 
 def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
@@ -188,7 +239,9 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
         array = np.fromiter(parsed, dtype=np.float64, count=len(parsed))
     except (OverflowError, TypeError, ValueError):
         return None
-    if not np.isfinite(array).all():
+    magnitude = np.abs(array)
+    # NaN and infinities fail the first comparison; zero is storable, tiny nonzero values are not.
+    if not ((magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))).all():
         return None
     return array, np.zeros(len(array), dtype=np.int8)
 
@@ -197,7 +250,9 @@ def _slow_number(value: Any) -> tuple[float, int]:
     if value is _MISSING:
         return math.nan, _ABSENT
     number = _to_float(value)
-    return number, (_OK if math.isfinite(number) else _BAD)
+    magnitude = abs(number)
+    storable = magnitude < STORABLE_MAX and (magnitude >= STORABLE_MIN or magnitude == 0)
+    return number, (_OK if storable else _BAD)
 
 
 def _to_float(value: Any) -> float:
@@ -206,11 +261,8 @@ def _to_float(value: Any) -> float:
             return float(value)
         except OverflowError:
             return math.nan
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return math.nan
+    if isinstance(value, str) and _NUMBER_RE.fullmatch(value):
+        return float(value)  # the grammar is a subset of what float() reads; overflow gives inf
     return math.nan
 
 
@@ -283,6 +335,25 @@ class _MessageContext:
     future_slack_s: int
 
 
+_SHOWN_CHARS = 60  # a value quoted in a message is cut to this many characters
+
+
+def _show(value: Any) -> str:
+    """A value for a message: bounded in length, and never recursing into nested arrays or objects."""
+    if isinstance(value, str):
+        text = value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…"
+        return repr(text)  # repr escapes what does not print (controls, bidi, zero-width)
+    if isinstance(value, list):
+        return f"(an array of {len(value)})"
+    if isinstance(value, dict):
+        return f"(an object of {len(value)} keys)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"(an integer of {len(str(abs(value))) if value.bit_length() < 10_000 else 'thousands of'} digits)"
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)
+    return f"(a {type(value).__name__})"
+
+
 def _reject(ctx: _MessageContext, bars: Sequence[Any], i: int, rule: str, field_index: int) -> RejectRecord:
     bar = bar_dict(bars[i])
     name = FIELDS[field_index] if field_index >= 0 else None
@@ -291,15 +362,15 @@ def _reject(ctx: _MessageContext, bars: Sequence[Any], i: int, rule: str, field_
         message = "bar is not a JSON object" if not isinstance(bar, dict) else f"required field `{name}` is absent"
         name = name if isinstance(bar, dict) else None
     elif rule == "bad_datetime":
-        message = f"`datetime` {raw!r} is not a real date as YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
+        message = f"`datetime` {_show(raw)} is not a real date as YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]"
     elif rule == "bad_number":
-        message = f"`{name}` {raw!r} is not a finite number"
+        message = f"`{name}` {_show(raw)} is not a finite decimal number within {STORABLE_MIN:g}..{STORABLE_MAX:g}"
     elif rule == "non_positive_price":
-        message = f"`{name}` is {raw!r}; prices must be greater than 0"
+        message = f"`{name}` is {_show(raw)}; prices must be greater than 0"
     elif rule == "negative_volume":
-        message = f"`volume` is {raw!r}; volume must be 0 or more"
+        message = f"`volume` is {_show(raw)}; volume must be 0 or more"
     elif rule == "ohlc_inconsistent":
-        o, h, lo, c = (ctx.columns[j][i] for j in range(1, 5))
+        o, h, lo, c = (_show(ctx.columns[j][i]).strip("'") for j in range(1, 5))
         message = (
             f"need low <= min(open, close) and max(open, close) <= high; got open {o}, high {h}, low {lo}, close {c}"
         )

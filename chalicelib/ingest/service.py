@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import posixpath
 import time
 import uuid
@@ -13,7 +14,7 @@ from urllib.parse import unquote_plus
 from chalicelib import aws
 from chalicelib.config import Settings, get_settings, lease_seconds
 from chalicelib.events import EventPublisher
-from chalicelib.ingest.formats import InputRejected
+from chalicelib.ingest.formats import InputRejected, symbol_from_key
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
 from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestCounts, IngestorCompletedDetail
 from chalicelib.observability import MetricUnit, count, count_with_dimension, logger
@@ -65,8 +66,21 @@ class OutputKeys:
             rejects=f"rejects/{relative}/{etag}.jsonl",
             quarantine=f"quarantine/{relative}/{etag}/{posixpath.basename(key)}",
             quarantine_error=f"quarantine/{relative}/{etag}/error.json",
-            marker=f"{MARKER_PREFIX}{etag}",
+            marker=marker_key(key, etag),
         )
+
+
+def marker_key(key: str, etag: str) -> str:
+    """`processed/hashes/<etag>-<name>`: the file's identity is its content and what its name says.
+
+    A CSV's symbol and interval (and a JSON file's fallback symbol) come from the key, so the same
+    bytes as `AAPL_1day.csv` and `MSFT_1day.csv` are two files. `<name>` is a short hash of the
+    symbol and interval the name gives (`formats.symbol_from_key`), so the same content under
+    another key that gives the same symbol and interval is still a duplicate.
+    """
+    symbol, interval = symbol_from_key(key)
+    facts = hashlib.sha256(f"{symbol}\x00{interval or ''}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{MARKER_PREFIX}{etag}-{facts}"
 
 
 def correlation_id_for(bucket: str, key: str, etag: str) -> str:
