@@ -103,22 +103,22 @@ def run_scenario(scenario: Scenario) -> Outcome:
     os.environ["MAX_INPUT_MB"] = CHAOS_MAX_INPUT_MB
     try:
         with EmbeddedAWS(crash_types=(SimulatedDeath,)) as env:
-            env.on_retry = lambda handler, attempt: injector.advance(
-                STREAM_RETRY_DELAY_S if handler == env.stream_handler else ASYNC_RETRY_DELAYS_S.get(attempt, 60.0)
-            )
+            clock = _RetryClock(injector, env)
+            env.handlers = {name: clock.track(handler) for name, handler in env.handlers.items()}
+            env.on_retry = clock.retry
             env.stream_attempts = _stream_attempts()
             with injector.installed(env):
                 etags = []
                 for case in scenario.files:
                     etags.append(env.upload(case.key, case.body))
                     env.run_until_idle(copies=scenario.copies)
-                redriven = _redrive(env, injector) if scenario.redrive else 0
+                if scenario.redrive:
+                    _redrive(env, injector)
                 try:
                     outcome = account(env, scenario, etags, injector)
                 except Exception as exc:  # the harness could not read the result: a failure, with why
                     outcome = Outcome(scenario, problems=[f"accounting failed: {type(exc).__name__}: {exc}"])
                     outcome.deliveries = sum(d.attempts for d in env.deliveries)
-                outcome.dead_letters -= redriven
     finally:
         if saved is None:
             os.environ.pop("MAX_INPUT_MB", None)
@@ -131,19 +131,50 @@ def run_scenario(scenario: Scenario) -> Outcome:
     return outcome
 
 
-def _redrive(env: EmbeddedAWS, injector: FaultInjector) -> int:
+class _RetryClock:
+    """Lambda's retry delays on the simulated clock. A retry comes a minute or more later, long
+    after any concurrent invocation (well under a second here) has ended: so before moving the
+    clock on, a retry waits until no handler is running."""
+
+    def __init__(self, injector: FaultInjector, env: EmbeddedAWS):
+        import threading
+
+        self._injector, self._env = injector, env
+        self._idle = threading.Condition()
+        self._running = 0
+
+    def track(self, handler: Any) -> Any:
+        def tracked(event: Any, context: Any) -> Any:
+            with self._idle:
+                self._running += 1
+            try:
+                return handler(event, context)
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+        return tracked
+
+    def retry(self, handler_name: str, attempt: int) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._running == 0, timeout=60)
+        stream = handler_name == self._env.stream_handler
+        self._injector.advance(STREAM_RETRY_DELAY_S if stream else ASYNC_RETRY_DELAYS_S.get(attempt, 60.0))
+
+
+def _redrive(env: EmbeddedAWS, injector: FaultInjector) -> None:
     """Send every dead-lettered asynchronous event again, as an operator redriving the DLQ would
-    after the markers' leases have run out; returns how many then succeeded."""
+    once the markers' leases have run out."""
     from chalicelib.config import get_settings
 
     dead = [d for d in env.deliveries if d.dead_lettered and d.handler != env.stream_handler]
     injector.advance(float(get_settings().marker_lease_seconds))
-    succeeded = 0
     for delivery in dead:
         if env._invoke(delivery.handler, delivery.event).error is None:
-            succeeded += 1
+            delivery.dead_lettered = False  # the redrive finished it
+            delivery.errors.append("redriven from the DLQ: succeeded")
     env.run_until_idle()
-    return succeeded
 
 
 def _stream_attempts() -> int:

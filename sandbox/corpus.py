@@ -117,11 +117,7 @@ def _nested(depth: int) -> bytes:
     return b"[" * depth + b"1" + b"]" * depth
 
 
-PENDING_I11A = "issue 11 item {n}, fixed on branch i11a (input hardening)"
-
-
 def corpus_cases() -> list[CorpusGroup]:
-    p = PENDING_I11A.format
     q = Expect("quarantined", analysis=False)
     e = Expect("either")
     groups = [
@@ -249,23 +245,31 @@ def corpus_cases() -> list[CorpusGroup]:
             Expect("either", bars=1),
         ),
         # -- numbers (items 1 and 10) -------------------------------------------------------------
-        _bad_value("price 1e200", "prices", "1e200", "bad_number", "1", p(n=1)),
-        _bad_value("price 1e-200", "prices", "1e-200", "bad_number", "1", p(n=1)),
-        _bad_value("volume 1e200", "volume", "1e200", "bad_number", "1", p(n=1)),
+        _bad_value("price 1e200", "prices", "1e200", "bad_number", "1"),
+        _bad_value("price 1e-200", "prices", "1e-200", "bad_number", "1"),
+        _bad_value("volume 1e200", "volume", "1e200", "bad_number", "1"),
         _bad_value("5000-digit price", "prices", "9" * 5000, "bad_number", "adversary"),
-        _bad_value("39 significant digits", "prices", "1." + "0" * 37 + "1", "bad_number", "1", p(n=1)),
+        _bad_value(
+            "39 significant digits",
+            "prices",
+            "1." + "0" * 37 + "1",
+            "bad_number",
+            "10",
+            "CONTRACT section 2 makes a number past DynamoDB's 38 significant digits bad_number; the i11a "
+            "number check (chalicelib/ingest/rules.py) tests the magnitude only. Harmless to the pipeline "
+            "(prices stay text, metrics are floats), but a contract gap: left to i11a",
+        ),
         _one(
             "json number 1e400",
             "inputs/num1e400.json",
             _raw_field(series("AAPL", 6), 2, "volume", b"1e400"),
             Expect(bars=6, valid=5, rules={"bad_number": 1}),
             "10",
-            p(n=10),
         ),
-        _bad_value("arabic-indic digits", "close", "١٠٠", "bad_number", "10", p(n=10)),
-        _bad_value("underscore digits", "close", "1_00", "bad_number", "10", p(n=10)),
-        _bad_value("plus sign", "close", "+100", "bad_number", "10", p(n=10)),
-        _bad_value("padded number", "close", " 100 ", "bad_number", "10", p(n=10)),
+        _bad_value("arabic-indic digits", "close", "١٠٠", "bad_number", "10"),
+        _bad_value("underscore digits", "close", "1_00", "bad_number", "10"),
+        _bad_value("plus sign", "close", "+100", "bad_number", "10"),
+        _bad_value("padded number", "close", " 100 ", "bad_number", "10"),
         _bad_value("hex float", "close", "0x1p6", "bad_number", "adversary"),
         _one(
             "U+2028 inside a csv row",
@@ -273,7 +277,6 @@ def corpus_cases() -> list[CorpusGroup]:
             csv([bar(0), bar(1), bar(2, volume="10\u2028x")]),
             Expect(bars=3, valid=2, rules={"bad_number": 1}),
             "10",
-            p(n=10),
         ),
         _one(
             "U+0085 inside a csv row",
@@ -281,7 +284,6 @@ def corpus_cases() -> list[CorpusGroup]:
             csv([bar(0), bar(1), bar(2, volume="10\x85x")]),
             Expect(bars=3, valid=2, rules={"bad_number": 1}),
             "10",
-            p(n=10),
         ),
         # -- symbols (items 5, 10, 11) ------------------------------------------------------------
         _one(
@@ -290,7 +292,6 @@ def corpus_cases() -> list[CorpusGroup]:
             csv([bar(i) for i in range(3)]),
             Expect(bars=3, rules={"bad_symbol": 3}),
             "5",
-            p(n=5),
         ),
         _one(
             "csv named .csv",
@@ -298,7 +299,6 @@ def corpus_cases() -> list[CorpusGroup]:
             csv([bar(i) for i in range(3)]),
             Expect(bars=3, rules={"bad_symbol": 3}),
             "5",
-            p(n=5),
         ),
         _one(
             "json without meta.symbol",
@@ -306,7 +306,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js({"meta": {"interval": "1day"}, "values": [bar(0), bar(1)], "status": "ok"}),
             Expect(bars=2, rules={"bad_symbol": 2}),
             "5",
-            p(n=5),
         ),
         _one(
             "bidi override symbol",
@@ -314,7 +313,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js(series("LLES\u202e", 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
             "11",
-            p(n=11),
         ),
         _one(
             "zero-width symbol",
@@ -322,7 +320,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js(series("AAPL\u200b", 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
             "11",
-            p(n=11),
         ),
         _one(
             "NUL in symbol",
@@ -330,7 +327,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js({"AAPL": series("AAPL", 3), "AAPL\x00": series("AAPL\x00", 3)}),
             Expect(bars=6, valid=3, rules={"bad_symbol": 3}),
             "10",
-            p(n=10),
         ),
         _one(
             "65-character symbol",
@@ -338,7 +334,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js(series("A" * 65, 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
             "11",
-            p(n=11),
         ),
         _one(
             "markup symbol",
@@ -353,7 +348,6 @@ def corpus_cases() -> list[CorpusGroup]:
             b'{"AAPL":' + js(series("AAPL", 3)) + b',"AAPL":' + js(series("AAPL", 4, base=200.0)) + b"}",
             Expect(bars=7),
             "10",
-            p(n=10),
         ),
         # -- size and structure (items 3, 4, 6) ---------------------------------------------------
         _one(
@@ -369,7 +363,6 @@ def corpus_cases() -> list[CorpusGroup]:
             _raw_field(series("AAPL", 4), 1, "open", _nested(1000)),
             Expect(bars=4, valid=3, rules={"bad_number": 1}),
             "4",
-            p(n=4),
         ),
         _one(
             "anomaly for 8,000 long symbols",
@@ -377,7 +370,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js({f"{'W' * 56}{i:05d}": series(f"{'W' * 56}{i:05d}", 2, bad={1: _jump()}) for i in range(8000)}),
             Expect(bars=16_000, valid=16_000),
             "6",
-            p(n=6),
         ),
         _one(
             "1,012-byte key",
@@ -399,7 +391,6 @@ def corpus_cases() -> list[CorpusGroup]:
                 CorpusCase("inputs/MSFT_1day.csv", same, Expect(bars=5, valid=5)),
             ],
             "7",
-            p(n=7),
         )
     )
     groups.append(
