@@ -196,11 +196,13 @@ def account(env: EmbeddedAWS, scenario: Scenario, etags: list[str], injector: Fa
     distinct: dict[tuple[str, str], CorpusCase] = {}
     for case, etag in zip(scenario.files, etags, strict=True):
         distinct.setdefault((case.key, etag), case)
+    from chalicelib.ingest.service import OutputKeys
+
     for (key, etag), case in distinct.items():
-        rel = key[len("inputs/") :]
-        quarantined = _exists(s3, f"quarantine/{rel}/{etag}/error.json")
-        processed = _lines(s3, f"processed/bars/{rel}/")
-        rejects = [r for r in _lines(s3, f"rejects/{rel}/") if r.get("rule") != "symbol_error"]
+        keys = OutputKeys.for_input(key, etag, "inputs/")  # where the contract says the outputs go
+        quarantined = _exists(s3, keys.quarantine_error)
+        processed = _lines(s3, keys.processed)
+        rejects = [r for r in _lines(s3, keys.rejects) if r.get("rule") != "symbol_error"]
         result = results.get((key, etag))
         if not quarantined:
             expected = case.expect.bars

@@ -377,8 +377,6 @@ def corpus_cases() -> list[CorpusGroup]:
             js(series("AAPL", 3)),
             Expect(bars=3, valid=3),
             "adversary",
-            "found by this corpus, not an issue-11 item: processed/ keys add 30+ bytes to the input key and pass "
-            "S3's 1,024-byte limit (KeyTooLongError on every attempt, then the DLQ)",
         ),
     ]
     # Item 7: the same bytes under two CSV names are two files (the symbol comes from the name).

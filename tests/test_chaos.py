@@ -9,6 +9,7 @@ does notice a lost bar, a second email or a stuck marker.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -135,10 +136,15 @@ def _corpus_params():
     return params
 
 
+@functools.cache
+def _corpus_scenarios() -> dict:
+    return {s.name: s for s in chaos.corpus_scenarios()}
+
+
 @pytest.mark.chaos
 @pytest.mark.parametrize("name", _corpus_params())
 def test_corpus(name):
-    scenario = next(s for s in chaos.corpus_scenarios() if s.name == f"corpus: {name}")
+    scenario = _corpus_scenarios()[f"corpus: {name}"]
     outcome = chaos.run_scenario(scenario)
     assert outcome.ok, outcome.problems
 

@@ -246,6 +246,22 @@ def test_a_file_over_copy_objects_limit_is_quarantined_without_a_copy(aws):
     assert aws.invoke("inputs/huge.json", sizes=[size])["files"][0]["status"] == "duplicate"
 
 
+def test_an_input_key_near_s3s_limit_gets_output_keys_within_it(aws):
+    # S3 keys may be 1,024 bytes; the output keys add a prefix and the ETag to the input's name.
+    long_name = "inputs/" + "k" * 990 + "é.json"
+    other = "inputs/" + "k" * 990 + "è.json"
+    aws.upload(long_name, _series())
+    aws.upload(other, _series("MSFT"))
+
+    files = [aws.invoke(k)["files"][0] for k in (long_name, other)]
+
+    assert [f["status"] for f in files] == ["processed", "processed"]
+    written = aws.keys("processed/bars/") + aws.keys("rejects/")
+    assert len(written) == 4 and all(len(k.encode()) <= 1024 for k in written)
+    assert files[0]["processed_key"] != files[1]["processed_key"]  # a hash keeps them apart
+    assert sorted(f["processed_key"] for f in files) == aws.keys("processed/bars/")
+
+
 def test_gzip_input_is_ingested(aws):
     aws.upload("inputs/aapl.json.gz", gzip.compress(_series()))
     [file] = aws.invoke("inputs/aapl.json.gz")["files"]

@@ -61,13 +61,36 @@ class OutputKeys:
     @classmethod
     def for_input(cls, key: str, etag: str, input_prefix: str) -> OutputKeys:
         relative = key[len(input_prefix) :] if key.startswith(input_prefix) else key
+        name = posixpath.basename(key)
+        keys = cls._derive(key, etag, relative, name)
+        if max(len(k.encode("utf-8", "surrogatepass")) for k in (keys.processed, keys.quarantine)) > S3_MAX_KEY_BYTES:
+            # S3 refuses keys over 1,024 bytes, and an input key may be that long already: every
+            # write would fail on every retry. Long parts keep a readable head and a hash instead.
+            keys = cls._derive(key, etag, _shorten(relative, 400), _shorten(name, 200))
+        return keys
+
+    @classmethod
+    def _derive(cls, key: str, etag: str, relative: str, name: str) -> OutputKeys:
         return cls(
             processed=f"processed/bars/{relative}/{etag}.jsonl",
             rejects=f"rejects/{relative}/{etag}.jsonl",
-            quarantine=f"quarantine/{relative}/{etag}/{posixpath.basename(key)}",
+            quarantine=f"quarantine/{relative}/{etag}/{name}",
             quarantine_error=f"quarantine/{relative}/{etag}/error.json",
             marker=marker_key(key, etag),
         )
+
+
+S3_MAX_KEY_BYTES = 1024
+
+
+def _shorten(text: str, max_bytes: int) -> str:
+    """`text` if it fits in `max_bytes` (UTF-8), else its head and a hash of the whole."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= max_bytes:
+        return text
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    head = raw[: max_bytes - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
 
 
 def marker_key(key: str, etag: str) -> str:
