@@ -87,11 +87,14 @@ class Outcome:
 
 
 def _may_leave_outcome_unknown(fault: Fault) -> bool:
-    """Where at-least-once delivery cannot tell whether SES has the message: from `mark_sending`
-    written to SES's answer recorded (issue 11, item 8b)."""
-    after_sending = {("notify.mark_sending", AFTER), ("notify.send", BEFORE), ("notify.send", AFTER)}
-    return (fault.step, fault.when) in after_sending or (
-        fault.step == "notify.mark_sent" and (fault.when, fault.kind) == (BEFORE, DEATH)
+    """Where at-least-once delivery cannot tell whether SES has the message (issue 11, item 8b):
+    the process died between writing `sending` and recording SES's answer, or SES's answer was
+    lost. (A lost answer to `mark_sending` itself is read back, so it is not one of them.)"""
+    died = fault.kind == DEATH
+    return (
+        (fault.step == "notify.mark_sending" and fault.when == AFTER and died)
+        or (fault.step == "notify.send" and (fault.when == AFTER or died))
+        or (fault.step == "notify.mark_sent" and fault.when == BEFORE and died)
     )
 
 

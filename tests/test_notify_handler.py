@@ -360,6 +360,44 @@ def test_a_death_between_mark_sending_and_ses_surfaces_as_outcome_unknown(env, m
     assert analysis_id in line.getMessage() and "outcome unknown" in line.getMessage()
 
 
+def test_a_lost_answer_to_mark_sending_is_read_back_and_the_email_goes_once(env, monkeypatch):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    real = markers.EmailMarkers.mark_sending
+
+    def landed_but_no_answer(self, *args):
+        real(self, *args)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(markers.EmailMarkers, "mark_sending", landed_but_no_answer)
+
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _emailed(env) == [analysis_id]
+    assert env.marker(analysis_id)["state"] == "sent"
+    assert _metric("EmailOutcomeUnknown") == 0
+
+
+def test_a_mark_sending_that_did_not_land_is_released_for_the_retry(env, monkeypatch):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    real = markers.EmailMarkers.mark_sending
+    calls = []
+
+    def fails_once(self, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return real(self, *args)
+
+    monkeypatch.setattr(markers.EmailMarkers, "mark_sending", fails_once)
+
+    failed = {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+    assert _deliver(record) == failed
+    assert env.marker(analysis_id)["state"] == "retry"
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _emailed(env) == [analysis_id]
+
+
 def test_a_live_claim_taken_over_by_a_later_delivery_cannot_send(env):
     analysis_id = env.save(_record(1))
     (record,) = env.inserts()

@@ -99,11 +99,33 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
     except Exception as exc:
         _release(markers, analysis_id, token, exc)
         raise
-    if not markers.mark_sending(analysis_id, token):
+    if not _mark_sending(markers, analysis_id, token, settings):
         logger.warning("lost the email marker to another delivery; not sending")
         count("EmailDuplicates")
         return DUPLICATE
     return _send(markers, analysis_id, token, raw, report.subject, settings)
+
+
+def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
+    """`preparing` -> `sending`; False if another delivery has taken the marker over.
+
+    If the write's answer is lost (a timeout), the marker is read back: still ours and at
+    `sending` means the write landed and SES has not been called (only this invocation calls it
+    with this token), so sending is safe; still ours at `preparing` means it did not land.
+    """
+    try:
+        return markers.mark_sending(analysis_id, token)
+    except Exception as exc:
+        marker = markers.get(analysis_id) or {}  # if this fails too, the retry finds `sending`: unknown
+        if marker.get("claim_token") != token:
+            return False
+        if marker.get("state") == "sending":
+            logger.warning(
+                "marking the email as sending had no answer, but it landed; sending", extra={"error": str(exc)}
+            )
+            return True
+        _release(markers, analysis_id, token, exc)
+        raise
 
 
 def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subject: str, settings: Settings) -> str:
