@@ -481,8 +481,9 @@ def main(argv: list[str] | None = None) -> int:
                 + (f" [pending {o.scenario.pending}]" if o.scenario.pending else "")
             )
     files = sum(len(s.files) for s in scenarios if s.group == "corpus")
+    groups = ", ".join(f"{group} {n}" for group, n in Counter(s.group for s in scenarios).items())
     print(
-        f"{len(scenarios)} scenarios ({Counter(s.group for s in scenarios)}), {files} corpus files, "
+        f"{len(scenarios)} scenarios ({groups}), {files} corpus files, "
         f"{sum(o.scenario.pending is not None for o in outcomes)} expected to fail (pending), "
         f"{time.perf_counter() - started:.0f} s"
     )
