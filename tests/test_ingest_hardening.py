@@ -183,7 +183,7 @@ def test_a_time_series_that_repeats_values_is_quarantined_not_halved():
 def test_a_file_without_repeats_is_not_read_twice():
     raw = json.dumps({"AAPL": response("AAPL", [bar("2023-01-04")]), "MSFT": response("MSFT", [])}).encode()
 
-    with mock.patch.object(formats, "_exact_document", side_effect=AssertionError("not needed")):
+    with mock.patch.object(formats, "exact_document", side_effect=AssertionError("not needed")):
         assert ingest(raw).counts["input"] == 1
 
 
@@ -277,3 +277,29 @@ def test_many_gzip_members_are_decoded_without_copying_the_rest_of_the_file_per_
     members = raw.count(b"\x1f\x8b\x08")
     assert members >= 100
     assert sum(fed) <= 4 * len(raw) + members * formats._GUNZIP_FIRST_PIECE
+
+
+@pytest.mark.parametrize("field", ["close", "datetime", "volume"])
+def test_a_deeply_nested_array_in_a_bar_field_is_one_reject_with_a_bounded_message(field):
+    depth = 1000  # under orjson's parse limit, over Python's repr recursion limit
+    document = json.dumps(response("AAPL", [bar("2023-01-04"), bar("2023-01-03", **{field: "NESTED"})]))
+    raw = document.replace('"NESTED"', "[" * depth + "]" * depth).encode()
+
+    counts, processed, rejects = both_paths(raw)
+
+    assert counts == {"input": 2, "valid": 1, "rejected": 1, "symbol_errors": 0}
+    [reject] = rejects
+    assert reject["index"] == 1 and reject["field"] == field
+    assert reject["rule"] == ("bad_datetime" if field == "datetime" else "bad_number")
+    assert len(reject["message"]) < 200
+
+
+def test_a_lone_carriage_return_inside_a_csv_row_keeps_the_row_one_bar():
+    raw = b"datetime;open;high;low;close;volume\n2023-01-04;1;2;0.5;1.5;10\n\r;0.0000\n2023-01-03;1;2;0.5;1\r5;10\n"
+
+    outcome = ingest(raw, "inputs/AAPL_1day.csv")
+
+    assert outcome.counts == {"input": 3, "valid": 1, "rejected": 2, "symbol_errors": 0}
+    first, second = lines(outcome.rejects)
+    assert (first["rule"], first["bar"]["datetime"]) == ("missing_field", "\r")
+    assert (second["rule"], second["bar"]["close"]) == ("bad_number", "1\r5")

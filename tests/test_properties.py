@@ -508,3 +508,39 @@ def test_typed_decoder_gives_exactly_the_outcome_of_the_generic_decoder(raw, key
         generic = _outcome(raw, key)
 
     assert fast == generic
+
+
+HUGE = "__HUGE__"  # placeholder in a bar, replaced in the text by a number no double holds
+huge_bar = string_bar.map(lambda b: {**b, "close": HUGE})
+
+
+@st.composite
+def documents_with_repeats_and_huge_numbers(draw) -> bytes:
+    """Multi-symbol (or batch) files whose text repeats a key, some holding numbers no double holds."""
+    symbols = st.sampled_from(["AAPL", "MSFT", "", "AAPL\x00", "A\u200b"])
+    bars = st.lists(st.one_of(string_bar, any_bar, huge_bar), max_size=4)
+    members = draw(st.lists(st.tuples(symbols, bars), max_size=4))
+    body = ", ".join(
+        f"{json.dumps(symbol)}: {json.dumps({'meta': {'symbol': symbol}, 'values': values})}"
+        for symbol, values in members
+    )
+    if draw(st.booleans()):
+        body = f'"code": 200, "status": "success", "data": {{{body}}}'
+    raw = "{" + body + "}"
+    while f'"{HUGE}"' in raw:
+        raw = raw.replace(f'"{HUGE}"', draw(st.sampled_from(["1e400", "-1e999", "1" + "0" * 400, "1e200"])), 1)
+    return raw.encode("utf-8", "surrogatepass")
+
+
+@PROPERTY
+@given(raw=documents_with_repeats_and_huge_numbers(), key=keys)
+def test_repeated_keys_and_huge_numbers_give_the_same_outcome_on_both_paths(raw, key):
+    fast = _outcome(raw, key)
+    with mock.patch.object(formats, "_typed_document", return_value=None):
+        generic = _outcome(raw, key)
+
+    assert fast == generic
+    if fast[0] != "rejected":
+        counts = fast[1]
+        assert counts["valid"] + counts["rejected"] == counts["input"]
+        assert len(fast[4]) == counts["valid"] and len(fast[5]) == counts["rejected"] + counts["symbol_errors"]

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import json
-import math
 import posixpath
 import re
 import zlib
@@ -19,6 +17,8 @@ from typing import Any
 
 import msgspec
 import orjson
+
+from chalicelib.ingest.exact_json import NotJson, RepeatedKeys, exact_document, repeats_keys
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -78,10 +78,18 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
         document = _typed_document(data, first.start())
         if document is None:
             document = _generic_document(data)
-        elif _repeats_keys(data, first.start()):
+        elif repeats_keys(data, first.start()):
             document = _exact_document(data)
         return classify_document(document, symbol_from_key(key)[0])
     return _parse_csv(data, key)
+
+
+def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
+    """The exact reading (`exact_json.exact_document`); what it refuses is a `bad_json` file."""
+    try:
+        return exact_document(data, orjson_error)
+    except NotJson as exc:
+        raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
 
 
 def _generic_document(data: bytes) -> Any:
@@ -94,122 +102,9 @@ def _generic_document(data: bytes) -> Any:
         if "number" not in str(exc):
             raise InputRejected("bad_json", f"not valid JSON: {exc}") from None
         return _exact_document(data, exc)
-    if isinstance(document, dict) and _repeats_keys(data, _NON_SPACE.search(data).start()):
+    if isinstance(document, dict) and repeats_keys(data, _NON_SPACE.search(data).start()):
         return _exact_document(data)
     return document
-
-
-class RepeatedKeys(dict):
-    """A JSON object that repeats a key: a dict as every decoder gives it (the last value wins),
-    with `pairs` holding every member in order, for the shapes where a repeat must not lose data
-    (symbols of a multi-symbol file, requests of a `/batch` envelope)."""
-
-    pairs: list
-
-
-class OutOfRangeNumber(str):
-    """A JSON number no double can hold (`1e400`), kept as its text; the rules make it `bad_number`."""
-
-
-_INT64_MIN, _UINT64_MAX = -(2**63), 2**64 - 1
-
-
-def _exact_int(text: str) -> Any:
-    # As orjson reads integers: exact up to 64 bits, a float beyond (digits are never counted by int()).
-    if len(text) <= 20 and _INT64_MIN <= int(text) <= _UINT64_MAX:
-        return int(text)
-    return _exact_float(text)
-
-
-def _exact_float(text: str) -> Any:
-    value = float(text)
-    return value if value not in (math.inf, -math.inf) else OutOfRangeNumber(text)
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _pairs_hook(pairs: list) -> dict:
-    document = dict(pairs)
-    if len(document) == len(pairs):
-        return document
-    repeated = RepeatedKeys(document)
-    repeated.pairs = pairs
-    return repeated
-
-
-_LONE_SURROGATE_HINT = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
-    """The file read with Python's json, keeping what orjson cannot: repeated keys and huge numbers.
-
-    Only for the rare file that needs it. Numbers are read as orjson reads them, NaN and Infinity
-    are refused, and a lone surrogate escape (which Python's json would let through) makes the file
-    `bad_json` as orjson would.
-    """
-
-    def refuse(detail: str) -> InputRejected:
-        return InputRejected("bad_json", f"not valid JSON: {orjson_error or detail}")
-
-    try:
-        document = json.loads(
-            data.decode("utf-8"),
-            parse_int=_exact_int,
-            parse_float=_exact_float,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_pairs_hook,
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        if orjson_error is None:  # orjson read the file: keep its reading rather than refuse it
-            return orjson.loads(data)
-        raise refuse(str(exc)) from None
-    if _LONE_SURROGATE_HINT.search(data):
-        try:
-            orjson.dumps(document)  # refuses a str holding a lone surrogate
-        except orjson.JSONEncodeError as exc:
-            if "surrogates" in str(exc) or orjson_error is not None:
-                raise refuse("lone surrogate escape") from None
-    return document
-
-
-_MEMBERS = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_MEMBER_KEY = re.compile(rb'\s*"(?:[^"\\]|\\.)*"\s*:\s*')
-_AFTER_MEMBER = re.compile(rb"\s*([,}])")
-
-
-def _repeats_keys(data: bytes, start: int, nested: bool = True) -> bool:
-    """True when the object at `start` repeats a key (decoders keep only the last value), or might.
-
-    msgspec skims the object into raw members (fast: no values are built), then the members are
-    walked in file order: each must sit where the skim says, and the object must end after the
-    last. A repeated key leaves a member the skim does not hold, so the walk fails. A failure for
-    any other reason only sends the file to the exact (slower) reading. With `nested`, the `data`
-    object of a `/batch` envelope is checked the same way.
-    """
-    if data[start : start + 1] != b"{":
-        return False
-    try:
-        members = _MEMBERS.decode(memoryview(data)[start:])
-    except (msgspec.DecodeError, RecursionError):
-        return True
-    position = start + 1
-    if not members:
-        return False
-    separator = b","
-    for name, raw in members.items():
-        key = _MEMBER_KEY.match(data, position)
-        if key is None or separator != b"," or not data.startswith(raw, key.end()):
-            return True
-        position = key.end() + len(raw)
-        after = _AFTER_MEMBER.match(data, position)
-        if after is None:
-            return True
-        separator, position = after.group(1), after.end()
-        if nested and name == "data" and _repeats_keys(bytes(raw), 0, nested=False):
-            return True
-    return separator != b"}"
 
 
 class TypedBar(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -462,15 +357,21 @@ def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
 _CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
 
 
-def _csv_lines(text: str) -> list[str]:
-    """Rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
+def _csv_lines(text: str) -> tuple[list[str], str | None]:
+    """(rows, stand-in): rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
 
     `str.splitlines()` would also end a row at U+0085, U+2028, U+2029, \x1c-\x1e, \x0b and \x0c,
-    splitting one bar into two.
+    splitting one bar into two. A lone `\r` left inside a row, which the csv module refuses, is
+    replaced by a stand-in character the text does not hold (put back in the cells), so the row
+    stays one bar for the rules to judge instead of quarantining the file.
     """
     if "\n" not in text:
-        return text.split("\r")
-    return [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+        return text.split("\r"), None
+    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+    if not any("\r" in line for line in lines):
+        return lines, None
+    stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
+    return [line.replace("\r", stand_in) for line in lines], stand_in
 
 
 def _parse_csv(data: bytes, key: str) -> ParsedInput:
@@ -478,7 +379,7 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
-    lines = _csv_lines(text)
+    lines, cr_stand_in = _csv_lines(text)
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
     delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
@@ -493,8 +394,10 @@ def _parse_csv(data: bytes, key: str) -> ParsedInput:
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
     try:
         for row in reader:
-            if not row or all(not cell.strip() for cell in row):
+            if not row or all(not cell.strip(_CSV_BLANKS) for cell in row):
                 continue
+            if cr_stand_in is not None:
+                row = [cell.replace(cr_stand_in, "\r") for cell in row]
             bar: dict[str, Any] = {name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False)}
             if len(row) > len(header):
                 bar["_extra"] = row[len(header) :]

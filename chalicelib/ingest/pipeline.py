@@ -42,8 +42,9 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
         verdict = validate_series(symbol, bars, now_epoch_s, future_slack_s)
         total += len(bars)
         valid += len(verdict.valid)
-        for reject in verdict.iter_rejects():
+        for reject in verdict.iter_rejects(release=True):
             rejects += _reject_line(reject)
+            bars[reject["index"]] = None  # written: the decoded bar can go
         rules.update(verdict.rule_counts)
         for start in range(0, len(verdict.valid), _PROCESSED_CHUNK):
             processed += processed_lines(symbol, interval, verdict.valid[start : start + _PROCESSED_CHUNK])

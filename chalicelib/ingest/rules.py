@@ -58,10 +58,13 @@ class SeriesVerdict:
     valid: list
     rule_counts: Counter = field(default_factory=Counter)
     rejected: int = 0
-    _plan: Callable[[], Iterator[RejectRecord]] | None = None
+    _plan: Callable[[bool], Iterator[RejectRecord]] | None = None
 
-    def iter_rejects(self) -> Iterator[RejectRecord]:
-        return self._plan() if self._plan is not None else iter(())
+    def iter_rejects(self, release: bool = False) -> Iterator[RejectRecord]:
+        """The reject records in bar order. With `release`, each bar's fields are dropped from the
+        verdict's own columns once its record is built: a one-time pass, for a caller that writes
+        each record and lets its bar go."""
+        return self._plan(release) if self._plan is not None else iter(())
 
     @property
     def rejects(self) -> list[RejectRecord]:
@@ -89,7 +92,7 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
     if problem is not None:  # `bad_symbol` comes first: every bar of the series, whatever else it breaks
         message = f"symbol {_show(symbol)} {problem}; symbols are 1-{SYMBOL_MAX_CHARS} characters without control, bidi or zero-width characters"
 
-        def bad_symbol_rejects() -> Iterator[RejectRecord]:
+        def bad_symbol_rejects(release: bool) -> Iterator[RejectRecord]:
             for i in range(n):
                 bar = bar_dict(bars[i])
                 yield RejectRecord(symbol=symbol, rule="bad_symbol", field="symbol", message=message, index=i, bar=bar)
@@ -143,9 +146,12 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
     context = _MessageContext(symbol, columns, seconds, first_at, now_epoch_s, future_slack_s)
     rejected_at = np.flatnonzero(rule)
 
-    def plan() -> Iterator[RejectRecord]:
+    def plan(release: bool) -> Iterator[RejectRecord]:
         for i in rejected_at.tolist():
             yield _reject(context, bars, i, BAR_RULES[rule[i] - 1], int(field_at[i]))
+            if release:  # no later message reads this bar's fields
+                for column in columns:
+                    column[i] = None
 
     counts = np.bincount(rule, minlength=len(BAR_RULES) + 1)
     rule_counts = Counter({BAR_RULES[c - 1]: int(counts[c]) for c in range(1, len(counts)) if counts[c]})
