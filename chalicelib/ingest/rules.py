@@ -90,7 +90,10 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
         return SeriesVerdict(valid=[])
     problem = valid_symbol_problem(symbol)
     if problem is not None:  # `bad_symbol` comes first: every bar of the series, whatever else it breaks
-        message = f"symbol {_show(symbol)} {problem}; symbols are 1-{SYMBOL_MAX_CHARS} characters without control, bidi or zero-width characters"
+        message = (
+            f"symbol {_show(symbol)} {problem}; a symbol is 1-{SYMBOL_MAX_CHARS} characters"
+            " without control, bidi or zero-width characters"
+        )
 
         def bad_symbol_rejects(release: bool) -> Iterator[RejectRecord]:
             for i in range(n):
