@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: demo test lint bench package clean
+.PHONY: demo test chaos lint bench package clean
 
 $(DEMO_STAMP): requirements.txt requirements-demo.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ demo: $(DEMO_STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -rs
+
+chaos: $(STAMP)
+	$(PY) -m sandbox.chaos
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -49,6 +49,9 @@ class ObjectStore:
     def head_etag(self, key: str) -> str:
         return self._s3.head_object(Bucket=self.bucket, Key=key)["ETag"].strip('"')
 
+    def head_size(self, key: str) -> int:
+        return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
     def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         return response["ETag"].strip('"')

@@ -345,6 +345,21 @@ def _alarm_specs(prefix: str, stage: str, functions: dict[str, dict], opts: dict
             **common,
         }
     )
+    alarms.append(
+        {
+            "key": "email_outcome_unknown",
+            "name": f"{prefix}-email-outcome-unknown",
+            "description": (
+                "a report email may or may not have gone out (an attempt ended between marking it as sending "
+                "and SES's answer); check SES sending activity, delete the email# marker to resend"
+            ),
+            "metric_name": "EmailOutcomeUnknown",
+            "statistic": "Sum",
+            "threshold": 0,
+            **app_metric,
+            **common,
+        }
+    )
     return alarms
 
 

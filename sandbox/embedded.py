@@ -84,6 +84,8 @@ class Delivery:
     result: Any = None
     error: str | None = None
     attempts: int = 0
+    errors: list[str] = field(default_factory=list)  # every failed attempt's error, retried or not
+    dead_lettered: bool = False  # every attempt failed: Lambda's DLQ (or the stream's on-failure queue)
 
 
 @dataclass
@@ -93,6 +95,13 @@ class EmbeddedAWS:
     app_module: Any = None
     bedrock_client: Any = None  # a real bedrock-runtime client: insights from Bedrock, not offline
     deliveries: list[Delivery] = field(default_factory=list)
+    # What Lambda counts as a failed invocation besides `Exception`: the chaos suite's simulated
+    # process deaths (BaseException subclasses that skip every `except Exception`).
+    crash_types: tuple[type[BaseException], ...] = ()
+    # Called before every retry with (handler name, attempt number): the chaos suite's clock moves
+    # on by Lambda's retry delay there.
+    on_retry: Callable[[str, int], None] | None = None
+    stream_attempts: int = _STREAM_ATTEMPTS
     _mock: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
@@ -240,16 +249,39 @@ class EmbeddedAWS:
         """Put an object as a user would; returns its ETag (unquoted)."""
         return self.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
 
-    def run_until_idle(self, max_rounds: int = 100) -> list[Delivery]:
-        """Deliver every pending event, including those the deliveries cause, until none are left."""
+    def run_until_idle(self, max_rounds: int = 100, copies: int = 1) -> list[Delivery]:
+        """Deliver every pending event, including those the deliveries cause, until none are left.
+
+        With `copies` > 1 each event is delivered that many times at once, from as many threads:
+        the duplicates at-least-once delivery may hand to concurrent invocations.
+        """
         done: list[Delivery] = []
         for _ in range(max_rounds):
             batch = self._pending()
             if not batch:
                 return done
             for handler_name, event in batch:
-                done.append(self._invoke(handler_name, event))
+                if copies == 1:
+                    done.append(self._invoke(handler_name, event))
+                else:
+                    done += self._invoke_concurrently(handler_name, event, copies)
         raise RuntimeError(f"pipeline still busy after {max_rounds} rounds")
+
+    def _invoke_concurrently(self, handler_name: str, event: dict, copies: int) -> list[Delivery]:
+        import copy
+        import threading
+
+        found: list[Delivery] = []
+
+        def deliver(copied: dict) -> None:
+            found.append(self._invoke(handler_name, copied))
+
+        threads = [threading.Thread(target=deliver, args=(copy.deepcopy(event),)) for _ in range(copies)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return found
 
     def _pending(self) -> list[tuple[str, dict]]:
         pending: list[tuple[str, dict]] = []
@@ -263,6 +295,8 @@ class EmbeddedAWS:
                 if _matches(pattern, body):
                     pending.append((name, body))
         if self.stream_handler:
+            if self._stream_backlog and self.on_retry:
+                self.on_retry(self.stream_handler, 1 + max(self._stream_attempts.values(), default=0))
             records = self._stream_backlog + self._read_stream()
             self._stream_backlog = []
             for start in range(0, len(records), self.stream_batch_size):
@@ -288,12 +322,16 @@ class EmbeddedAWS:
         handler = self.handlers[handler_name]
         for attempt in range(1, _LAMBDA_ASYNC_ATTEMPTS + 1):
             delivery.attempts = attempt
+            if attempt > 1 and self.on_retry:
+                self.on_retry(handler_name, attempt)
             try:
                 delivery.result = handler(event, self._context(handler_name))
                 delivery.error = None
                 break
-            except Exception as exc:  # recorded; the CLI reports it and exits non-zero
+            except (Exception, *self.crash_types) as exc:  # recorded; the CLI reports it and exits non-zero
                 delivery.error = f"{type(exc).__name__}: {exc}"
+                delivery.errors.append(delivery.error)
+        delivery.dead_lettered = delivery.error is not None
         self.deliveries.append(delivery)
         return delivery
 
@@ -302,21 +340,25 @@ class EmbeddedAWS:
         delivery = Delivery(handler=handler_name, event=event, attempts=1)
         try:
             delivery.result = self.handlers[handler_name](event, self._context(handler_name))
-        except Exception as exc:  # the whole batch failed: every record is retried
+        except (Exception, *self.crash_types) as exc:  # the whole batch failed: every record is retried
             delivery.error = f"{type(exc).__name__}: {exc}"
+            delivery.errors.append(delivery.error)
             failed = {r["dynamodb"]["SequenceNumber"] for r in event["Records"]}
         else:
             failed = {f["itemIdentifier"] for f in (delivery.result or {}).get("batchItemFailures", [])}
+            if failed:
+                delivery.errors.append(f"batchItemFailures: {sorted(failed)}")
         for record in event["Records"]:
             sequence = record["dynamodb"]["SequenceNumber"]
             if sequence not in failed:
                 continue
             self._stream_attempts[sequence] = self._stream_attempts.get(sequence, 0) + 1
-            if self._stream_attempts[sequence] < _STREAM_ATTEMPTS:
+            if self._stream_attempts[sequence] < self.stream_attempts:
                 self._stream_backlog.append(record)
             else:
+                delivery.dead_lettered = True
                 delivery.error = (
-                    delivery.error or f"stream record {sequence} still failing after {_STREAM_ATTEMPTS} attempts"
+                    delivery.error or f"stream record {sequence} still failing after {self.stream_attempts} attempts"
                 )
         self.deliveries.append(delivery)
         return delivery

@@ -165,6 +165,42 @@ def test_two_thousand_symbols_keep_the_item_under_the_dynamodb_limit(aws):
     assert len(full["symbols"]) == 2000
 
 
+@pytest.mark.parametrize(
+    ("detail", "named"),
+    [
+        ({}, "bucket, input_key, etag, processed_key"),
+        ({"bucket": BUCKET, "input_key": "inputs/x.json", "processed_key": "p"}, "etag"),
+        ({"bucket": BUCKET, "input_key": "inputs/x.json", "etag": "e", "processed_key": None}, "processed_key"),
+        ({"bucket": BUCKET, "input_key": 7, "etag": "e", "processed_key": "p"}, "input_key"),
+        (None, "detail is NoneType"),
+        (["not", "an", "object"], "detail is list"),
+    ],
+)
+def test_a_malformed_event_is_logged_once_and_not_retried(aws, caplog, detail, named):
+    from chalicelib.analyze.service import handle_ingestor_completed
+    from chalicelib.observability import metrics
+
+    s3, ddb, _ = aws
+    metrics.clear_metrics()
+    event = {"id": "evt-1", "source": "stock-insights.ingestor", "detail-type": "IngestorCompleted"}
+    if detail is not None:
+        event["detail"] = detail
+
+    result = handle_ingestor_completed(event, None)  # returns: no KeyError, so no retries and no DLQ
+
+    assert result["status"] == "malformed" and named in result["error"]
+    (line,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "malformed IngestorCompleted event" in line.getMessage() and named in line.getMessage()
+    assert sum(metrics.metric_set["MalformedEvents"]["Value"]) == 1
+    assert _items(ddb) == []
+    metrics.clear_metrics()
+
+
+def test_the_chalice_handler_returns_normally_on_a_malformed_event(aws):
+    payload = _invoke({"bucket": BUCKET})
+    assert payload["status"] == "malformed" and "input_key" in payload["error"]
+
+
 def test_a_bad_symbol_series_is_not_reported_as_a_symbol(aws):
     s3, ddb, _ = aws
     rejects = [

@@ -202,3 +202,15 @@ def test_make_demo_installs_only_what_the_sandbox_needs_and_make_test_adds_the_r
     assert "-r requirements.txt" in (REPO / "requirements-demo.txt").read_text()
     assert "-r requirements-demo.txt" in (REPO / "requirements-dev.txt").read_text()
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def test_every_ci_runs_the_chaos_suite_after_the_tests():
+    makefile = (REPO / "Makefile").read_text()
+    chaos = re.search(r"^chaos:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    assert "-m sandbox.chaos" in chaos
+    script = (REPO / ".ci" / "run").read_text()
+    assert script.index("make test") < script.index("make chaos")
+    runs = [" ".join(s.get("run", "").split()) for s in _workflow_steps(_load(".github/workflows/ci.yml"))]
+    assert _index(runs, r"make test") < _index(runs, r"make chaos")
+    build = _phase_commands(_load("buildspec_ci.yml"), "build")
+    assert _index(build, r"pytest") < _index(build, r"make chaos")

@@ -39,7 +39,7 @@ class Harness:
     def upload(self, key: str, body: bytes) -> str:
         return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
 
-    def invoke(self, *keys: str, event_name: str = "ObjectCreated:Put", etags=None) -> dict:
+    def invoke(self, *keys: str, event_name: str = "ObjectCreated:Put", etags=None, sizes=None) -> dict:
         from chalice.test import Client
 
         import app
@@ -53,7 +53,7 @@ class Harness:
                 record["s3"]["object"]["key"] = quote_plus(key)  # S3 URL-encodes keys, spaces as '+'
                 head = self.s3.head_object(Bucket=BUCKET, Key=key) if etags is None else None
                 record["s3"]["object"]["eTag"] = etags[i] if etags else head["ETag"].strip('"')
-                record["s3"]["object"]["size"] = head["ContentLength"] if head else 1
+                record["s3"]["object"]["size"] = sizes[i] if sizes else head["ContentLength"] if head else 1
                 records.append(record)
             event["Records"] = records
             return client.lambda_.invoke("ingest", event).payload
@@ -202,6 +202,64 @@ def test_oversized_object_is_quarantined_before_download(aws, monkeypatch):
     [file] = aws.invoke("inputs/big.json")["files"]
 
     assert file["status"] == "quarantined" and file["error"].startswith("too_large")
+
+
+def test_an_s3_error_while_quarantining_releases_the_marker_for_the_retry(aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from chalicelib.storage import ObjectStore
+
+    etag = aws.upload("inputs/bad.json", b"{not json")
+    real_copy = ObjectStore.copy
+    failures = []
+
+    def copy_fails_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise ClientError({"Error": {"Code": "InternalError", "Message": "We encountered an internal error"}}, "X")
+        return real_copy(self, *args, **kwargs)
+
+    monkeypatch.setattr(ObjectStore, "copy", copy_fails_once)
+    with pytest.raises(ClientError):
+        aws.invoke("inputs/bad.json")
+    assert aws.keys("processed/hashes/") == []  # released, not held for the lease
+
+    [file] = aws.invoke("inputs/bad.json")["files"]  # Lambda's immediate retry
+    assert file["status"] == "quarantined"
+    assert aws.keys("quarantine/") == [f"quarantine/bad.json/{etag}/bad.json", f"quarantine/bad.json/{etag}/error.json"]
+
+
+def test_a_file_over_copy_objects_limit_is_quarantined_without_a_copy(aws):
+    from chalicelib.ingest.service import COPY_LIMIT_BYTES
+
+    etag = aws.upload("inputs/huge.json", _series())
+    size = COPY_LIMIT_BYTES + 1  # what the S3 event says of a 5 GiB + 1 byte multipart upload
+
+    [file] = aws.invoke("inputs/huge.json", sizes=[size])["files"]
+
+    assert file["status"] == "quarantined" and file["error"].startswith("too_large")
+    assert aws.keys("quarantine/") == [f"quarantine/huge.json/{etag}/error.json"]  # CopyObject would refuse
+    error = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"quarantine/huge.json/{etag}/error.json")["Body"].read())
+    assert error["copy_key"] is None and error["original_key"] == "inputs/huge.json" and error["etag"] == etag
+    assert error["size"] == size and "not copied" in error["note"]
+    assert aws.keys("inputs/") == ["inputs/huge.json"]  # the original stays where error.json points
+    assert aws.invoke("inputs/huge.json", sizes=[size])["files"][0]["status"] == "duplicate"
+
+
+def test_an_input_key_near_s3s_limit_gets_output_keys_within_it(aws):
+    # S3 keys may be 1,024 bytes; the output keys add a prefix and the ETag to the input's name.
+    long_name = "inputs/" + "k" * 990 + "é.json"
+    other = "inputs/" + "k" * 990 + "è.json"
+    aws.upload(long_name, _series())
+    aws.upload(other, _series("MSFT"))
+
+    files = [aws.invoke(k)["files"][0] for k in (long_name, other)]
+
+    assert [f["status"] for f in files] == ["processed", "processed"]
+    written = aws.keys("processed/bars/") + aws.keys("rejects/")
+    assert len(written) == 4 and all(len(k.encode()) <= 1024 for k in written)
+    assert files[0]["processed_key"] != files[1]["processed_key"]  # a hash keeps them apart
+    assert sorted(f["processed_key"] for f in files) == aws.keys("processed/bars/")
 
 
 def test_gzip_input_is_ingested(aws):

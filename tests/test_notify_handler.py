@@ -21,7 +21,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib.analysis_store import AnalysisStore
-from chalicelib.notify import markers, service
+from chalicelib.notify import markers
 from chalicelib.notify.service import handle_stream_batch
 from chalicelib.observability import metrics
 from chalicelib.storage import ObjectStore
@@ -288,7 +288,7 @@ def test_a_transient_ses_error_is_retried_and_sends_once(env, monkeypatch):
     assert len(calls) == 2 and len(env.sent()) == 1
 
 
-def test_an_ses_call_without_an_answer_is_never_repeated(env, monkeypatch):
+def test_an_ses_call_without_an_answer_is_never_repeated(env, monkeypatch, caplog):
     analysis_id = env.save(_record(1))
     (record,) = env.inserts()
     calls = _fail_ses_once(monkeypatch, ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"))
@@ -297,29 +297,132 @@ def test_an_ses_call_without_an_answer_is_never_repeated(env, monkeypatch):
     assert _deliver(record) == {"batchItemFailures": []}
 
     assert len(calls) == 1  # SES may have it: a second call could be a second email
-    assert env.marker(analysis_id)["state"] == "sending"
+    assert env.marker(analysis_id)["state"] == "unknown"
     assert _metric("EmailOutcomeUnknown") == 1
+    assert [r.levelname for r in caplog.records if analysis_id in r.getMessage()] == ["ERROR"]
 
 
-def test_a_live_claim_blocks_a_concurrent_delivery_and_a_dead_one_is_taken_over(env, monkeypatch):
+class Died(BaseException):
+    """A process death (out of memory, timeout): skips every `except Exception`."""
+
+
+def test_a_death_while_preparing_lets_a_prompt_retry_send_at_once(env, monkeypatch):
     analysis_id = env.save(_record(1))
     (record,) = env.inserts()
-    # Another invocation claimed the marker and is still preparing the email.
+    from chalicelib.notify import render
+
+    real = render.render_report
+
+    def die(*args, **kwargs):
+        raise Died("out of memory while rendering")
+
+    monkeypatch.setattr(render, "render_report", die)
+    with pytest.raises(Died):
+        _deliver(record)
+    marker = env.marker(analysis_id)
+    assert marker["state"] == "preparing" and marker["lease_expires_at"] > time.time() + 30  # a live lease
+
+    # Lambda retries the record within a second or two, long before the lease runs out.
+    monkeypatch.setattr(render, "render_report", real)
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _emailed(env) == [analysis_id]
+    assert env.marker(analysis_id)["state"] == "sent"
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert len(env.sent()) == 1
+
+
+def test_a_death_between_mark_sending_and_ses_surfaces_as_outcome_unknown(env, monkeypatch, caplog):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    from chalicelib import aws
+
+    ses = aws.client("ses")
+    real = ses.send_raw_email
+
+    def die(**kwargs):
+        raise Died("killed before the SES call")
+
+    monkeypatch.setattr(ses, "send_raw_email", die)
+    with pytest.raises(Died):
+        _deliver(record)
+    assert env.marker(analysis_id)["state"] == "sending"
+    monkeypatch.setattr(ses, "send_raw_email", real)
+    caplog.clear()
+
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _deliver(record) == {"batchItemFailures": []}  # reported once, not at every redelivery
+
+    assert env.sent() == []  # SES might have had it: never resent automatically
+    assert env.marker(analysis_id)["state"] == "unknown"
+    assert _metric("EmailOutcomeUnknown") == 1
+    assert _metric("EmailDuplicates") == 1  # the third delivery only
+    (line,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert analysis_id in line.getMessage() and "outcome unknown" in line.getMessage()
+
+
+def test_a_lost_answer_to_mark_sending_is_read_back_and_the_email_goes_once(env, monkeypatch):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    real = markers.EmailMarkers.mark_sending
+
+    def landed_but_no_answer(self, *args):
+        real(self, *args)
+        raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(markers.EmailMarkers, "mark_sending", landed_but_no_answer)
+
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _emailed(env) == [analysis_id]
+    assert env.marker(analysis_id)["state"] == "sent"
+    assert _metric("EmailOutcomeUnknown") == 0
+
+
+def test_a_mark_sending_that_did_not_land_is_released_for_the_retry(env, monkeypatch):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    real = markers.EmailMarkers.mark_sending
+    calls = []
+
+    def fails_once(self, *args):
+        calls.append(1)
+        if len(calls) == 1:
+            raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+        return real(self, *args)
+
+    monkeypatch.setattr(markers.EmailMarkers, "mark_sending", fails_once)
+
+    failed = {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+    assert _deliver(record) == failed
+    assert env.marker(analysis_id)["state"] == "retry"
+    assert _deliver(record) == {"batchItemFailures": []}
+    assert _emailed(env) == [analysis_id]
+
+
+def test_a_live_claim_taken_over_by_a_later_delivery_cannot_send(env):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    # Another invocation claimed the marker; a later delivery of the record arrives at once.
     held = markers.EmailMarkers(env.ddb, TABLE).claim(analysis_id, "corr", lease_s=60)
     assert held.outcome == markers.CLAIMED
 
-    busy = _deliver(record)
-    assert busy == {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-    assert env.sent() == []
-
-    # That invocation died; a minute later its lease has run out.
-    later = markers.EmailMarkers(env.ddb, TABLE, clock=lambda: time.time() + 61)
-    monkeypatch.setattr(service, "EmailMarkers", lambda ddb, table: later)
     assert _deliver(record) == {"batchItemFailures": []}
     assert len(env.sent()) == 1
     assert env.marker(analysis_id)["attempts"] == 2
-    # ...and the dead invocation can no longer reach SES with its stale claim.
-    assert not later.mark_sending(analysis_id, held.token)
+    # ...and the first invocation can no longer reach SES with its stale claim.
+    assert not markers.EmailMarkers(env.ddb, TABLE).mark_sending(analysis_id, held.token)
+
+
+def test_concurrent_claims_never_exhaust_a_live_claimant(env):
+    analysis_id = env.save(_record(1))
+    (record,) = env.inserts()
+    claims = [markers.EmailMarkers(env.ddb, TABLE).claim(analysis_id, "c", 60) for _ in range(markers.MAX_ATTEMPTS + 2)]
+
+    assert [c.outcome for c in claims] == [markers.CLAIMED] * len(claims)
+    last = claims[-1]
+    assert [markers.EmailMarkers(env.ddb, TABLE).mark_sending(analysis_id, c.token) for c in claims] == [False] * (
+        len(claims) - 1
+    ) + [True]
+    assert last.attempts == len(claims)
 
 
 def test_the_chalice_handler_returns_the_partial_batch_response(env, monkeypatch):

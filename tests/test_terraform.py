@@ -206,7 +206,7 @@ def test_resource_specs_alarm_dimension_is_the_apps_metric_service():
     from chalicelib.observability import SERVICE
 
     app_alarms = [a for a in SPECS["alarms"] if a["namespace"] == "StockInsights"]
-    assert {a["metric_name"] for a in app_alarms} == {"RejectedPercent", "BedrockRetryExceeded"}
+    assert {a["metric_name"] for a in app_alarms} == {"RejectedPercent", "BedrockRetryExceeded", "EmailOutcomeUnknown"}
     assert all(a["dimensions"] == {"service": SERVICE, "stage": "dev"} for a in app_alarms)
     errors = {a["dimensions"]["FunctionName"] for a in SPECS["alarms"] if a["metric_name"] == "Errors"}
     assert errors == {f"stock-insights-dev-{fn}" for fn in ("ingest", "analyze", "notify")}
@@ -569,6 +569,8 @@ def test_infra_resources_match_the_specs(documents):
     alarms = infra["aws_cloudwatch_metric_alarm"]
     assert {a["alarm_name"] for a in alarms.values()} == {a["name"] for a in SPECS["alarms"]}
     assert all(a["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"] for a in alarms.values())
+    (unknown,) = [a for a in alarms.values() if a["metric_name"] == "EmailOutcomeUnknown"]
+    assert unknown["namespace"] == "StockInsights" and unknown["threshold"] == 0
     assert infra["aws_sesv2_email_identity"]["sender"]["email_identity"] == "${var.sender_email}"
     groups = infra["aws_cloudwatch_log_group"]
     assert {g["name"] for g in groups.values()} == {f"/aws/lambda/stock-insights-dev-{fn}" for fn in FNS}

@@ -20,7 +20,17 @@ from chalicelib.storage import ObjectStore
 def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
     """Analyse the processed file an `IngestorCompleted` event names, once per input."""
     settings = get_settings()
-    detail = event.get("detail") or {}
+    detail = event.get("detail")
+    problem = _malformed(detail)
+    if problem:
+        # No retry can repair the event: log it once and return, so it does not go three times
+        # round and into the DLQ.
+        logger.error(
+            f"malformed IngestorCompleted event ignored: {problem}",
+            extra={"event_id": event.get("id"), "detail": _preview(detail)},
+        )
+        count("MalformedEvents")
+        return {"status": "malformed", "error": problem}
     logger.set_correlation_id(detail.get("correlation_id"))
     analysis_id = analysis_id_for(detail["bucket"], detail["input_key"], detail["etag"])
     logger.append_keys(analysis_id=analysis_id, input_key=detail["input_key"])
@@ -60,6 +70,25 @@ def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
         "record_key": record_key(analysis_id),
         "symbols": len(record["symbols"]),
     }
+
+
+REQUIRED_DETAIL = ("bucket", "input_key", "etag", "processed_key")
+
+
+def _malformed(detail: Any) -> str | None:
+    """What makes an event's `detail` unusable (a reason to log), or None."""
+    if not isinstance(detail, dict):
+        return f"detail is {type(detail).__name__}, not an object"
+    missing = [name for name in REQUIRED_DETAIL if not isinstance(detail.get(name), str) or not detail[name]]
+    if missing:
+        return "detail is missing or has a non-string/empty " + ", ".join(missing)
+    if detail.get("counts") is not None and not isinstance(detail["counts"], dict):
+        return "detail.counts is not an object"
+    return None
+
+
+def _preview(detail: Any) -> str:
+    return repr(detail)[:500] if not isinstance(detail, (dict, list)) else f"{type(detail).__name__} of {len(detail)}"
 
 
 def analyze(

@@ -21,6 +21,7 @@ from chalicelib.observability import MetricUnit, count, count_with_dimension, lo
 from chalicelib.storage import ObjectStore, is_changed_or_gone
 
 MARKER_PREFIX = "processed/hashes/"
+COPY_LIMIT_BYTES = 5 * 1024**3  # CopyObject's largest source object
 
 
 class IngestInProgress(RuntimeError):
@@ -60,13 +61,36 @@ class OutputKeys:
     @classmethod
     def for_input(cls, key: str, etag: str, input_prefix: str) -> OutputKeys:
         relative = key[len(input_prefix) :] if key.startswith(input_prefix) else key
+        name = posixpath.basename(key)
+        keys = cls._derive(key, etag, relative, name)
+        if max(len(k.encode("utf-8", "surrogatepass")) for k in (keys.processed, keys.quarantine)) > S3_MAX_KEY_BYTES:
+            # S3 refuses keys over 1,024 bytes, and an input key may be that long already: every
+            # write would fail on every retry. Long parts keep a readable head and a hash instead.
+            keys = cls._derive(key, etag, _shorten(relative, 400), _shorten(name, 200))
+        return keys
+
+    @classmethod
+    def _derive(cls, key: str, etag: str, relative: str, name: str) -> OutputKeys:
         return cls(
             processed=f"processed/bars/{relative}/{etag}.jsonl",
             rejects=f"rejects/{relative}/{etag}.jsonl",
-            quarantine=f"quarantine/{relative}/{etag}/{posixpath.basename(key)}",
+            quarantine=f"quarantine/{relative}/{etag}/{name}",
             quarantine_error=f"quarantine/{relative}/{etag}/error.json",
             marker=marker_key(key, etag),
         )
+
+
+S3_MAX_KEY_BYTES = 1024
+
+
+def _shorten(text: str, max_bytes: int) -> str:
+    """`text` if it fits in `max_bytes` (UTF-8), else its head and a hash of the whole."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) <= max_bytes:
+        return text
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    head = raw[: max_bytes - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
 
 
 def marker_key(key: str, etag: str) -> str:
@@ -164,7 +188,17 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             "file ingested", extra={"counts": outcome.counts, "shape": outcome.shape, "symbols": len(outcome.symbols)}
         )
     except InputRejected as rejected:
-        _quarantine(store, keys, key, etag, rejected, correlation_id)
+        try:
+            _quarantine(store, keys, key, etag, rejected, correlation_id, size)
+        except Exception as exc:
+            # An S3 error while quarantining: the retry must find the marker free, not in progress.
+            _release_marker(store, keys.marker)
+            if is_changed_or_gone(exc):  # overwritten or deleted since the event: its own event follows
+                logger.warning("object changed since the event; not quarantined", extra={"error": str(exc)})
+                result.status = "skipped"
+                return result
+            logger.exception("quarantine failed; released the marker for a retry")
+            raise
         result.status, result.error = "quarantined", f"{rejected.reason}: {rejected.message}"
     except Exception:
         # Give the marker back so Lambda's retry of this delivery can do the work.
@@ -198,19 +232,41 @@ def _write_outputs(store: ObjectStore, keys: OutputKeys, outcome: IngestOutcome)
 
 
 def _quarantine(
-    store: ObjectStore, keys: OutputKeys, key: str, etag: str, rejected: InputRejected, correlation_id: str
+    store: ObjectStore,
+    keys: OutputKeys,
+    key: str,
+    etag: str,
+    rejected: InputRejected,
+    correlation_id: str,
+    size: Any = None,
 ) -> None:
-    store.copy(key, keys.quarantine, if_match=etag)
+    """Copy the file to quarantine/ with error.json beside it.
+
+    CopyObject cannot copy more than 5 GiB. A file that large is not copied (a multipart copy of
+    many GiB could outlast the function's timeout, and would double the storage of a file that
+    is useless anyway): error.json alone goes to quarantine/, naming the original key and ETag,
+    which stays under inputs/ untouched.
+    """
+    if not isinstance(size, int):
+        size = store.head_size(key)
+    copied = size <= COPY_LIMIT_BYTES
+    if copied:
+        store.copy(key, keys.quarantine, if_match=etag)
     store.put_json(
         keys.quarantine_error,
         {
             "input_key": key,
             "etag": etag,
+            "size": size,
             "reason": rejected.reason,
             "error": rejected.message,
             "quarantined_at": _utc_now(),
             "correlation_id": correlation_id,
-            "copy_key": keys.quarantine,
+            "copy_key": keys.quarantine if copied else None,
+            "original_key": key,
+            "note": None
+            if copied
+            else f"over CopyObject's {COPY_LIMIT_BYTES}-byte limit: not copied; see original_key",
         },
     )
     count("FilesQuarantined")

@@ -3,15 +3,20 @@
 The marker lives in the analyses table as `analysis_id = "email#<id>"`, `kind = "email_marker"`
 (the stream handler ignores it, as it ignores every item that is not an analysis). Its `state`:
 
-    preparing  claimed; loading and rendering. Nothing has reached SES, so once the lease has
-               passed (the claimant died) another delivery may take it over.
+    preparing  claimed; loading and rendering. Nothing has reached SES, so a later delivery takes
+               it over at once (no need to wait for the lease): the claimant either died, or is
+               alive and will find its token gone at `mark_sending` and stand down.
     sending    written just before the SES call. SES may hold the message: never sent again.
+    unknown    a delivery found `sending` left behind (the claimant died between `mark_sending`
+               and SES's answer), or SES never answered: the email may or may not have gone out.
+               Reported once as EmailOutcomeUnknown; an operator decides (delete to resend).
     sent       SES accepted it (`ses_message_id`).
     retry      an attempt failed before SES accepted anything; the next delivery takes over.
     failed     SES refused it (a configuration problem), or every attempt failed: not retried.
 
 Every transition is a conditional write on the claimant's `claim_token`, so two deliveries of
-the same stream record can never both reach `sending`.
+the same stream record can never both reach `sending`: a takeover changes the token, and
+`mark_sending` requires the claimant's own token and the state `preparing`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ MAX_ATTEMPTS = 3  # then `failed`: a record that keeps failing must not hold its
 CLAIMED = "claimed"
 ALREADY_SENT = "sent"
 ALREADY_SENDING = "sending"
+ALREADY_UNKNOWN = "unknown"
 ALREADY_FAILED = "failed"
 BUSY = "busy"
 EXHAUSTED = "exhausted"
@@ -84,12 +90,17 @@ class EmailMarkers:
         if marker is None:  # deleted by hand between the two calls: the caller's retry claims it
             return Claim(BUSY)
         state = marker.get("state")
-        if state in (ALREADY_SENT, ALREADY_SENDING, ALREADY_FAILED):
+        if state in (ALREADY_SENT, ALREADY_SENDING, ALREADY_UNKNOWN, ALREADY_FAILED):
             return Claim(state, marker=marker)
-        if state == "preparing" and float(marker.get("lease_expires_at", 0)) > now:
-            return Claim(BUSY, marker=marker)
+        # `preparing` or `retry`: nothing has reached SES, so the marker is taken over at once,
+        # whether its lease is live or not. Stream records of one shard are delivered one batch
+        # at a time, so a later delivery finding `preparing` almost always means the claimant
+        # died; if it is in fact alive, it loses at `mark_sending` (its token is gone).
         attempts = int(marker.get("attempts", 0))
-        if attempts >= MAX_ATTEMPTS:
+        # Only a recorded failure (`retry`) counts toward giving up: a `preparing` marker may be a
+        # live concurrent claimant, and marking it `failed` would lose its email. Deliveries that
+        # die again and again are bounded by the stream's own retry limit (then its DLQ).
+        if attempts >= MAX_ATTEMPTS and state != "preparing":
             reason = f"gave up after {attempts} attempts; last error: {marker.get('error', 'unknown')}"
             self._transition(
                 analysis_id, marker.get("claim_token", ""), "failed", {"error": reason}, expect_state=state
@@ -107,6 +118,11 @@ class EmailMarkers:
     def mark_sending(self, analysis_id: str, token: str) -> bool:
         """Last step before SES; False if the claim was lost (the lease ran out and was taken)."""
         return self._transition(analysis_id, token, "sending", {}, expect_state="preparing")
+
+    def mark_unknown(self, analysis_id: str, token: str, error: str) -> bool:
+        """`sending` -> `unknown`: the email may or may not have left. True for the one delivery
+        that made the change (it reports it); False if another did, or it became `sent`."""
+        return self._transition(analysis_id, token, "unknown", {"error": error}, expect_state="sending")
 
     def mark_sent(self, analysis_id: str, token: str, ses_message_id: str) -> bool:
         return self._transition(analysis_id, token, "sent", {"ses_message_id": ses_message_id})

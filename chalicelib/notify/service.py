@@ -12,7 +12,7 @@ from typing import Any
 from chalicelib import aws
 from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value
 from chalicelib.config import Settings, get_settings, lease_seconds
-from chalicelib.notify.markers import BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
+from chalicelib.notify.markers import ALREADY_SENDING, BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
 from chalicelib.observability import count, logger
 from chalicelib.storage import ObjectStore
 
@@ -82,6 +82,8 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
 
     markers = EmailMarkers(aws.client("dynamodb"), settings.table_name)
     claim = markers.claim(analysis_id, correlation_id, lease_seconds(settings, context))
+    if claim.outcome == ALREADY_SENDING:
+        return _left_sending(markers, analysis_id, claim)
     if claim.outcome != CLAIMED:
         return _not_claimed(claim)
     token = claim.token or ""
@@ -97,11 +99,33 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
     except Exception as exc:
         _release(markers, analysis_id, token, exc)
         raise
-    if not markers.mark_sending(analysis_id, token):
+    if not _mark_sending(markers, analysis_id, token, settings):
         logger.warning("lost the email marker to another delivery; not sending")
         count("EmailDuplicates")
         return DUPLICATE
     return _send(markers, analysis_id, token, raw, report.subject, settings)
+
+
+def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
+    """`preparing` -> `sending`; False if another delivery has taken the marker over.
+
+    If the write's answer is lost (a timeout), the marker is read back: still ours and at
+    `sending` means the write landed and SES has not been called (only this invocation calls it
+    with this token), so sending is safe; still ours at `preparing` means it did not land.
+    """
+    try:
+        return markers.mark_sending(analysis_id, token)
+    except Exception as exc:
+        marker = markers.get(analysis_id) or {}  # if this fails too, the retry finds `sending`: unknown
+        if marker.get("claim_token") != token:
+            return False
+        if marker.get("state") == "sending":
+            logger.warning(
+                "marking the email as sending had no answer, but it landed; sending", extra={"error": str(exc)}
+            )
+            return True
+        _release(markers, analysis_id, token, exc)
+        raise
 
 
 def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subject: str, settings: Settings) -> str:
@@ -126,14 +150,14 @@ def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subje
         # SES answered with an error (throttling, a 5xx): nothing was sent; the record is retried.
         _release(markers, analysis_id, token, exc)
         raise
-    except Exception:
-        # No answer (timeout, dropped connection): SES may have the message. The marker stays at
-        # `sending`, so no delivery of this record sends it again; an operator decides.
-        logger.exception(
-            "SES call ended without an answer; the email may or may not have gone out and is not resent",
-            extra={"fix": "check SES sending activity; delete the marker item email#<analysis_id> to allow a resend"},
-        )
-        count("EmailOutcomeUnknown")
+    except Exception as exc:
+        # No answer (timeout, dropped connection): SES may have the message. The marker leaves
+        # `sending` only for `unknown`, so no delivery of this record sends it again.
+        try:
+            markers.mark_unknown(analysis_id, token, f"no answer from SES: {type(exc).__name__}: {exc}")
+        except Exception:  # still `sending`: the next delivery reports it the same way
+            logger.exception("could not record the unknown email outcome")
+        _report_unknown(analysis_id, "the SES call ended without an answer", exc_info=True)
         return UNKNOWN
     message_id = str(response.get("MessageId", ""))
     try:
@@ -146,6 +170,32 @@ def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subje
     )
     count("EmailsSent")
     return SENT
+
+
+def _left_sending(markers: EmailMarkers, analysis_id: str, claim: Claim) -> str:
+    """A marker still at `sending`: its claimant died between `mark_sending` and SES's answer
+    (or, rarely, is inside the SES call right now). Reported once, by the delivery that moves it
+    to `unknown`; never sent again, since SES may hold the message."""
+    marker = claim.marker or {}
+    if markers.mark_unknown(
+        analysis_id, str(marker.get("claim_token", "")), "left at `sending`: the attempt ended before SES answered"
+    ):
+        _report_unknown(analysis_id, "a previous attempt ended between marking the email as sending and SES's answer")
+        return UNKNOWN
+    return _not_claimed(Claim(str(marker.get("state", ALREADY_SENDING)), marker=marker))
+
+
+def _report_unknown(analysis_id: str, why: str, exc_info: bool = False) -> None:
+    """EmailOutcomeUnknown: the one case at-least-once delivery cannot settle by itself."""
+    logger.error(
+        f"email outcome unknown for analysis {analysis_id}: {why}; it may or may not have gone out and is not resent",
+        extra={
+            "email_outcome": "unknown",
+            "fix": f"check SES sending activity; delete the marker item email#{analysis_id} to allow a resend",
+        },
+        exc_info=exc_info,
+    )
+    count("EmailOutcomeUnknown")
 
 
 def _not_claimed(claim: Claim) -> str:
