@@ -65,12 +65,12 @@ def test_a_death_mid_ingest_is_recovered_by_lambdas_retries():
 def test_the_accounting_sees_a_lost_bar(monkeypatch):
     from chalicelib.ingest import pipeline
 
-    real = pipeline.processed_lines
+    real = pipeline.write_processed_lines
 
-    def drop_first(symbol, interval, bars):
-        return real(symbol, interval, bars[1:])
+    def drop_first(out, symbol, interval, bars):
+        return real(out, symbol, interval, bars[1:])
 
-    monkeypatch.setattr(pipeline, "processed_lines", drop_first)
+    monkeypatch.setattr(pipeline, "write_processed_lines", drop_first)
     outcome = chaos.run_scenario(chaos.Scenario("t", "corpus", [standard_file()]))
 
     assert outcome.bars_lost == 3  # one per symbol

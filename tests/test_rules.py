@@ -315,6 +315,21 @@ def test_numbers_at_the_edges_of_the_storable_range_are_accepted(value):
     assert check([bar(volume=value)]).rejects == []
 
 
+@pytest.mark.parametrize(
+    "value", ["1." + "0" * 37 + "1", "-12345678901234567890.1234567890123456789", 10**38 + 7, "2" + "0" * 38], ids=repr
+)
+def test_more_than_38_significant_digits_are_bad_number(value):
+    """CONTRACT section 2: DynamoDB holds 38 significant digits; boto3 will not round a longer number."""
+    bars = with_bad_bar_at(1, volume=value)
+    assert_single_reject(bars, 1, "bad_number", "volume")
+
+
+@pytest.mark.parametrize("value", ["1." + "0" * 36 + "1", "0.0000000000" + "1" * 38, "9" * 38, 10**38 - 1])
+def test_38_significant_digits_or_fewer_are_accepted(value):
+    """Leading zeros are not significant; the fast path's length guard sends long strings to the exact check."""
+    assert check([bar(volume=value)]).rejects == []
+
+
 def test_a_deeply_nested_array_in_a_field_gives_a_bounded_message():
     nested: list = []
     for _ in range(100_000):

@@ -38,6 +38,10 @@ _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 # [1e-130, 1e126). Anything else is `bad_number` at ingest, so analyze never meets it.
 STORABLE_MAX = 1e126
 STORABLE_MIN = 1e-130
+# ... and at most 38 significant digits (boto3 refuses to round a longer Decimal).
+STORABLE_DIGITS = 38
+# A string this long or shorter cannot hold more significant digits than that.
+_SHORT_ENOUGH = STORABLE_DIGITS
 # Symbols (CONTRACT section 2): non-empty, at most 64 characters, no control, bidi-control or
 # zero-width characters.
 SYMBOL_MAX_CHARS = 64
@@ -234,9 +238,13 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
         kinds = set(map(type, values))
         if not kinds or not kinds <= {int, float}:  # not bool: a price is never true/false
             return None
+        if int in kinds and not all(-_DIGITS_LIMIT < v < _DIGITS_LIMIT for v in values if type(v) is int):
+            return None  # an integer of more than 38 digits: on the exact path
         parsed = values
     else:
         if any(ch in joined for ch in _NOT_A_NUMBER_CHARS):
+            return None
+        if max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
             return None
         try:
             parsed = orjson.loads("[" + joined + "]")
@@ -255,13 +263,24 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
     return array, np.zeros(len(array), dtype=np.int8)
 
 
+_DIGITS_LIMIT = 10**STORABLE_DIGITS
+
+
 def _slow_number(value: Any) -> tuple[float, int]:
     if value is _MISSING:
         return math.nan, _ABSENT
     number = _to_float(value)
     magnitude = abs(number)
     storable = magnitude < STORABLE_MAX and (magnitude >= STORABLE_MIN or magnitude == 0)
-    return number, (_OK if storable else _BAD)
+    return number, (_OK if storable and _significant_digits(value) <= STORABLE_DIGITS else _BAD)
+
+
+def _significant_digits(value: Any) -> int:
+    """Digits of the number as written, from the first nonzero one (`0.00120` has 3)."""
+    if type(value) is float:
+        return 0  # a double has at most 17, whatever the text was
+    text = str(value).lstrip("-").partition("e")[0].partition("E")[0]
+    return len(text.replace(".", "").lstrip("0"))
 
 
 def _to_float(value: Any) -> float:
