@@ -32,6 +32,17 @@ def fixtures_dir() -> Path:
 
 
 @pytest.fixture
+def stand_in():
+    """A Twelve Data stand-in on loopback (tests/twelvedata_standin.py), stopped after the test."""
+    from tests.twelvedata_standin import StandIn, start
+
+    fake = StandIn()
+    server = start(fake)
+    yield fake
+    server.shutdown()
+
+
+@pytest.fixture
 def aws_env(monkeypatch):
     """Fake credentials and a fresh settings/client cache, so nothing can reach real AWS."""
     for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):

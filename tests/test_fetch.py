@@ -15,7 +15,7 @@ from chalicelib.fetch import twelvedata
 from chalicelib.fetch.twelvedata import Fetcher, FetchSettings, batches, parse_symbols
 from chalicelib.ingest.formats import decode_input
 from tests.conftest import fixture_bytes
-from tests.twelvedata_standin import Answer, StandIn, start
+from tests.twelvedata_standin import Answer, StandIn
 
 KEY = "td-secret-key-0123456789"
 
@@ -35,14 +35,6 @@ class FakeTime:
 
     def remaining_s(self) -> float:
         return self.budget_s - self.now
-
-
-@pytest.fixture
-def stand_in():
-    fake = StandIn()
-    server = start(fake)
-    yield fake
-    server.shutdown()
 
 
 def _fetcher(stand_in: StandIn, fake: FakeTime, **settings) -> Fetcher:
@@ -251,3 +243,23 @@ def test_a_900_second_function_fits_fifteen_requests_of_a_free_plans_minute(stan
     assert len(stand_in.requests) == 15
     assert sum(entry.get("status") != "error" for entry in document.values()) == 120
     assert "time ran out (120 of 150 symbols fetched)" in document["S149"]["message"]
+
+
+@pytest.mark.parametrize(("symbols", "expected"), [("", []), ("AAPL,MSFT", [("fetch", "cron(0 22 ? * MON-FRI *)")])])
+def test_the_schedule_exists_only_where_symbols_are_configured(symbols, expected):
+    """What chalice deploy/package see when they import app.py with the stage's environment."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import app\n"
+        "from chalice.app import ScheduledEventConfig\n"
+        "print([(s.name, s.schedule_expression) for s in app.app.event_sources "
+        "if isinstance(s, ScheduledEventConfig)])\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "FETCH_SYMBOLS": symbols, "FETCH_SCHEDULE": "cron(0 22 ? * MON-FRI *)"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == repr(expected)

@@ -7,20 +7,10 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from tests.conftest import REPO
-from tests.twelvedata_standin import Answer, StandIn, start
+from tests.twelvedata_standin import Answer
 
 KEY = "sandbox-user-key-42"
-
-
-@pytest.fixture
-def stand_in():
-    fake = StandIn()
-    server = start(fake)
-    yield fake
-    server.shutdown()
 
 
 def _fetch(tmp_path, *args: str, key: str | None = KEY) -> subprocess.CompletedProcess:
