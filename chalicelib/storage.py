@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,34 @@ def is_changed_or_gone(exc: Exception) -> bool:
     return is_condition_failure(exc) or is_not_found(exc)
 
 
+class BufferBody(io.RawIOBase):
+    """A bytearray as a seekable stream, read in place: an upload body without a copy of it."""
+
+    def __init__(self, buffer: bytearray):
+        self._view = memoryview(buffer)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        count = max(0, min(len(target), len(self._view) - self._pos))
+        target[:count] = self._view[self._pos : self._pos + count]
+        self._pos += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+
 @dataclass
 class StoredObject:
     body: bytes
@@ -52,7 +81,9 @@ class ObjectStore:
     def head_size(self, key: str) -> int:
         return int(self._s3.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
 
-    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> str:
+    def put(self, key: str, body: bytes | bytearray, content_type: str = "application/octet-stream") -> str:
+        if isinstance(body, bytearray):  # botocore takes bytes or a stream; a copy would double the memory
+            body = BufferBody(body)
         response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         return response["ETag"].strip('"')
 

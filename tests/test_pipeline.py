@@ -407,13 +407,28 @@ def test_an_extra_symbol_key_on_an_instrument_without_volume_cannot_relabel_its_
     assert lines[0]["source_symbol"] == "EVIL"
 
 
-def test_processed_body_is_bytes_whatever_path_wrote_it():
-    # Written into one growing buffer, handed on as bytes: botocore's put_object with
-    # request_checksum_calculation="when_required" (the sandbox's setting) fails on a bytearray.
+def test_outputs_are_buffers_the_store_uploads_without_a_copy(aws_env):
+    """One growing buffer per body, never copied to bytes (a copy of a reject-heavy file's rejects
+    doubled ingest's peak); the store streams it, also where botocore computes no checksum
+    (request_checksum_calculation="when_required", the sandbox's setting), which refuses a bare
+    bytearray."""
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    from chalicelib.storage import ObjectStore
+
     typed = ingest(sample("soulgarden_time_series_AAPL_1min_ok.json"), "inputs/aapl.json")
     generic = ingest(
         b'{"meta": {"symbol": "X"}, "values": [{"datetime": "2024-01-02", "open": 1, "high": 2, "low": 1, "close": 1.5, "volume": 3}]}',
         "inputs/x.json",
     )
-    assert type(typed.processed) is bytes and type(generic.processed) is bytes
+    assert type(typed.processed) is bytearray and type(generic.rejects) is bytearray
     assert typed.processed.count(b"\n") == typed.counts["valid"] and generic.processed.count(b"\n") == 1
+    with mock_aws():
+        for checksums in ("when_required", "when_supported"):
+            s3 = boto3.client("s3", region_name="us-east-1", config=Config(request_checksum_calculation=checksums))
+            s3.create_bucket(Bucket="outputs")
+            store = ObjectStore(s3, "outputs")
+            store.put("p.jsonl", typed.processed)
+            assert s3.get_object(Bucket="outputs", Key="p.jsonl")["Body"].read() == bytes(typed.processed)

@@ -19,13 +19,14 @@ from chalicelib.models import IngestCounts, RejectRecord
 class IngestOutcome:
     """What one input file became; `processed` and `rejects` are JSON Lines bodies.
 
-    Each body is written line by line into one `bytearray` as the series are validated (no list of
-    per-line objects, each carrying kilobytes of allocator slack), then handed over as `bytes`.
+    Each body is one `bytearray`, written line by line as the series are validated: no list of
+    per-line objects (each carries kilobytes of allocator slack) and no final copy to `bytes`
+    (`storage.ObjectStore.put` uploads the buffer as it is).
     """
 
     shape: str
-    processed: bytes
-    rejects: bytes
+    processed: bytearray
+    rejects: bytearray
     counts: IngestCounts
     reject_rules: Counter = field(default_factory=Counter)
     symbols: list[str] = field(default_factory=list)
@@ -65,8 +66,8 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
     counts = IngestCounts(input=total, valid=valid, rejected=total - valid, symbol_errors=len(parsed.errors))
     return IngestOutcome(
         shape=parsed.shape,
-        processed=bytes(processed),  # bytes, as botocore's every checksum mode takes a body
-        rejects=bytes(rejects),
+        processed=processed,
+        rejects=rejects,
         counts=counts,
         reject_rules=rules,
         symbols=sorted({s.symbol for s in parsed.series}),
