@@ -11,6 +11,7 @@ import orjson
 
 from sandbox.cost import cost
 from sandbox.fetch import fetch
+from sandbox.serve import serve
 
 SAMPLES = Path(__file__).parent / "samples"
 DEMO_FILES = (
@@ -130,6 +131,7 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
 
 cli.add_command(cost)
 cli.add_command(fetch)
+cli.add_command(serve)
 
 if __name__ == "__main__":
     cli(prog_name="python -m sandbox")

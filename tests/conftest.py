@@ -69,6 +69,24 @@ def aws_env(monkeypatch):
     get_settings.cache_clear()
 
 
+def tool_venv(name: str, requirements: Path) -> Path:
+    """The bin/ of a venv under build/ holding a tool whose pins clash with requirements-dev.txt
+    (checkov, the AWS CLI); created on first use, again when its requirements change."""
+    import subprocess
+    import sys
+
+    venv = REPO / "build" / f".venv-{name}"
+    stamp = venv / ".requirements"
+    wanted = requirements.read_text()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        proc = subprocess.run([*pip, "-r", str(requirements)], capture_output=True, text=True, timeout=1200)
+        assert proc.returncode == 0, f"installing {name} failed:\n{proc.stderr[-3000:]}"
+        stamp.write_text(wanted)
+    return venv / "bin"
+
+
 def terraform_plugin_dir() -> Path | None:
     """An offline mirror of the Terraform AWS provider (TF_PLUGIN_DIR, else /opt/tf-plugins), if any."""
     for candidate in (os.environ.get("TF_PLUGIN_DIR"), "/opt/tf-plugins"):

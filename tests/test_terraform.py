@@ -18,12 +18,11 @@ from infra import terraform as tfpkg
 from infra.policies import function_policies
 from infra.resources import DEFAULTS, resource_specs
 from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
-from tests.conftest import REPO, terraform_plugin_dir
+from tests.conftest import REPO, terraform_plugin_dir, tool_venv
 
 SPECS = resource_specs("stock-insights", "dev")
 FNS = ("ingest", "analyze", "notify")
 REFS = terraform_references(SPECS)
-CHECKOV_VENV = REPO / "build" / ".venv-checkov"
 CHECKOV_REQUIREMENTS = REPO / "requirements-checkov.txt"
 CHECKOV_CONFIG = REPO / ".checkov.yaml"
 
@@ -603,16 +602,7 @@ def _checkov() -> Path:
     override = os.environ.get("CHECKOV")
     if override:
         return Path(override)
-    exe = CHECKOV_VENV / "bin" / "checkov"
-    stamp = CHECKOV_VENV / ".requirements"
-    wanted = CHECKOV_REQUIREMENTS.read_text()
-    if not exe.exists() or not stamp.exists() or stamp.read_text() != wanted:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(CHECKOV_VENV)], check=True)
-        pip = [str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        proc = subprocess.run([*pip, "-r", str(CHECKOV_REQUIREMENTS)], capture_output=True, text=True, timeout=1200)
-        assert proc.returncode == 0, f"installing checkov failed:\n{proc.stderr[-3000:]}"
-        stamp.write_text(wanted)
-    return exe
+    return tool_venv("checkov", CHECKOV_REQUIREMENTS) / "checkov"
 
 
 def _run_checkov(package: Path, *options: str) -> dict:

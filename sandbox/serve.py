@@ -1,0 +1,143 @@
+"""`python -m sandbox serve`: a local AWS endpoint that runs the pipeline.
+
+    python -m sandbox serve [--port 4566] [--host 127.0.0.1] [--out DIR]
+    aws --endpoint-url http://127.0.0.1:4566 s3 cp FILE s3://stock-insights-sandbox/inputs/
+
+moto's own HTTP server, in front of the same embedded account the sandbox uses, plus the
+sandbox's event delivery: an upload from the real AWS CLI (or any SDK) reaches the bucket's
+notification, and the handlers run as Lambda would run them; reports land in DIR. `aws s3 ls`,
+`aws dynamodb scan` and the like show the state, as against AWS. One line per delivery; Ctrl-C or
+SIGTERM stops it cleanly. It binds to loopback unless `--host` says otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+# moto's backends are not thread-safe: each request, from the HTTP server or from a handler,
+# runs alone (as each is atomic on the real services).
+_LOCK = threading.RLock()
+
+
+@click.command()
+@click.option("--port", default=4566, show_default=True, help="Port of the AWS endpoint.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+def serve(port: int, host: str, out_dir: str) -> None:
+    """Serve an embedded AWS on PORT that runs the pipeline on every upload to inputs/."""
+    try:
+        from werkzeug.serving import make_server  # noqa: F401 - moto's server extra
+    except ImportError:
+        raise click.UsageError(
+            "serve needs moto's server (pip install -r requirements-dev.txt; make test installs it)"
+        ) from None
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per delivery, not per request
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    console = sys.stdout
+    with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
+        run_server(host, port, out, stop, console)
+
+
+def run_server(host: str, port: int, out: Path, stop: threading.Event, console: Any) -> None:
+    """Until `stop` is set: the endpoint on host:port, and every pending event delivered."""
+    from sandbox.embedded import BUCKET, REGION, TABLE, EmbeddedAWS
+    from sandbox.runner import _analyses, _emails
+
+    def say(line: str) -> None:
+        print(line, file=console, flush=True)
+
+    with _atomic_embedded_requests(), EmbeddedAWS() as env:
+        server, thread = _start_http(host, port)
+        endpoint = f"http://{host}:{server.server_port}"
+        say(f"Stock Insights sandbox: an AWS endpoint at {endpoint} (region {REGION}), reports in {out}/")
+        say(f"  bucket s3://{BUCKET}/ (uploads to inputs/ run the pipeline); Ctrl-C stops")
+        say(f"  aws --endpoint-url {endpoint} --region {REGION} s3 cp FILE s3://{BUCKET}/inputs/")
+        say(f"  aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {TABLE}")
+        reported = 0
+        try:
+            while not stop.is_set():
+                deliveries = env.run_until_idle()
+                for delivery in deliveries:
+                    say(f"{dt.datetime.now():%H:%M:%S} {_describe(delivery)}")
+                if deliveries:
+                    _analyses(env, deliveries, out)
+                    emails = _emails(env, out)
+                    for email in emails[reported:]:
+                        say(f"{dt.datetime.now():%H:%M:%S} report   {email['html_path']}  ({email['subject']})")
+                    reported = len(emails)
+                stop.wait(0.3)
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            say("stopped")
+
+
+def _describe(delivery: Any) -> str:
+    """One line for one handler invocation."""
+    result = delivery.result if isinstance(delivery.result, dict) else {}
+    if delivery.error:
+        return f"{delivery.handler:<8} FAILED after {delivery.attempts} attempt(s): {delivery.error}"
+    if delivery.handler == "ingest":
+        parts = []
+        for entry in result.get("files", []):
+            records = entry.get("records") or {}
+            detail = f"{records.get('valid', 0)} valid, {records.get('rejected', 0)} rejected"
+            parts.append(f"{entry.get('key')}: {entry.get('status')} ({detail})")
+        return f"ingest   {'; '.join(parts) or 'nothing to ingest'}"
+    if delivery.handler == "analyze":
+        return f"analyze  {result.get('analysis_id', '?')}: {result.get('status')} ({result.get('symbols', 0)} symbols)"
+    if delivery.handler == "notify":
+        failures = len(result.get("batchItemFailures", []))
+        return f"notify   {len(delivery.event.get('Records', []))} record(s), {failures} to retry"
+    return f"{delivery.handler:<8} {result.get('status', 'done')}"
+
+
+def _start_http(host: str, port: int) -> tuple[Any, threading.Thread]:
+    """moto's HTTP server, each request under the lock; the server and its thread."""
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+
+    def locked_app(environ: dict, start_response: Any) -> Any:
+        with _LOCK:
+            return list(app(environ, start_response))
+
+    try:
+        server = make_server(host, port, locked_app, threaded=True, request_handler=MotoRequestHandler)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    thread = threading.Thread(target=server.serve_forever, name="sandbox-serve", daemon=True)
+    thread.start()
+    return server, thread
+
+
+@contextlib.contextmanager
+def _atomic_embedded_requests():
+    """The handlers' own AWS calls (botocore → moto in process) under the same lock."""
+    from unittest import mock
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    real = BotocoreStubber.__call__
+
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return real(self, *args, **kwargs)
+
+    with mock.patch.object(BotocoreStubber, "__call__", locked):
+        yield
