@@ -34,7 +34,7 @@ _LOCK = threading.RLock()
 def serve(port: int, host: str, out_dir: str) -> None:
     """Serve an embedded AWS on PORT that runs the pipeline on every upload to inputs/."""
     try:
-        from werkzeug.serving import make_server  # noqa: F401 - moto's server extra
+        import moto.server  # noqa: F401 - moto's server extra (flask, werkzeug)
     except ImportError:
         raise click.UsageError(
             "serve needs moto's server (pip install -r requirements-dev.txt; make test installs it)"
