@@ -246,6 +246,20 @@ def resource_specs(
             "point_in_time_recovery": True,
             "kms_key_alias": key_alias,
             "deletion_protection": deletion_protection,
+            # The report archive's reads (chalicelib.api): the latest analyses, newest first. Only
+            # analysis items carry kind = "analysis"; email markers are another kind, so a Query
+            # on this partition never meets them. ALL: the listing and the symbol history read
+            # the item itself (it is bounded by analysis_item_max_kb), never the base table.
+            "indexes": [
+                {
+                    "name": "kind-created_at",
+                    "hash_key": "kind",
+                    "hash_key_type": "S",
+                    "range_key": "created_at",
+                    "range_key_type": "S",
+                    "projection": "ALL",
+                }
+            ],
         },
         "dead_letter_queues": {
             fn: {
@@ -363,14 +377,38 @@ def _alarm_specs(prefix: str, stage: str, functions: dict[str, dict], opts: dict
     return alarms
 
 
-def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
-    """`create_table` arguments for the analyses table (key, billing, NEW_IMAGE stream)."""
+def table_attributes(specs_table: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, type) of every key attribute of the table and its indexes, each once."""
+    found = {specs_table["hash_key"]: specs_table["hash_key_type"]}
+    for index in specs_table.get("indexes") or []:
+        found.setdefault(index["hash_key"], index["hash_key_type"])
+        found.setdefault(index["range_key"], index["range_key_type"])
+    return list(found.items())
+
+
+def index_definition(index: dict[str, Any]) -> dict[str, Any]:
+    """One global secondary index, as `create_table` and `update_table` take it (on-demand: no throughput)."""
     return {
+        "IndexName": index["name"],
+        "KeySchema": [
+            {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+            {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": index["projection"]},
+    }
+
+
+def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
+    """`create_table` arguments for the analyses table (key, billing, NEW_IMAGE stream, indexes)."""
+    definition = {
         "TableName": specs_table["name"],
         "KeySchema": [{"AttributeName": specs_table["hash_key"], "KeyType": "HASH"}],
         "AttributeDefinitions": [
-            {"AttributeName": specs_table["hash_key"], "AttributeType": specs_table["hash_key_type"]}
+            {"AttributeName": name, "AttributeType": kind} for name, kind in table_attributes(specs_table)
         ],
         "BillingMode": specs_table["billing_mode"],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": specs_table["stream_view_type"]},
     }
+    if specs_table.get("indexes"):
+        definition["GlobalSecondaryIndexes"] = [index_definition(i) for i in specs_table["indexes"]]
+    return definition

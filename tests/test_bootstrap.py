@@ -83,6 +83,9 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     ddb = moto_server("dynamodb")
     table = ddb.describe_table(TableName=specs["table"]["name"])["Table"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "kind-created_at"
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [("kind", "HASH"), ("created_at", "RANGE")]
     backups = ddb.describe_continuous_backups(TableName=specs["table"]["name"])["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert SENDER in moto_server("ses").list_identities()["Identities"]
@@ -120,6 +123,25 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     ingest = json.loads((chalice_dir / "policy-dev-ingest.json").read_text())
     assert f"arn:aws:s3:::{bucket}/inputs/*" in ingest["Statement"][0]["Resource"]
     assert bootstrap.chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 0
+
+
+def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
+    """A stage bootstrapped before the report archive: the next run adds the index (UpdateTable)."""
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
+    ddb = moto_server("dynamodb")
+    old = {k: v for k, v in bootstrap.table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
+    old["AttributeDefinitions"] = [{"AttributeName": "analysis_id", "AttributeType": "S"}]
+    ddb.create_table(**old)
+    assert not ddb.describe_table(TableName=specs["table"]["name"])["Table"].get("GlobalSecondaryIndexes")
+
+    first = {kind: outcome for kind, outcome, _ in _run(*_resources_args(chalice_dir))}
+    second = {kind: outcome for kind, outcome, _ in _run(*_resources_args(chalice_dir))}
+
+    assert first["table"] == "updated" and second["table"] == "unchanged"
+    table = ddb.describe_table(TableName=specs["table"]["name"])["Table"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["kind-created_at"]
 
 
 def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):

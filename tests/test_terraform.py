@@ -563,7 +563,15 @@ def test_infra_resources_match_the_specs(documents):
     assert rules["expire-rejects"]["expiration"] == {"days": 90}
     assert rules["processed-to-standard-ia"]["transition"] == [{"days": 30, "storage_class": "STANDARD_IA"}]
     table = infra["aws_dynamodb_table"]["analyses"]
-    assert table["hash_key"] == "analysis_id" and table["attribute"] == [{"name": "analysis_id", "type": "S"}]
+    assert table["hash_key"] == "analysis_id"
+    assert table["attribute"] == [
+        {"name": "analysis_id", "type": "S"},
+        {"name": "kind", "type": "S"},
+        {"name": "created_at", "type": "S"},
+    ]
+    assert table["global_secondary_index"] == [
+        {"name": "kind-created_at", "hash_key": "kind", "range_key": "created_at", "projection_type": "ALL"}
+    ]
     assert table["billing_mode"] == "PAY_PER_REQUEST" and table["stream_view_type"] == "NEW_IMAGE"
     assert table["point_in_time_recovery"] == {"enabled": True} and table["server_side_encryption"]["enabled"]
     alarms = infra["aws_cloudwatch_metric_alarm"]
