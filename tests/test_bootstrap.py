@@ -85,7 +85,10 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "kind-created_at"
-    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [("kind", "HASH"), ("created_at", "RANGE")]
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("kind", "HASH"),
+        ("created_at", "RANGE"),
+    ]
     backups = ddb.describe_continuous_backups(TableName=specs["table"]["name"])["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert SENDER in moto_server("ses").list_identities()["Identities"]
