@@ -352,6 +352,8 @@ class Bootstrap:
             for fn, q in self.specs["dead_letter_queues"].items()
         }
         for function in self.specs["functions"].values():
+            if function["dead_letter_queue"] is None:
+                continue  # the API handler: invoked synchronously, no queue
             name = function["function_name"]
             config = lam.get_function_configuration(FunctionName=name)
             target = queue_arns[function["dead_letter_queue"]]

@@ -19,6 +19,10 @@ from chalicelib.config import Settings
 
 APP_NAME = "stock-insights"
 FUNCTIONS = ("ingest", "analyze", "notify")
+# Chalice's one function for every API route (the report archive, chalicelib.api), named
+# `<app>-<stage>`. API Gateway invokes it synchronously: it has no dead-letter queue.
+API_HANDLER = "api_handler"
+API_AUTH_MODES = ("iam", "api_key")
 
 # The EMF dimension every metric carries (chalicelib.observability.SERVICE); the app's own
 # constant, not derived from the app name, so it stays the same in every stage.
@@ -69,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     "fetch_outputsize": _APP_DEFAULTS.fetch_outputsize,
     "fetch_credits_per_minute": _APP_DEFAULTS.fetch_credits_per_minute,
     "twelvedata_api_key_parameter": None,  # None: /<app>/<stage>/twelvedata-api-key
+    # How the archive API's routes are authorized (read by app.py when Chalice packages or deploys):
+    # iam (SigV4, execute-api:Invoke) or api_key (x-api-key of a usage plan). Never public.
+    "api_auth": "iam",
 }
 
 
@@ -128,6 +135,8 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("rejected_percent_threshold must be positive")
     if opts["log_retention_days"] not in LOG_RETENTION_DAYS:
         raise ValueError(f"log_retention_days must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    if opts["api_auth"] not in API_AUTH_MODES:
+        raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}")
     if opts["insights_provider"] not in INSIGHTS_PROVIDERS:
         raise ValueError(f"insights_provider must be one of {', '.join(INSIGHTS_PROVIDERS)}")
     opts["recipient_emails"] = email_list(opts["recipient_emails"])
@@ -192,6 +201,7 @@ def resource_specs(
         }
     names = (*FUNCTIONS, "fetch") if fetch else FUNCTIONS
     functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in names}
+    functions[API_HANDLER] = {"function_name": prefix, "dead_letter_queue": None}
 
     return {
         "app_name": app_name,
@@ -267,7 +277,8 @@ def resource_specs(
                 "message_retention_seconds": opts["dlq_message_retention_seconds"],
                 "kms_key_alias": key_alias,
             }
-            for fn in functions
+            for fn, spec in functions.items()
+            if spec["dead_letter_queue"]
         },
         "functions": functions,
         "fetch": fetch,
@@ -295,6 +306,7 @@ def resource_specs(
             "RECIPIENT_EMAILS": ",".join(opts["recipient_emails"]),
             "INSIGHTS_PROVIDER": opts["insights_provider"],
             "STAGE": stage,
+            **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != "iam" else {}),
             **(
                 {
                     "FETCH_SYMBOLS": fetch["symbols"],

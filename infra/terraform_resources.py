@@ -29,6 +29,10 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "bucket_name": "${aws_s3_bucket.data.bucket}",
         "bucket_arn": "${aws_s3_bucket.data.arn}",
         "table_arn": "${aws_dynamodb_table.analyses.arn}",
+        "index_arns": [
+            f"${{aws_dynamodb_table.analyses.arn}}/index/{index['name']}"
+            for index in specs["table"].get("indexes") or []
+        ],
         "stream_arn": "${aws_dynamodb_table.analyses.stream_arn}",
         "kms_key_arn": "${aws_kms_key.app.arn}",
         "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",

@@ -65,7 +65,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert [kind for kind, outcome, _ in first if outcome == "updated"] == ["settings", "chalice config"], first
     assert {outcome for kind, outcome, _ in first if kind not in ("settings", "chalice config")} == {"created"}
     assert [outcome for _, outcome, _ in second] == ["unchanged"] * len(second), second
-    assert [kind for kind, _, _ in first].count("log group") == 3
+    assert [kind for kind, _, _ in first].count("log group") == 4  # the three functions and the API handler
     specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     s3 = moto_server("s3")
     bucket = specs["bucket"]["name"]
@@ -105,7 +105,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.org")]
     groups = {g["logGroupName"]: g for g in moto_server("logs").describe_log_groups()["logGroups"]}
     assert {name: g["retentionInDays"] for name, g in groups.items()} == {
-        f"/aws/lambda/stock-insights-dev-{fn}": 30 for fn in ("ingest", "analyze", "notify")
+        f"/aws/lambda/stock-insights-dev{suffix}": 30 for suffix in ("-ingest", "-analyze", "-notify", "")
     }
     unknown = next(a for a in alarms if a["MetricName"] == "EmailOutcomeUnknown")  # issue 11, item 8b
     assert unknown["Namespace"] == "StockInsights" and unknown["Threshold"] == 0
@@ -245,6 +245,9 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
 
     assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
     for fn, function in specs["functions"].items():
+        if fn == "api_handler":  # invoked synchronously by API Gateway: no queue is attached
+            assert function["function_name"] not in dead_letter
+            continue
         assert dead_letter[function["function_name"]]["TargetArn"].endswith(f":stock-insights-dev-{fn}-dlq")
     [mapping] = lam.list_event_source_mappings(FunctionName="stock-insights-dev-notify")["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
