@@ -695,3 +695,24 @@ def test_terraform_fmt_and_validate(package, tmp_path):
         pytest.fail(init.stdout + init.stderr)
     validate = run("validate", "-no-color")
     assert validate.returncode == 0, validate.stdout + validate.stderr
+
+
+@pytest.mark.slow
+def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output(documents):
+    chalice = documents["chalice.tf.json"]
+    assert chalice["output"]["EndpointURL"] == {"value": "${aws_api_gateway_deployment.rest_api.invoke_url}"}
+    rest_api = chalice["resource"]["aws_api_gateway_rest_api"]["rest_api"]
+    assert rest_api["lifecycle"] == {"create_before_destroy": True}
+    swagger = json.loads(chalice["locals"]["chalice_api_swagger"])
+    assert set(swagger["paths"]) == {"/", "/reports", "/reports/{report_id}", "/symbols/{symbol}"}
+    for path, methods in swagger["paths"].items():
+        assert set(methods) == {"get"}, path
+        assert methods["get"]["security"] == [{"sigv4": []}], path
+        assert (
+            methods["get"]["x-amazon-apigateway-integration"]["uri"] == "${aws_lambda_function.api_handler.invoke_arn}"
+        )
+    assert swagger["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    api_handler = chalice["resource"]["aws_lambda_function"]["api_handler"]
+    assert api_handler["function_name"] == "stock-insights-dev" and "dead_letter_config" not in api_handler
+    policy = json.loads(chalice["resource"]["aws_iam_role_policy"]["api_handler_role"]["policy"])
+    assert policy == function_policies(REFS)["api_handler"]
