@@ -276,3 +276,30 @@ def _env() -> dict:
 
 def test_the_index_name_is_the_tables():
     assert [i["name"] for i in resource_specs()["table"]["indexes"]] == [query.INDEX_NAME]
+
+
+def test_the_api_auth_setting_reaches_the_stage_environment():
+    from infra import chalice_config
+
+    assert "API_AUTH" not in resource_specs()["environment"]  # iam: the app's default
+    specs = resource_specs(api_auth="api_key")
+    assert specs["environment"]["API_AUTH"] == "api_key"
+    config, _ = chalice_config.render({"app_name": "stock-insights"}, {"dev": specs})
+    assert config["stages"]["dev"]["environment_variables"]["API_AUTH"] == "api_key"
+    with pytest.raises(ValueError, match="api_auth"):
+        resource_specs(api_auth="none")
+
+
+def test_a_symbol_request_examines_a_bounded_number_of_analyses(client, archive, monkeypatch):
+    from chalicelib.api import service
+
+    records, _, _ = archive
+    monkeypatch.setattr(service, "SYMBOL_EXAMINE_MAX", 2)
+    status, first = _get(client, "/symbols/CCC")  # CCC is only in day 3; days 5 and 4 come first
+    assert status == 200 and first["items"] == [] and first["examined"] == 2 and first["next"]
+    status, second = _get(client, f"/symbols/CCC?next={first['next']}")
+    assert status == 200 and [e["analysis_id"] for e in second["items"]] == [records[3]["analysis_id"]]
+    # Day 1 is left and holds no CCC: examining it finds nothing with nothing after it, a 404.
+    assert second["next"]
+    status, third = _get(client, f"/symbols/CCC?next={second['next']}")
+    assert status == 404 and third["error"]["code"] == "unknown_symbol"
