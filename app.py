@@ -2,7 +2,7 @@
 
 import os
 
-from chalice import Chalice, ConvertToMiddleware
+from chalice import Chalice, ConvertToMiddleware, IAMAuthorizer, Response
 
 from chalicelib.config import Settings
 from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE
@@ -72,3 +72,48 @@ if os.environ.get("FETCH_SYMBOLS", "").strip():
         from chalicelib.fetch.service import handle_schedule
 
         return handle_schedule(event.to_dict(), event.context)
+
+
+# The report archive's read API (chalicelib.api, docs/api.md). Access is chosen at deploy time:
+# API_AUTH=iam (the default: SigV4-signed requests from principals allowed execute-api:Invoke) or
+# api_key (an API Gateway key in a usage plan, sent as x-api-key). Nothing is public.
+_API_AUTH = os.environ.get("API_AUTH", "iam").strip() or "iam"
+if _API_AUTH not in ("iam", "api_key"):
+    raise ValueError(f"API_AUTH must be iam or api_key, not {_API_AUTH!r}")
+_ACCESS = {"authorizer": IAMAuthorizer()} if _API_AUTH == "iam" else {"api_key_required": True}
+
+
+def _respond(reply) -> Response:
+    return Response(body=reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type})
+
+
+@app.route("/", methods=["GET"], **_ACCESS)
+def archive_index():
+    """The archive's page: the latest reports and a price/trend chart per symbol."""
+    from chalicelib.api import service
+
+    return _respond(service.reply(service.index))
+
+
+@app.route("/reports", methods=["GET"], **_ACCESS)
+def list_reports():
+    """The latest analyses, newest first (`limit`, `next`)."""
+    from chalicelib.api import service
+
+    return _respond(service.reply(service.list_reports, app.current_request.query_params))
+
+
+@app.route("/reports/{report_id}", methods=["GET"], **_ACCESS)
+def get_report(report_id):
+    """The report as emailed (HTML, charts inline), or with `.json` the analysis record."""
+    from chalicelib.api import service
+
+    return _respond(service.reply(service.get_report, report_id))
+
+
+@app.route("/symbols/{symbol}", methods=["GET"], **_ACCESS)
+def symbol_history(symbol):
+    """The symbol's metrics across the stored analyses, newest first (`limit`, `next`)."""
+    from chalicelib.api import service
+
+    return _respond(service.reply(service.symbol_history, symbol, app.current_request.query_params))

@@ -30,7 +30,15 @@ from typing import Any
 from chalicelib.aws import error_code
 from infra import chalice_config
 from infra.policies import key_policy
-from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs, table_definition
+from infra.resources import (
+    INSIGHTS_PROVIDERS,
+    add_settings_option,
+    email_list,
+    index_definition,
+    resource_specs,
+    table_attributes,
+    table_definition,
+)
 from infra.settings import load_stage_settings, save_stage_settings
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
@@ -216,8 +224,27 @@ class Bootstrap:
                     TableName=spec["name"], PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
                 )
                 outcome = outcome if outcome == CREATED else UPDATED
+        if self._add_missing_indexes(ddb, spec, table):
+            outcome = outcome if outcome == CREATED else UPDATED
         self.report("table", spec["name"], outcome)
         return table["LatestStreamArn"]
+
+    def _add_missing_indexes(self, ddb: Any, spec: dict[str, Any], table: dict[str, Any]) -> bool:
+        """Add the indexes a table made before them lacks (one UpdateTable each: DynamoDB takes one
+        index creation per call); True if any was added. The index backfills in the background:
+        the API's listing is complete once it is ACTIVE."""
+        present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes") or []}
+        added = False
+        for index in spec.get("indexes") or []:
+            if index["name"] in present:
+                continue
+            ddb.update_table(
+                TableName=spec["name"],
+                AttributeDefinitions=[{"AttributeName": n, "AttributeType": k} for n, k in table_attributes(spec)],
+                GlobalSecondaryIndexUpdates=[{"Create": index_definition(index)}],
+            )
+            added = True
+        return added
 
     def email_identity(self) -> None:
         ses, email = self.client("ses"), self.specs["email_identity"]["email"]
@@ -325,6 +352,8 @@ class Bootstrap:
             for fn, q in self.specs["dead_letter_queues"].items()
         }
         for function in self.specs["functions"].values():
+            if function["dead_letter_queue"] is None:
+                continue  # the API handler: invoked synchronously, no queue
             name = function["function_name"]
             config = lam.get_function_configuration(FunctionName=name)
             target = queue_arns[function["dead_letter_queue"]]

@@ -23,6 +23,7 @@ def literal_arns(
     return {
         "bucket_arn": f"arn:{partition}:s3:::{bucket}",
         "table_arn": table_arn,
+        "index_arns": [f"{table_arn}/index/{index['name']}" for index in specs["table"].get("indexes") or []],
         "stream_arn": f"{table_arn}/stream/*",
         "event_bus_arn": f"arn:{partition}:events:{region}:{account}:event-bus/{specs['event_bus']}",
         # The address, or its domain when the domain is the verified identity.
@@ -122,6 +123,15 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
         ],
     }
+    # The report archive's API (chalicelib.api): reads only, and never a Scan.
+    own["api_handler"] = [
+        allow(
+            "ReadAnalysesAndLatestIndex",
+            ["dynamodb:GetItem", "dynamodb:Query"],
+            [arns["table_arn"], *arns["index_arns"]],
+        ),
+        allow("ReadFullAnalyses", ["s3:GetObject"], f"{bucket}/analyses/*"),
+    ]
     fetch = arns.get("fetch")
     if fetch:
         own["fetch"] = [
@@ -134,6 +144,7 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
     policies = {}
     for fn, statements in own.items():
         log_group = arns["log_group_arns"][fn]
+        queue = arns["dlq_arns"].get(fn)  # none for the API handler: API Gateway calls it synchronously
         policies[fn] = {
             "Version": "2012-10-17",
             "Statement": [
@@ -144,10 +155,14 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                     [log_group, f"{log_group}:*"],
                 ),
                 # Failed asynchronous invocations (and, for notify, the stream's gave-up batches).
-                allow("OwnDeadLetterQueue", ["sqs:SendMessage"], arns["dlq_arns"][fn]),
-                # Environment variables, the table and the queues are encrypted with the app's key.
+                *([allow("OwnDeadLetterQueue", ["sqs:SendMessage"], queue)] if queue else []),
+                # Environment variables, the table and the queues are encrypted with the app's key;
+                # the API handler only reads.
                 allow(
-                    "AppKey", ["kms:Decrypt", "kms:GenerateDataKey"], arns["kms_key_arn"], arns.get("kms_key_condition")
+                    "AppKey",
+                    ["kms:Decrypt"] if fn == "api_handler" else ["kms:Decrypt", "kms:GenerateDataKey"],
+                    arns["kms_key_arn"],
+                    arns.get("kms_key_condition"),
                 ),
                 allow("XRayHasNoResourceLevelPermission", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
             ],

@@ -19,6 +19,10 @@ from chalicelib.config import Settings
 
 APP_NAME = "stock-insights"
 FUNCTIONS = ("ingest", "analyze", "notify")
+# Chalice's one function for every API route (the report archive, chalicelib.api), named
+# `<app>-<stage>`. API Gateway invokes it synchronously: it has no dead-letter queue.
+API_HANDLER = "api_handler"
+API_AUTH_MODES = ("iam", "api_key")
 
 # The EMF dimension every metric carries (chalicelib.observability.SERVICE); the app's own
 # constant, not derived from the app name, so it stays the same in every stage.
@@ -69,6 +73,9 @@ DEFAULTS: dict[str, Any] = {
     "fetch_outputsize": _APP_DEFAULTS.fetch_outputsize,
     "fetch_credits_per_minute": _APP_DEFAULTS.fetch_credits_per_minute,
     "twelvedata_api_key_parameter": None,  # None: /<app>/<stage>/twelvedata-api-key
+    # How the archive API's routes are authorized (read by app.py when Chalice packages or deploys):
+    # iam (SigV4, execute-api:Invoke) or api_key (x-api-key of a usage plan). Never public.
+    "api_auth": "iam",
 }
 
 
@@ -128,6 +135,8 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("rejected_percent_threshold must be positive")
     if opts["log_retention_days"] not in LOG_RETENTION_DAYS:
         raise ValueError(f"log_retention_days must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    if opts["api_auth"] not in API_AUTH_MODES:
+        raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}")
     if opts["insights_provider"] not in INSIGHTS_PROVIDERS:
         raise ValueError(f"insights_provider must be one of {', '.join(INSIGHTS_PROVIDERS)}")
     opts["recipient_emails"] = email_list(opts["recipient_emails"])
@@ -192,6 +201,7 @@ def resource_specs(
         }
     names = (*FUNCTIONS, "fetch") if fetch else FUNCTIONS
     functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in names}
+    functions[API_HANDLER] = {"function_name": prefix, "dead_letter_queue": None}
 
     return {
         "app_name": app_name,
@@ -246,6 +256,20 @@ def resource_specs(
             "point_in_time_recovery": True,
             "kms_key_alias": key_alias,
             "deletion_protection": deletion_protection,
+            # The report archive's reads (chalicelib.api): the latest analyses, newest first. Only
+            # analysis items carry kind = "analysis"; email markers are another kind, so a Query
+            # on this partition never meets them. ALL: the listing and the symbol history read
+            # the item itself (it is bounded by analysis_item_max_kb), never the base table.
+            "indexes": [
+                {
+                    "name": "kind-created_at",
+                    "hash_key": "kind",
+                    "hash_key_type": "S",
+                    "range_key": "created_at",
+                    "range_key_type": "S",
+                    "projection": "ALL",
+                }
+            ],
         },
         "dead_letter_queues": {
             fn: {
@@ -253,7 +277,8 @@ def resource_specs(
                 "message_retention_seconds": opts["dlq_message_retention_seconds"],
                 "kms_key_alias": key_alias,
             }
-            for fn in functions
+            for fn, spec in functions.items()
+            if spec["dead_letter_queue"]
         },
         "functions": functions,
         "fetch": fetch,
@@ -281,6 +306,7 @@ def resource_specs(
             "RECIPIENT_EMAILS": ",".join(opts["recipient_emails"]),
             "INSIGHTS_PROVIDER": opts["insights_provider"],
             "STAGE": stage,
+            **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != "iam" else {}),
             **(
                 {
                     "FETCH_SYMBOLS": fetch["symbols"],
@@ -363,14 +389,38 @@ def _alarm_specs(prefix: str, stage: str, functions: dict[str, dict], opts: dict
     return alarms
 
 
-def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
-    """`create_table` arguments for the analyses table (key, billing, NEW_IMAGE stream)."""
+def table_attributes(specs_table: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, type) of every key attribute of the table and its indexes, each once."""
+    found = {specs_table["hash_key"]: specs_table["hash_key_type"]}
+    for index in specs_table.get("indexes") or []:
+        found.setdefault(index["hash_key"], index["hash_key_type"])
+        found.setdefault(index["range_key"], index["range_key_type"])
+    return list(found.items())
+
+
+def index_definition(index: dict[str, Any]) -> dict[str, Any]:
+    """One global secondary index, as `create_table` and `update_table` take it (on-demand: no throughput)."""
     return {
+        "IndexName": index["name"],
+        "KeySchema": [
+            {"AttributeName": index["hash_key"], "KeyType": "HASH"},
+            {"AttributeName": index["range_key"], "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": index["projection"]},
+    }
+
+
+def table_definition(specs_table: dict[str, Any]) -> dict[str, Any]:
+    """`create_table` arguments for the analyses table (key, billing, NEW_IMAGE stream, indexes)."""
+    definition = {
         "TableName": specs_table["name"],
         "KeySchema": [{"AttributeName": specs_table["hash_key"], "KeyType": "HASH"}],
         "AttributeDefinitions": [
-            {"AttributeName": specs_table["hash_key"], "AttributeType": specs_table["hash_key_type"]}
+            {"AttributeName": name, "AttributeType": kind} for name, kind in table_attributes(specs_table)
         ],
         "BillingMode": specs_table["billing_mode"],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": specs_table["stream_view_type"]},
     }
+    if specs_table.get("indexes"):
+        definition["GlobalSecondaryIndexes"] = [index_definition(i) for i in specs_table["indexes"]]
+    return definition

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from infra.policies import fetch_arns, key_policy
-from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS
+from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
 _PARTITION = "${data.aws_partition.infra.partition}"
@@ -29,6 +29,10 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "bucket_name": "${aws_s3_bucket.data.bucket}",
         "bucket_arn": "${aws_s3_bucket.data.arn}",
         "table_arn": "${aws_dynamodb_table.analyses.arn}",
+        "index_arns": [
+            f"${{aws_dynamodb_table.analyses.arn}}/index/{index['name']}"
+            for index in specs["table"].get("indexes") or []
+        ],
         "stream_arn": "${aws_dynamodb_table.analyses.stream_arn}",
         "kms_key_arn": "${aws_kms_key.app.arn}",
         "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",
@@ -203,7 +207,16 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
             "name": table["name"],
             "billing_mode": table["billing_mode"],
             "hash_key": table["hash_key"],
-            "attribute": [{"name": table["hash_key"], "type": table["hash_key_type"]}],
+            "attribute": [{"name": name, "type": kind} for name, kind in table_attributes(table)],
+            "global_secondary_index": [
+                {
+                    "name": index["name"],
+                    "hash_key": index["hash_key"],
+                    "range_key": index["range_key"],
+                    "projection_type": index["projection"],
+                }
+                for index in table.get("indexes") or []
+            ],
             "stream_enabled": True,
             "stream_view_type": table["stream_view_type"],
             "point_in_time_recovery": {"enabled": table["point_in_time_recovery"]},

@@ -12,6 +12,14 @@ test harness, never in product code. Each workaround names what real AWS does:
    compares the exact string. Here a name also matches the mapping of that function's ARN.
 3. `DeadLetterConfig` of a function: AWS stores it (CreateFunction, UpdateFunctionConfiguration)
    and returns it from GetFunctionConfiguration; moto drops it. Here it is kept and returned.
+4. A REST API from a Swagger 2.0 document (what Chalice writes; `chalice deploy` imports it with
+   ImportRestApi, Terraform's `aws_api_gateway_rest_api.body` puts it with PutRestApi). AWS takes
+   Swagger 2.0 and OpenAPI 3, `info.description` optional, and sets each method's authorization
+   from its `security` entry: a scheme with `x-amazon-apigateway-authtype: awsSigv4` is
+   `AWS_IAM`, an `apiKey` scheme named `api_key` makes the method require a key. moto refuses a
+   `swagger` document in PutRestApi, requires `info.description` (500 without it) and ignores
+   `security` (every method `NONE`), and keeps an integration's `type` as written (`aws_proxy`)
+   where AWS answers it upper-case (`AWS_PROXY`). Here the document is read as AWS reads it.
 
 Each process is a fresh account (`--account` sets moto's default account id), so two emulators
 in one test are two independent AWS accounts.
@@ -79,6 +87,47 @@ def install_workarounds() -> None:
     function_class.__init__ = __init__
     function_class.update_configuration = update_configuration
     function_class.get_configuration = get_configuration
+
+    _install_rest_api_from_swagger()
+
+
+def _install_rest_api_from_swagger() -> None:
+    """Workaround 4: Swagger 2.0 documents, an optional description and `security` applied."""
+    from moto.apigateway import models as apigateway_models
+
+    backend = apigateway_models.APIGatewayBackend
+    import_api, put_api = backend.import_rest_api, backend.put_rest_api
+
+    def import_rest_api(self, api_doc, fail_on_warnings):
+        info = {"description": "", **(api_doc.get("info") or {})}
+        return import_api(self, {**api_doc, "info": info}, fail_on_warnings)
+
+    def put_rest_api(self, function_id, api_doc, fail_on_warnings, mode="merge"):
+        as_openapi = {k: v for k, v in api_doc.items() if k != "swagger"}
+        if "swagger" in api_doc:
+            as_openapi["openapi"] = "3.0.1"  # moto reads only `paths` and the integrations of either
+        api = put_api(self, function_id, as_openapi, fail_on_warnings, mode)
+        schemes = api_doc.get("securityDefinitions") or (api_doc.get("components") or {}).get("securitySchemes") or {}
+        for path, methods in (api_doc.get("paths") or {}).items():
+            resource = api.get_resource_for_path(path)
+            for verb, method_doc in methods.items():
+                method = resource.resource_methods.get(verb.upper()) if resource else None
+                if method is None or not isinstance(method_doc, dict):
+                    continue
+                integration = getattr(method, "method_integration", None)
+                if integration is not None and integration.integration_type:
+                    integration.integration_type = integration.integration_type.upper()
+                for requirement in method_doc.get("security") or []:
+                    for name in requirement:
+                        scheme = schemes.get(name) or {}
+                        if scheme.get("x-amazon-apigateway-authtype") == "awsSigv4":
+                            method.authorization_type = "AWS_IAM"
+                        elif scheme.get("type") == "apiKey" and name == "api_key":
+                            method.api_key_required = True
+        return api
+
+    backend.import_rest_api = import_rest_api
+    backend.put_rest_api = put_rest_api
 
 
 def main() -> None:

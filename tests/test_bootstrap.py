@@ -65,7 +65,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert [kind for kind, outcome, _ in first if outcome == "updated"] == ["settings", "chalice config"], first
     assert {outcome for kind, outcome, _ in first if kind not in ("settings", "chalice config")} == {"created"}
     assert [outcome for _, outcome, _ in second] == ["unchanged"] * len(second), second
-    assert [kind for kind, _, _ in first].count("log group") == 3
+    assert [kind for kind, _, _ in first].count("log group") == 4  # the three functions and the API handler
     specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     s3 = moto_server("s3")
     bucket = specs["bucket"]["name"]
@@ -83,6 +83,12 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     ddb = moto_server("dynamodb")
     table = ddb.describe_table(TableName=specs["table"]["name"])["Table"]
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "kind-created_at"
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("kind", "HASH"),
+        ("created_at", "RANGE"),
+    ]
     backups = ddb.describe_continuous_backups(TableName=specs["table"]["name"])["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
     assert SENDER in moto_server("ses").list_identities()["Identities"]
@@ -99,7 +105,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.org")]
     groups = {g["logGroupName"]: g for g in moto_server("logs").describe_log_groups()["logGroups"]}
     assert {name: g["retentionInDays"] for name, g in groups.items()} == {
-        f"/aws/lambda/stock-insights-dev-{fn}": 30 for fn in ("ingest", "analyze", "notify")
+        f"/aws/lambda/stock-insights-dev{suffix}": 30 for suffix in ("-ingest", "-analyze", "-notify", "")
     }
     unknown = next(a for a in alarms if a["MetricName"] == "EmailOutcomeUnknown")  # issue 11, item 8b
     assert unknown["Namespace"] == "StockInsights" and unknown["Threshold"] == 0
@@ -120,6 +126,25 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     ingest = json.loads((chalice_dir / "policy-dev-ingest.json").read_text())
     assert f"arn:aws:s3:::{bucket}/inputs/*" in ingest["Statement"][0]["Resource"]
     assert bootstrap.chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 0
+
+
+def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
+    """A stage bootstrapped before the report archive: the next run adds the index (UpdateTable)."""
+    chalice_dir = tmp_path / ".chalice"
+    shutil.copytree(REPO / ".chalice", chalice_dir)
+    specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
+    ddb = moto_server("dynamodb")
+    old = {k: v for k, v in bootstrap.table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
+    old["AttributeDefinitions"] = [{"AttributeName": "analysis_id", "AttributeType": "S"}]
+    ddb.create_table(**old)
+    assert not ddb.describe_table(TableName=specs["table"]["name"])["Table"].get("GlobalSecondaryIndexes")
+
+    first = {kind: outcome for kind, outcome, _ in _run(*_resources_args(chalice_dir))}
+    second = {kind: outcome for kind, outcome, _ in _run(*_resources_args(chalice_dir))}
+
+    assert first["table"] == "updated" and second["table"] == "unchanged"
+    table = ddb.describe_table(TableName=specs["table"]["name"])["Table"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["kind-created_at"]
 
 
 def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
@@ -220,6 +245,9 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
 
     assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
     for fn, function in specs["functions"].items():
+        if fn == "api_handler":  # invoked synchronously by API Gateway: no queue is attached
+            assert function["function_name"] not in dead_letter
+            continue
         assert dead_letter[function["function_name"]]["TargetArn"].endswith(f":stock-insights-dev-{fn}-dlq")
     [mapping] = lam.list_event_source_mappings(FunctionName="stock-insights-dev-notify")["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

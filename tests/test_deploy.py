@@ -47,7 +47,8 @@ FETCH_SYMBOLS = "AAPL,MSFT"
 API_KEY = "td-live-key-5f0e1d2c3b4a"  # what a deployer keeps in TD_API_KEY; must never be written anywhere
 STAGE = "dev"
 PREFIX = f"stock-insights-{STAGE}"
-ALL_FUNCTIONS = (*FUNCTIONS, "fetch")
+ALL_FUNCTIONS = (*FUNCTIONS, "fetch")  # each with its dead-letter queue
+API_ROUTES = ("/", "/reports", "/reports/{report_id}", "/symbols/{symbol}")
 _IGNORED = shutil.ignore_patterns(
     ".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
 )
@@ -193,6 +194,7 @@ def terraform_path(project, chalice_path):
 
 
 _SERVICES = (
+    "apigateway",
     "cloudwatch",
     "dynamodb",
     "events",
@@ -319,7 +321,8 @@ def check_deployment(client, account: str, project: Path) -> dict:
 
     groups = {g["logGroupName"]: g.get("retentionInDays") for g in client("logs").describe_log_groups()["logGroups"]}
     assert {name: days for name, days in groups.items() if name.startswith("/aws/lambda/")} == {
-        f"/aws/lambda/{PREFIX}-{fn}": 30 for fn in ALL_FUNCTIONS
+        **{f"/aws/lambda/{PREFIX}-{fn}": 30 for fn in ALL_FUNCTIONS},
+        f"/aws/lambda/{PREFIX}": 30,  # the API handler's
     }
 
     sns = client("sns")
@@ -327,8 +330,20 @@ def check_deployment(client, account: str, project: Path) -> dict:
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", ALARM_EMAIL)]
 
+    functions["api_handler"] = check_api(client, project, deployed)
     deployed["functions"] = functions
-    deployed["policies"] = {fn: _role_policy(client, functions[fn]["Role"]) for fn in ALL_FUNCTIONS}
+    deployed["policies"] = {fn: _role_policy(client, functions[fn]["Role"]) for fn in functions}
+    api = deployed["policies"]["api_handler"]
+    read_actions = sorted(a for st in api["Statement"] for a in _as_list(st["Action"]) if a.split(":")[0] != "xray")
+    assert read_actions == sorted(
+        ["dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "kms:Decrypt"]
+        + ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+    )
+    assert _statement(api, "ReadFullAnalyses")["Resource"] == f"arn:aws:s3:::{bucket}/analyses/*"
+    # The table and its index (the chalice path's policy file names any account and region).
+    table = f"table/{PREFIX}-analyses"
+    reads = _statement(api, "ReadAnalysesAndLatestIndex")["Resource"]
+    assert [arn.split(":")[-1] for arn in reads] == [table, f"{table}/index/kind-created_at"]
     fetch = deployed["policies"]["fetch"]
     assert _statement(fetch, "ReadTwelveDataKey")["Resource"].endswith(
         f":parameter/stock-insights/{STAGE}/twelvedata-api-key"
@@ -339,6 +354,35 @@ def check_deployment(client, account: str, project: Path) -> dict:
     assert send["Action"] == ["ses:SendRawEmail"]
     assert [arn.rsplit(":identity/", 1)[1] for arn in _as_list(send["Resource"])] == [SENDER, SENDER.split("@")[1]]
     return deployed
+
+
+def check_api(client, project: Path, deployed: dict) -> dict:
+    """The report archive's API: Chalice's API handler, a REST API whose every route is a GET that
+    calls it with AWS_IAM authorization, and the table's index its queries use."""
+    config = client("lambda").get_function_configuration(FunctionName=PREFIX)
+    settings = _function_settings(project, "api_handler")
+    assert (config["Handler"], config["Runtime"]) == ("app.app", "python3.11")
+    assert (config["MemorySize"], config["Timeout"]) == (settings["lambda_memory_size"], settings["lambda_timeout"])
+    assert not (config.get("DeadLetterConfig") or {}).get("TargetArn")  # invoked synchronously
+    variables = config["Environment"]["Variables"]
+    assert variables["TABLE_NAME"] == f"{PREFIX}-analyses" and variables["BUCKET_NAME"] == deployed["bucket"]
+    assert "API_AUTH" not in variables  # iam, the default
+    (index,) = deployed["table"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "kind-created_at"
+    apigateway = client("apigateway")
+    (rest_api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == "stock-insights"]
+    resources = apigateway.get_resources(restApiId=rest_api["id"], embed=["methods"])["items"]
+    methods = {r["path"]: r.get("resourceMethods") or {} for r in resources if r.get("resourceMethods")}
+    assert set(methods) == set(API_ROUTES)
+    by_path = {r["path"]: r["id"] for r in resources}
+    for path in API_ROUTES:
+        assert set(methods[path]) == {"GET"}, path
+        method = apigateway.get_method(restApiId=rest_api["id"], resourceId=by_path[path], httpMethod="GET")
+        assert method["authorizationType"] == "AWS_IAM", path
+        assert not method.get("apiKeyRequired"), path
+        integration = method["methodIntegration"]
+        assert integration["type"] == "AWS_PROXY" and config["FunctionArn"] in integration["uri"], path
+    return config
 
 
 def _role_policy(client, role_arn: str) -> dict:
@@ -364,7 +408,7 @@ def _as_list(value) -> list:
 def test_chalice_path_delivers_every_setting(chalice_path, project):
     client, _, _ = chalice_path
     deployed = check_deployment(client, CHALICE_ACCOUNT, project)
-    for fn in ALL_FUNCTIONS:  # each role's policy is its file, as infra.chalice_config wrote it
+    for fn in (*ALL_FUNCTIONS, "api_handler"):  # each role's policy is its file, as infra.chalice_config wrote it
         written = json.loads((project / ".chalice" / f"policy-{STAGE}-{fn}.json").read_text())
         assert deployed["policies"][fn] == written
     assert "arn:aws:s3:::" + deployed["bucket"] in json.dumps(deployed["policies"]["ingest"])
@@ -424,7 +468,11 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
         "kms_key_arn": kms,
         "event_bus_arn": bus,
         "sender_identity_arns": [f"{identity}/{SENDER}", f"{identity}/{SENDER.split('@')[1]}"],
-        "log_group_arns": {fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in ALL_FUNCTIONS},
+        "index_arns": [f"{deployed['table']['TableArn']}/index/kind-created_at"],
+        "log_group_arns": {
+            **{fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in ALL_FUNCTIONS},
+            "api_handler": groups[f"/aws/lambda/{PREFIX}"],
+        },
         "dlq_arns": deployed["dlqs"],
         "bedrock_model_arns": [
             "arn:aws:bedrock:*::foundation-model/amazon.nova-*",

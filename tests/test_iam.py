@@ -16,8 +16,11 @@ import boto3
 import pytest
 
 from infra import chalice_config
-from infra.resources import FUNCTIONS, resource_specs, table_definition
+from infra.resources import API_HANDLER, resource_specs, table_definition
+from infra.resources import FUNCTIONS as ASYNC_FUNCTIONS
 from tests.conftest import REPO, moto_server
+
+FUNCTIONS = (*ASYNC_FUNCTIONS, API_HANDLER)  # the archive's routes run in Chalice's one API handler
 
 CHALICE = REPO / ".chalice"
 REGION = "us-east-1"
@@ -52,6 +55,8 @@ def test_no_wildcard_action_and_every_wildcard_resource_says_why(stage, function
             }
             continue
         for resource in resources:
+            if resource.endswith((f":log-group:/aws/lambda/stock-insights-{stage}", f"/stock-insights-{stage}:*")):
+                continue  # the API handler's own log group (Chalice names the function <app>-<stage>)
             if resource != "*" and ":s3:::" not in resource and ":bedrock:" not in resource:
                 assert f"stock-insights-{stage}-" in resource or ":event-bus/" in resource or ":ses:" in resource, (
                     resource
@@ -68,6 +73,18 @@ def test_each_function_gets_only_its_own_services(stage):
     assert services["ingest"] == common | {"s3", "events"}
     assert services["analyze"] == common | {"s3", "dynamodb", "bedrock"}
     assert services["notify"] == common | {"s3", "dynamodb", "ses"}
+    # The archive's API reads, and only reads: no queue, no writes, no Scan.
+    assert services[API_HANDLER] == {"logs", "kms", "xray", "s3", "dynamodb"}
+    api_actions = {a for s in _policy(stage, API_HANDLER)["Statement"] for a in s["Action"]}
+    assert {a for a in api_actions if a.split(":")[0] in ("s3", "dynamodb", "kms")} == {
+        "s3:GetObject",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "kms:Decrypt",
+    }
+    (reads,) = [s for s in _policy(stage, API_HANDLER)["Statement"] if "dynamodb:Query" in s["Action"]]
+    table = f"table/stock-insights-{stage}-analyses"
+    assert [r.split(":")[-1] for r in reads["Resource"]] == [table, f"{table}/index/kind-created_at"]
     ingest_s3 = {a for s in _policy(stage, "ingest")["Statement"] for a in s["Action"] if a.startswith("s3:")}
     assert "s3:DeleteObject" in ingest_s3
     assert not any(
@@ -230,6 +247,23 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     from moto.ses.models import ses_backends
 
     assert len(ses_backends["123456789012"][REGION].sent_messages) == 1
+
+    # The archive's routes, with the API handler's read-only policy: every read it makes is allowed.
+    from chalice.test import Client
+
+    aws_.act_as(API_HANDLER)
+    analysis_id = analysis["analysis_id"]
+    with Client(app.app) as api:
+        listing = api.http.get("/reports")
+        assert listing.status_code == 200, listing.body
+        assert [r["id"] for r in json.loads(listing.body)["items"]] == [analysis_id]
+        for path in ("/", f"/reports/{analysis_id}", f"/reports/{analysis_id}.json", "/symbols/AAPL"):
+            assert api.http.get(path).status_code == 200, path
+    # ... and it may not write: its keys cannot put an item.
+    with pytest.raises(Exception, match="AccessDenied|not authorized"):
+        aws_.client("dynamodb", API_HANDLER).put_item(
+            TableName=SPECS["table"]["name"], Item={"analysis_id": {"S": "x"}}
+        )
 
 
 def test_a_stages_settings_file_reaches_its_policy_files_and_environment(tmp_path):

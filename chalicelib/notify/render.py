@@ -366,6 +366,11 @@ def _mover(symbol: Any, change: Any) -> dict:
     return {"symbol": clean_line(symbol, 24), "change": pct(change), "tone": tone(change)}
 
 
+def environment():
+    """The templates' jinja2 environment (the archive's pages use it too, with the same style)."""
+    return _environment()
+
+
 @functools.cache
 def _environment():
     import jinja2
