@@ -1,13 +1,17 @@
 """`python -m sandbox serve`: a local AWS endpoint that runs the pipeline.
 
-    python -m sandbox serve [--port 4566] [--host 127.0.0.1] [--out DIR]
+    python -m sandbox serve [--port 4566] [--api-port 4567] [--host 127.0.0.1] [--out DIR]
     aws --endpoint-url http://127.0.0.1:4566 s3 cp FILE s3://stock-insights-sandbox/inputs/
+    open http://127.0.0.1:4567/                      # the report archive
 
 moto's own HTTP server, in front of the same embedded account the sandbox uses, plus the
 sandbox's event delivery: an upload from the real AWS CLI (or any SDK) reaches the bucket's
 notification, and the handlers run as Lambda would run them; reports land in DIR. `aws s3 ls`,
-`aws dynamodb scan` and the like show the state, as against AWS. One line per delivery; Ctrl-C or
-SIGTERM stops it cleanly. It binds to loopback unless `--host` says otherwise.
+`aws dynamodb scan` and the like show the state, as against AWS. The app's report archive routes
+(`GET /`, `/reports`, …: docs/api.md) are served on their own port, `--api-port` (the AWS endpoint
+keeps `/` for S3's ListBuckets), by Chalice's local server: on loopback, where Chalice does not
+check the IAM authorizer. One line per delivery; Ctrl-C or SIGTERM stops it cleanly. It binds to
+loopback unless `--host` says otherwise.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ _LOCK = threading.RLock()
 
 @click.command()
 @click.option("--port", default=4566, show_default=True, help="Port of the AWS endpoint.")
+@click.option("--api-port", type=int, default=None, help="Port of the report archive [default: PORT + 1].")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-def serve(port: int, host: str, out_dir: str) -> None:
+def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
     """Serve an embedded AWS on PORT that runs the pipeline on every upload to inputs/."""
     try:
         import moto.server  # noqa: F401 - moto's server extra (flask, werkzeug)
@@ -49,10 +54,10 @@ def serve(port: int, host: str, out_dir: str) -> None:
         signal.signal(signum, lambda *_: stop.set())
     console = sys.stdout
     with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
-        run_server(host, port, out, stop, console)
+        run_server(host, port, port + 1 if api_port is None else api_port, out, stop, console)
 
 
-def run_server(host: str, port: int, out: Path, stop: threading.Event, console: Any) -> None:
+def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.Event, console: Any) -> None:
     """Until `stop` is set: the endpoint on host:port, and every pending event delivered."""
     from sandbox.embedded import BUCKET, REGION, TABLE, EmbeddedAWS
     from sandbox.runner import _analyses, _emails
@@ -62,8 +67,10 @@ def run_server(host: str, port: int, out: Path, stop: threading.Event, console: 
 
     with _atomic_embedded_requests(), EmbeddedAWS() as env:
         server, thread = _start_http(host, port)
+        api, api_thread = _start_api(env.app_module.app, host, api_port)
         endpoint = f"http://{host}:{server.server_port}"
         say(f"Stock Insights sandbox: an AWS endpoint at {endpoint} (region {REGION}), reports in {out}/")
+        say(f"  the report archive at http://{host}:{api.server.server_address[1]}/ (routes: docs/api.md)")
         say(f"  bucket s3://{BUCKET}/ (uploads to inputs/ run the pipeline); Ctrl-C stops")
         say(f"  aws --endpoint-url {endpoint} --region {REGION} s3 cp FILE s3://{BUCKET}/inputs/")
         say(f"  aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {TABLE}")
@@ -81,8 +88,9 @@ def run_server(host: str, port: int, out: Path, stop: threading.Event, console: 
                     reported = len(emails)
                 stop.wait(0.3)
         finally:
-            server.shutdown()
-            thread.join(timeout=10)
+            for running, running_thread in ((api, api_thread), (server, thread)):
+                running.shutdown()
+                running_thread.join(timeout=10)
             say("stopped")
 
 
@@ -124,6 +132,23 @@ def _start_http(host: str, port: int) -> tuple[Any, threading.Thread]:
     thread = threading.Thread(target=server.serve_forever, name="sandbox-serve", daemon=True)
     thread.start()
     return server, thread
+
+
+def _start_api(app: Any, host: str, port: int) -> tuple[Any, threading.Thread]:
+    """The app's routes on Chalice's local server (the IAM authorizer is not checked locally)."""
+    import warnings
+
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    warnings.filterwarnings("ignore", message=".*is not a supported in local mode.*")
+    try:
+        local = create_local_server(app, Config.create(chalice_app=app, app_name=app.app_name), host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    thread = threading.Thread(target=local.server.serve_forever, name="sandbox-api", daemon=True)
+    thread.start()
+    return local, thread
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -27,11 +29,22 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 class Served:
     """A running `sandbox serve`, its output read line by line as it comes."""
 
     def __init__(self, out: Path):
         self.port = _free_port()
+        while _in_use(self.port + 1):  # the archive's port, PORT + 1 by default
+            self.port = _free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         command = [sys.executable, "-m", "sandbox", "serve", "--port", str(self.port), "--out", str(out)]
@@ -103,6 +116,15 @@ def test_the_real_aws_cli_runs_the_pipeline_and_reads_its_state(served, aws_cli,
     report_line = served.wait_for("report ")
     html = Path(report_line.split()[2])
     assert html.exists() and html.parent == tmp_path / "out" and "<html" in html.read_text(encoding="utf-8")
+
+    # The report archive, on its own port (PORT + 1 by default).
+    archive = served.seen[1]
+    assert f"the report archive at http://127.0.0.1:{served.port + 1}/" in archive
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/reports", timeout=30) as response:
+        (item,) = json.loads(response.read())["items"]
+    assert item["input_file"] == "inputs/five.json" and item["symbols_count"] == 5
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/", timeout=30) as response:
+        assert response.status == 200 and "five.json" in response.read().decode("utf-8")
 
     listing = aws("s3", "ls", f"s3://{BUCKET}/processed/bars/", "--recursive")
     assert "processed/bars/five.json/" in listing
