@@ -13,7 +13,7 @@ import boto3
 import pytest
 
 from infra import bootstrap
-from infra.resources import resource_specs
+from infra.resources import resource_specs, table_definition
 from tests.conftest import REPO
 from tests.conftest import moto_server as start_moto_server
 
@@ -134,7 +134,7 @@ def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
     shutil.copytree(REPO / ".chalice", chalice_dir)
     specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     ddb = moto_server("dynamodb")
-    old = {k: v for k, v in bootstrap.table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
+    old = {k: v for k, v in table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
     old["AttributeDefinitions"] = [{"AttributeName": "analysis_id", "AttributeType": "S"}]
     ddb.create_table(**old)
     assert not ddb.describe_table(TableName=specs["table"]["name"])["Table"].get("GlobalSecondaryIndexes")

@@ -1,0 +1,409 @@
+"""The bootstrap's resource steps: each makes one AWS resource match `infra.resources`' specs.
+
+`Bootstrap.resources()` runs before `chalice deploy`, `Bootstrap.wire()` after it; the command
+line, the settings file and the `.chalice/` files are `infra.bootstrap`'s. No step prints: each
+tells its `report` callback what it had to do (`created`, `updated` or `unchanged`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.aws import error_code
+from infra.policies import key_policy
+from infra.resources import index_definition, table_attributes, table_definition
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+class Bootstrap:
+    """Each step makes one resource match `specs` and says what it had to do."""
+
+    def __init__(
+        self,
+        specs: dict[str, Any],
+        client: Callable[[str], Any],
+        report: Callable[[str, str, str], None],
+        account: str = "",
+        partition: str = "aws",
+    ):
+        self.specs = specs
+        self.client = client
+        self.report = report
+        self.account = account
+        self.partition = partition
+
+    # -- before deploy -----------------------------------------------------------------------
+    def resources(self, api_key: str | None = None) -> str:
+        """Every resource to its definition; returns the table's stream ARN. `api_key`: the
+        Twelve Data key to keep in the fetch's SecureString parameter (None: leave it as it is)."""
+        self.key_arn = self.kms_key()
+        self.bucket()
+        stream_arn = self.table()
+        self.email_identity()
+        self.dead_letter_queues()
+        self.log_groups()
+        topic_arn = self.alarm_topic()
+        self.alarm_subscription(topic_arn)
+        self.alarms(topic_arn)
+        if self.specs["fetch"]:
+            self.api_key_parameter(api_key)
+        return stream_arn
+
+    def api_key_parameter(self, api_key: str | None) -> None:
+        """The fetch's Twelve Data key as an SSM SecureString (never printed): written from the
+        value given, or checked for and explained when none is given."""
+        ssm, name = self.client("ssm"), self.specs["fetch"]["api_key_parameter"]
+        try:
+            current = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+        except Exception as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise
+            current = None
+        if api_key is None:
+            if current is None:
+                self.report(
+                    "api key parameter",
+                    name,
+                    "MISSING: the fetch cannot run until you store the key "
+                    f"(aws ssm put-parameter --name {name} --type SecureString --value YOUR_KEY, "
+                    "or --twelvedata-key-env VAR)",
+                )
+            else:
+                self.report("api key parameter", name, UNCHANGED)
+            return
+        if current is not None and current.get("Type") == "SecureString" and current.get("Value") == api_key:
+            self.report("api key parameter", name, UNCHANGED)
+            return
+        ssm.put_parameter(Name=name, Value=api_key, Type="SecureString", Overwrite=True)
+        self.report("api key parameter", name, CREATED if current is None else UPDATED)
+
+    def kms_key(self) -> str:
+        kms, spec = self.client("kms"), self.specs["kms_key"]
+        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in _pages(kms, "list_aliases", "Aliases")}
+        policy = json.dumps(key_policy(spec["service_principals"], f"arn:{self.partition}:iam::{self.account}:root"))
+        if spec["alias"] in aliases:
+            key_id, outcome = aliases[spec["alias"]], UNCHANGED
+        else:
+            key_id = kms.create_key(Description=spec["description"], Policy=policy)["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=spec["alias"], TargetKeyId=key_id)
+            outcome = CREATED
+        if not kms.get_key_rotation_status(KeyId=key_id).get("KeyRotationEnabled"):
+            kms.enable_key_rotation(KeyId=key_id)
+            outcome = outcome if outcome == CREATED else UPDATED
+        self.report("kms key", spec["alias"], outcome)
+        return kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+
+    def bucket(self) -> None:
+        s3, spec = self.client("s3"), self.specs["bucket"]
+        name = spec["name"]
+        outcome = UNCHANGED
+        try:
+            s3.head_bucket(Bucket=name)
+        except Exception as exc:
+            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            region = s3.meta.region_name
+            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=name, ObjectOwnership=spec["object_ownership"], **extra)
+            outcome = CREATED
+        wanted_block = {
+            k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        }
+        try:
+            current_block = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+        except Exception:
+            current_block = {}
+        if current_block != wanted_block:
+            s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=wanted_block)
+            outcome = outcome if outcome == CREATED else UPDATED
+        wanted_sse = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": spec["sse_algorithm"]}}]}
+        try:
+            rules = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
+            current_sse = [r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in rules]
+        except Exception:
+            current_sse = []
+        if current_sse != [spec["sse_algorithm"]]:
+            s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration=wanted_sse)
+            outcome = outcome if outcome == CREATED else UPDATED
+        if spec["versioning"] and s3.get_bucket_versioning(Bucket=name).get("Status") != "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            outcome = outcome if outcome == CREATED else UPDATED
+        wanted_rules = [_s3_lifecycle_rule(rule) for rule in spec["lifecycle_rules"]]
+        try:
+            current_rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+        except Exception:
+            current_rules = []
+        if _canonical(current_rules) != _canonical(wanted_rules):
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": wanted_rules})
+            outcome = outcome if outcome == CREATED else UPDATED
+        self.report("bucket", name, outcome)
+        self.notification_prerequisites(name, spec["input_prefix"])
+
+    def notification_prerequisites(self, bucket: str, prefix: str) -> None:
+        """S3 refuses two notifications whose prefixes overlap for the same events: find any that
+        would make Chalice's `inputs/` notification fail at deploy time (its own is fine)."""
+        config = self.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+        ours = self.specs["functions"]["ingest"]["function_name"]
+        clashes = []
+        for kind in ("LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations"):
+            for entry in config.get(kind, []):
+                target = entry.get("LambdaFunctionArn") or entry.get("QueueArn") or entry.get("TopicArn") or ""
+                rules = entry.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+                other = next((r["Value"] for r in rules if r.get("Name", "").lower() == "prefix"), "")
+                created = any(e.startswith("s3:ObjectCreated") for e in entry.get("Events", []))
+                overlaps = prefix.startswith(other) or other.startswith(prefix)
+                if created and overlaps and not target.endswith(f":function:{ours}"):
+                    clashes.append(f"{target} on prefix {other!r}")
+        if clashes:
+            self.report("s3 notification", bucket, "CONFLICT: " + "; ".join(clashes))
+            raise SystemExit(
+                f"bucket {bucket} already sends ObjectCreated events under {prefix!r} elsewhere "
+                f"({'; '.join(clashes)}); S3 refuses overlapping notifications, so chalice deploy "
+                "would fail: remove them or give them a prefix outside the input prefix"
+            )
+        self.report("s3 notification", bucket, "ready for chalice deploy")
+
+    def table(self) -> str:
+        ddb, spec = self.client("dynamodb"), self.specs["table"]
+        outcome = UNCHANGED
+        try:
+            table = ddb.describe_table(TableName=spec["name"])["Table"]
+        except Exception as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            ddb.create_table(
+                **table_definition(spec),
+                SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": self.key_arn},
+                DeletionProtectionEnabled=spec["deletion_protection"],
+                Tags=[{"Key": k, "Value": v} for k, v in self.specs["tags"].items()],
+            )
+            ddb.get_waiter("table_exists").wait(TableName=spec["name"], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+            table = ddb.describe_table(TableName=spec["name"])["Table"]
+            outcome = CREATED
+        stream = table.get("StreamSpecification") or {}
+        if not stream.get("StreamEnabled") or stream.get("StreamViewType") != spec["stream_view_type"]:
+            raise SystemExit(
+                f"table {spec['name']} exists without a {spec['stream_view_type']} stream; "
+                "enable it (update-table --stream-specification) and run again"
+            )
+        if spec["point_in_time_recovery"]:
+            backups = ddb.describe_continuous_backups(TableName=spec["name"])["ContinuousBackupsDescription"]
+            status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+            if status != "ENABLED":
+                ddb.update_continuous_backups(
+                    TableName=spec["name"], PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+                )
+                outcome = outcome if outcome == CREATED else UPDATED
+        if self._add_missing_indexes(ddb, spec, table):
+            outcome = outcome if outcome == CREATED else UPDATED
+        self.report("table", spec["name"], outcome)
+        return table["LatestStreamArn"]
+
+    def _add_missing_indexes(self, ddb: Any, spec: dict[str, Any], table: dict[str, Any]) -> bool:
+        """Add the indexes a table made before them lacks (one UpdateTable each: DynamoDB takes one
+        index creation per call); True if any was added. The index backfills in the background:
+        the API's listing is complete once it is ACTIVE."""
+        present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes") or []}
+        added = False
+        for index in spec.get("indexes") or []:
+            if index["name"] in present:
+                continue
+            ddb.update_table(
+                TableName=spec["name"],
+                AttributeDefinitions=[{"AttributeName": n, "AttributeType": k} for n, k in table_attributes(spec)],
+                GlobalSecondaryIndexUpdates=[{"Create": index_definition(index)}],
+            )
+            added = True
+        return added
+
+    def email_identity(self) -> None:
+        ses, email = self.client("ses"), self.specs["email_identity"]["email"]
+        known = set(_pages(ses, "list_identities", "Identities", IdentityType="EmailAddress"))
+        if email in known:
+            self.report("ses identity", email, UNCHANGED)
+            return
+        ses.verify_email_identity(EmailAddress=email)
+        self.report("ses identity", email, f"{CREATED} (check the inbox of {email} for the verification link)")
+
+    def dead_letter_queues(self) -> None:
+        sqs = self.client("sqs")
+        for spec in self.specs["dead_letter_queues"].values():
+            wanted = {
+                "MessageRetentionPeriod": str(spec["message_retention_seconds"]),
+                "KmsMasterKeyId": spec["kms_key_alias"],
+            }
+            try:
+                url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
+            except Exception as exc:
+                if "NonExistentQueue" not in error_code(exc) and "QueueDoesNotExist" not in error_code(exc):
+                    raise
+                sqs.create_queue(QueueName=spec["name"], Attributes=wanted, tags=dict(self.specs["tags"]))
+                self.report("dead-letter queue", spec["name"], CREATED)
+                continue
+            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted)).get("Attributes", {})
+            if {k: current.get(k) for k in wanted} != wanted:
+                sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
+                self.report("dead-letter queue", spec["name"], UPDATED)
+            else:
+                self.report("dead-letter queue", spec["name"], UNCHANGED)
+
+    def alarm_topic(self) -> str:
+        sns, spec = self.client("sns"), self.specs["alarm_topic"]
+        existing = {t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in _pages(sns, "list_topics", "Topics")}
+        if spec["name"] in existing:
+            arn = existing[spec["name"]]
+            if sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId") != spec["kms_key_alias"]:
+                sns.set_topic_attributes(
+                    TopicArn=arn, AttributeName="KmsMasterKeyId", AttributeValue=spec["kms_key_alias"]
+                )
+                self.report("alarm topic", spec["name"], UPDATED)
+            else:
+                self.report("alarm topic", spec["name"], UNCHANGED)
+            return arn
+        arn = sns.create_topic(Name=spec["name"], Attributes={"KmsMasterKeyId": spec["kms_key_alias"]})["TopicArn"]
+        self.report("alarm topic", spec["name"], CREATED)
+        return arn
+
+    def log_groups(self) -> None:
+        """Each function's log group with its retention, before the function first logs (Lambda
+        would otherwise create it, keeping logs forever)."""
+        logs = self.client("logs")
+        for group in self.specs["log_groups"].values():
+            found = [
+                g
+                for g in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=group["name"])
+                if g["logGroupName"] == group["name"]
+            ]
+            outcome = UNCHANGED
+            if not found:
+                logs.create_log_group(logGroupName=group["name"], tags=dict(self.specs["tags"]))
+                outcome = CREATED
+            if not found or found[0].get("retentionInDays") != group["retention_days"]:
+                logs.put_retention_policy(logGroupName=group["name"], retentionInDays=group["retention_days"])
+                outcome = outcome if outcome == CREATED else UPDATED
+            self.report("log group", group["name"], outcome)
+
+    def alarm_subscription(self, topic_arn: str) -> None:
+        email = self.specs["alarm_topic"]["email"]
+        if not email:
+            return
+        sns = self.client("sns")
+        subscribed = {
+            s["Endpoint"]
+            for s in _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
+            if s.get("Protocol") == "email"
+        }
+        if email in subscribed:
+            self.report("alarm e-mail", email, UNCHANGED)
+            return
+        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
+        self.report("alarm e-mail", email, f"{CREATED} (confirm the subscription in the inbox of {email})")
+
+    def alarms(self, topic_arn: str) -> None:
+        cloudwatch = self.client("cloudwatch")
+        names = [a["name"] for a in self.specs["alarms"]]
+        current = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]}
+        for alarm in self.specs["alarms"]:
+            wanted = _alarm_request(alarm, topic_arn)
+            found = current.get(alarm["name"])
+            if found is not None and all(_same(found.get(k), v) for k, v in wanted.items()):
+                self.report("alarm", alarm["name"], UNCHANGED)
+                continue
+            cloudwatch.put_metric_alarm(**wanted)
+            self.report("alarm", alarm["name"], CREATED if found is None else UPDATED)
+
+    # -- after deploy ------------------------------------------------------------------------
+    def wire(self) -> None:
+        lam, sqs = self.client("lambda"), self.client("sqs")
+        queue_arns = {
+            fn: sqs.get_queue_attributes(
+                QueueUrl=sqs.get_queue_url(QueueName=q["name"])["QueueUrl"], AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
+            for fn, q in self.specs["dead_letter_queues"].items()
+        }
+        for function in self.specs["functions"].values():
+            if function["dead_letter_queue"] is None:
+                continue  # the API handler: invoked synchronously, no queue
+            name = function["function_name"]
+            config = lam.get_function_configuration(FunctionName=name)
+            target = queue_arns[function["dead_letter_queue"]]
+            if (config.get("DeadLetterConfig") or {}).get("TargetArn") == target:
+                self.report("dead-letter config", name, UNCHANGED)
+            else:
+                lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": target})
+                self.report("dead-letter config", name, UPDATED)
+        mapping_spec = self.specs["stream_mapping"]
+        function_name = self.specs["functions"][mapping_spec["function"]]["function_name"]
+        mappings = lam.list_event_source_mappings(FunctionName=function_name)["EventSourceMappings"]
+        if not mappings:
+            raise SystemExit(f"{function_name} has no stream mapping: run chalice deploy first")
+        wanted = {
+            "BisectBatchOnFunctionError": mapping_spec["bisect_batch_on_function_error"],
+            "MaximumRetryAttempts": mapping_spec["maximum_retry_attempts"],
+            "FunctionResponseTypes": mapping_spec["function_response_types"],
+            "DestinationConfig": {"OnFailure": {"Destination": queue_arns[mapping_spec["on_failure_queue"]]}},
+        }
+        for mapping in mappings:
+            if all(_same(mapping.get(k), v) for k, v in wanted.items()):
+                self.report("stream mapping", mapping["UUID"], UNCHANGED)
+            else:
+                lam.update_event_source_mapping(UUID=mapping["UUID"], **wanted)
+                self.report("stream mapping", mapping["UUID"], UPDATED)
+
+
+def _s3_lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"ID": rule["id"], "Status": "Enabled", "Filter": {"Prefix": rule["prefix"]}}
+    if "expiration_days" in rule:
+        body["Expiration"] = {"Days": rule["expiration_days"]}
+    if rule.get("expired_object_delete_marker"):
+        body["Expiration"] = {"ExpiredObjectDeleteMarker": True}
+    if "transition_days" in rule:
+        body["Transitions"] = [{"Days": rule["transition_days"], "StorageClass": rule["storage_class"]}]
+    if "noncurrent_version_expiration_days" in rule:
+        body["NoncurrentVersionExpiration"] = {"NoncurrentDays": rule["noncurrent_version_expiration_days"]}
+    if "abort_incomplete_upload_days" in rule:
+        body["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule["abort_incomplete_upload_days"]}
+    return body
+
+
+def _alarm_request(alarm: dict[str, Any], topic_arn: str) -> dict[str, Any]:
+    return {
+        "AlarmName": alarm["name"],
+        "AlarmDescription": alarm["description"],
+        "Namespace": alarm["namespace"],
+        "MetricName": alarm["metric_name"],
+        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(alarm["dimensions"].items())],
+        "Statistic": alarm["statistic"],
+        "Period": alarm["period"],
+        "EvaluationPeriods": alarm["evaluation_periods"],
+        "Threshold": float(alarm["threshold"]),
+        "ComparisonOperator": alarm["comparison_operator"],
+        "TreatMissingData": alarm["treat_missing_data"],
+        "AlarmActions": [topic_arn],
+        "OKActions": [topic_arn],
+    }
+
+
+def _canonical(value: Any) -> str:
+    """Order-insensitive text of a rule list (AWS may return keys and rules in another order)."""
+    return json.dumps(
+        sorted((json.loads(json.dumps(v, sort_keys=True, default=str)) for v in value), key=json.dumps), sort_keys=True
+    )
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list) and isinstance(current, list) and wanted and isinstance(wanted[0], dict):
+        return _canonical(current) == _canonical(wanted)
+    if isinstance(wanted, float) and current is not None:
+        return float(current) == wanted
+    return current == wanted
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
+    items: list = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(key, []))
+    return items
