@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from chalicelib.ingest.rules import validate_series
@@ -708,3 +709,31 @@ def test_vectorised_and_per_element_paths_agree(fmt, poison):
                 r["message"] for r in baseline.rejects
             ]
         assert [v for v in verdict.valid if v is not POISON_BARS[poison]] == baseline.valid
+
+
+# The span parser: a vectorised parser's refusal may name a suspect value. Bad values scattered
+# through long columns must get exactly the per-value verdicts, whether the suspect named is right
+# (orjson's error position, a stray character, a magnitude) or wrong.
+@pytest.mark.parametrize("bad_at", [(0,), (4999,), (1, 2, 3), (17, 2500, 2501, 4998), tuple(range(0, 5000, 97))])
+@pytest.mark.parametrize("junk", ["abc", "1e999", " 5", "1.2.3", "-", "1e-200", '"7"', "1,5", "9" * 39])
+def test_scattered_bad_numbers_in_a_long_column_are_each_found(bad_at, junk):
+    bars = [bar(datetime=(dt.date(2000, 1, 1) + dt.timedelta(days=i)).isoformat()) for i in range(5000)]
+    for i in bad_at:
+        bars[i]["high"] = junk
+    verdict = validate_series("AAPL", bars, NOW, DAY)
+    assert [(r["index"], r["rule"], r["field"]) for r in verdict.rejects] == [(i, "bad_number", "high") for i in bad_at]
+    assert len(verdict.valid) == 5000 - len(bad_at)
+
+
+def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
+    from chalicelib.ingest import rules
+
+    column = ["1.5"] * 300
+    column[7] = column[250] = "x"
+
+    def fast(values):  # refuses any span holding "x", naming the wrong value
+        return (len(values) - 1) if "x" in values else (np.array([1.5] * len(values)), np.zeros(len(values), np.int8))
+
+    values, status = rules._parse_spans(column, fast, rules._slow_number, np.float64)
+    assert np.flatnonzero(status).tolist() == [7, 250]
+    assert np.isnan(values[[7, 250]]).all() and (np.delete(values, [7, 250]) == 1.5).all()

@@ -186,39 +186,51 @@ def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
 
 # Span statuses from the parsers below.
 _OK, _BAD, _ABSENT = 0, 1, 2
-_SMALLEST_SPAN = 32  # spans the vectorised parser refuses are halved down to this size
+_SMALLEST_SPAN = 32  # spans the vectorised parser refuses without a hint are halved down to this size
+_UNTRIED = object()  # a span not yet handed to the vectorised parser
+
+# What a vectorised parser returns: (values, statuses) for the whole span, or its refusal: None, or
+# the index (within the span) of the first value it suspects.
+Parsed = tuple[np.ndarray, np.ndarray] | int | None
 
 
 def _parse_spans(
     column: Sequence[Any],
-    fast: Callable[[Sequence[Any]], tuple[np.ndarray, np.ndarray] | None],
+    fast: Callable[[Sequence[Any]], Parsed],
     slow: Callable[[Any], tuple[Any, int]],
     dtype: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(values, statuses) for a column: `fast` parses whole spans or refuses (returns None).
+    """(values, statuses) for a column: `fast` parses whole spans or refuses them.
 
-    A refused span is halved until the parts are accepted or small, and only the small refused
-    parts go through `slow`, one value at a time. One bad value in 5,000 thus costs a few dozen
-    slow parses, not 5,000.
+    A refusal that names a suspect value sends that one value through `slow` and the spans on
+    either side back to `fast`; a refusal without one halves the span until the parts are
+    accepted or small, and only the small refused parts go through `slow`, one value at a time.
+    One bad value in 5,000 thus costs one more vectorised parse, not 5,000 slow ones. A wrong
+    suspect costs only time: every value is still judged by `fast` or `slow`.
     """
     whole = fast(column)
-    if whole is not None:  # the clean common case: no copies
+    if isinstance(whole, tuple):  # the clean common case: no copies
         return whole
     n = len(column)
     values = np.zeros(n, dtype=dtype)
     status = np.zeros(n, dtype=np.int8)
-    spans = [(0, n)]
+    spans: list[tuple[int, int, Any]] = [(0, n, whole)]
     while spans:
-        lo, hi = spans.pop()
-        parsed = None if (lo, hi) == (0, n) else fast(column[lo:hi])  # the whole was just refused
-        if parsed is not None:
+        lo, hi, parsed = spans.pop()
+        if parsed is _UNTRIED:
+            parsed = fast(column[lo:hi])
+        if isinstance(parsed, tuple):
             values[lo:hi], status[lo:hi] = parsed
+        elif isinstance(parsed, int) and 0 <= parsed < hi - lo:
+            at = lo + parsed
+            values[at], status[at] = slow(column[at])
+            spans += [(start, end, _UNTRIED) for start, end in ((lo, at), (at + 1, hi)) if start < end]
         elif hi - lo <= _SMALLEST_SPAN:
             for i in range(lo, hi):
                 values[i], status[i] = slow(column[i])
         else:
             mid = (lo + hi) // 2
-            spans += [(lo, mid), (mid, hi)]
+            spans += [(lo, mid, _UNTRIED), (mid, hi, _UNTRIED)]
     return values, status
 
 
@@ -230,8 +242,8 @@ def _parse_numbers(columns: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.nda
     return values, status == _BAD, status == _ABSENT
 
 
-def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else None."""
+def _fast_numbers(values: Sequence[Any]) -> Parsed:
+    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else a refusal."""
     try:
         joined = ",".join(values)  # the common case, all strings; anything else raises TypeError
     except TypeError:
@@ -242,14 +254,16 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
             return None  # an integer of more than 38 digits: on the exact path
         parsed = values
     else:
-        if any(ch in joined for ch in _NOT_A_NUMBER_CHARS):
-            return None
+        found = [at for at in map(joined.find, _NOT_A_NUMBER_CHARS) if at >= 0]
+        if found:
+            return joined.count(",", 0, min(found))  # the value holding the first such character
         if max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
             return None
         try:
             parsed = orjson.loads("[" + joined + "]")
-        except orjson.JSONDecodeError:
-            return None
+        except orjson.JSONDecodeError as exc:
+            # The parser stops inside the bad value or at the comma after it ("[" shifts by one).
+            return joined.count(",", 0, max(exc.pos - 1, 0))
         if len(parsed) != len(values):  # a value held a comma
             return None
     try:
@@ -258,8 +272,9 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
         return None
     magnitude = np.abs(array)
     # NaN and infinities fail the first comparison; zero is storable, tiny nonzero values are not.
-    if not ((magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))).all():
-        return None
+    storable = (magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))
+    if not storable.all():
+        return int(storable.argmin())
     return array, np.zeros(len(array), dtype=np.int8)
 
 
@@ -305,7 +320,7 @@ _DIGITS_AT[19] = _DIGITS_AT[16] + [17, 18]
 _SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
 
 
-def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+def _fast_datetimes(values: Sequence[Any]) -> Parsed:
     """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else None.
 
     The layout is checked on the bytes as a grid (digits and separators where they belong), so
