@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from chalicelib.ingest.formats import TypedBar, bar_dict
+from chalicelib.ingest.formats import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
 from chalicelib.models import BAR_RULES, RejectRecord
 
 FIELDS = ("datetime", "open", "high", "low", "close", "volume")
@@ -40,8 +40,10 @@ STORABLE_MAX = 1e126
 STORABLE_MIN = 1e-130
 # ... and at most 38 significant digits (boto3 refuses to round a longer Decimal).
 STORABLE_DIGITS = 38
-# A string this long or shorter cannot hold more significant digits than that.
+# A string this long or shorter cannot hold more significant digits than that (the typed decoder
+# bounds its numbers to this).
 _SHORT_ENOUGH = STORABLE_DIGITS
+assert TYPED_NUMBER_MAX_CHARS <= _SHORT_ENOUGH
 # Symbols (CONTRACT section 2): non-empty, at most 64 characters, no control, bidi-control or
 # zero-width characters.
 SYMBOL_MAX_CHARS = 64
@@ -107,7 +109,7 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
         return SeriesVerdict(valid=[], rule_counts=Counter({"bad_symbol": n}), rejected=n, _plan=bad_symbol_rejects)
     columns, has_volume = _columns(bars)
     seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
-    numbers, num_bad, num_missing = _parse_numbers(columns[1:])
+    numbers, num_bad, num_missing = _parse_numbers(columns[1:], short=isinstance(bars[0], TypedBar))
 
     rule = np.zeros(n, dtype=np.int8)
     field_at = np.full(n, -1, dtype=np.int8)  # index into FIELDS, -1 when no single field
@@ -234,16 +236,26 @@ def _parse_spans(
     return values, status
 
 
-def _parse_numbers(columns: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, not-a-finite-number mask, absent mask), each shaped (len(columns), n)."""
-    parsed = [_parse_spans(column, _fast_numbers, _slow_number, np.float64) for column in columns]
+def _parse_numbers(columns: Sequence[Sequence[Any]], short: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, not-a-finite-number mask, absent mask), each shaped (len(columns), n).
+
+    `short`: the columns are typed bars' numbers, strings too short to hold too many digits."""
+    fast = _fast_short_numbers if short else _fast_numbers
+    parsed = [_parse_spans(column, fast, _slow_number, np.float64) for column in columns]
     values = np.vstack([v for v, _ in parsed])
     status = np.vstack([s for _, s in parsed])
     return values, status == _BAD, status == _ABSENT
 
 
-def _fast_numbers(values: Sequence[Any]) -> Parsed:
-    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else a refusal."""
+def _fast_short_numbers(values: Sequence[Any]) -> Parsed:
+    """`_fast_numbers` for typed bars' strings, which the decoder has bounded in length."""
+    return _fast_numbers(values, short=True)
+
+
+def _fast_numbers(values: Sequence[Any], short: bool = False) -> Parsed:
+    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else a refusal.
+
+    With `short`, every value is known to be a string of at most `_SHORT_ENOUGH` characters."""
     try:
         joined = ",".join(values)  # the common case, all strings; anything else raises TypeError
     except TypeError:
@@ -257,7 +269,7 @@ def _fast_numbers(values: Sequence[Any]) -> Parsed:
         found = [at for at in map(joined.find, _NOT_A_NUMBER_CHARS) if at >= 0]
         if found:
             return joined.count(",", 0, min(found))  # the value holding the first such character
-        if max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
+        if not short and max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
             return None
         try:
             parsed = orjson.loads("[" + joined + "]")
