@@ -737,3 +737,27 @@ def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
     values, status = rules._parse_spans(column, fast, rules._slow_number, np.float64)
     assert np.flatnonzero(status).tolist() == [7, 250]
     assert np.isnan(values[[7, 250]]).all() and (np.delete(values, [7, 250]) == 1.5).all()
+
+
+def test_the_vectorised_datetime_reading_agrees_with_the_exact_one_on_every_month_end():
+    # Leap years (1900 no, 2000 yes), the day after each month's last, times at the edges: the fast
+    # reader accepts exactly what dt.datetime accepts, with the same seconds.
+    from chalicelib.ingest import rules
+
+    texts = []
+    for year in (1, 1600, 1899, 1900, 1970, 1999, 2000, 2023, 2024, 2100, 9999):
+        for month in range(0, 14):
+            for day in (0, 1, 28, 29, 30, 31, 32):
+                for clock in ("", " 00:00", " 23:59", " 24:00", " 23:60", " 12:30:59", " 12:30:60"):
+                    texts.append(f"{year:04d}-{month:02d}-{day:02d}{clock}")
+    for width in (10, 16, 19):
+        column = [t for t in texts if len(t) == width]
+        seconds, status = rules._parse_spans(column, rules._fast_datetimes, rules._slow_datetime, np.int64)
+        exact = [rules._datetime_seconds(t) for t in column]
+        assert status.tolist() == [rules._BAD if e is None else rules._OK for e in exact]
+        assert [int(s) for s, e in zip(seconds, exact, strict=True) if e is not None] == [
+            e for e in exact if e is not None
+        ]
+        good = [t for t, e in zip(column, exact, strict=True) if e is not None]
+        fast = rules._fast_datetimes(good)
+        assert isinstance(fast, tuple) and fast[0].tolist() == [e for e in exact if e is not None]

@@ -333,11 +333,13 @@ _SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(
 
 
 def _fast_datetimes(values: Sequence[Any]) -> Parsed:
-    """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else None.
+    """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else a refusal.
 
     The layout is checked on the bytes as a grid (digits and separators where they belong), so
-    unequal widths that happen to fill the grid misalign and are refused; numpy's parser then
-    refuses impossible dates (Feb 30, 24:00). Refused spans go to the exact slow path.
+    unequal widths that happen to fill the grid misalign and are refused; the fields are then
+    read off the grid as numbers, and any date or time that does not exist (year 0, Feb 30,
+    24:00, a 60th second) is refused, naming the first such row. Refused spans go to the exact
+    slow path.
     """
     try:
         text = "".join(values).encode("ascii")
@@ -347,16 +349,25 @@ def _fast_datetimes(values: Sequence[Any]) -> Parsed:
     if width not in _DIGITS_AT or len(text) != width * len(values):
         return None
     grid = np.frombuffer(text, dtype=np.uint8).reshape(len(values), width)
-    if not ((grid[:, _DIGITS_AT[width]] - ord("0")) <= 9).all():  # uint8: below "0" wraps above 9
+    digits = grid[:, _DIGITS_AT[width]] - ord("0")  # uint8: below "0" wraps above 9
+    if not (digits <= 9).all():
         return None
     if not all((grid[:, col] == char).all() for col, char in _SEPARATORS_AT.items() if col < width):
         return None
-    if (grid[:, :4] == ord("0")).all(axis=1).any():  # year 0000 is not a date
-        return None
-    try:
-        seconds = np.array(values, dtype="datetime64[s]").astype(np.int64)
-    except ValueError:
-        return None
+    d = digits.astype(np.int64)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour = d[:, 8] * 10 + d[:, 9] if width >= 16 else 0
+    minute = d[:, 10] * 10 + d[:, 11] if width >= 16 else 0
+    second = d[:, 12] * 10 + d[:, 13] if width == 19 else 0
+    months = (year - 1970) * 12 + np.clip(month, 1, 12) - 1
+    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    month_days = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_day
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    real &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    if not real.all():
+        return int(real.argmin())
+    seconds = (first_day + day - 1) * 86_400 + hour * 3_600 + minute * 60 + second
     return seconds, np.zeros(len(values), dtype=np.int8)
 
 
