@@ -761,3 +761,25 @@ def test_the_vectorised_datetime_reading_agrees_with_the_exact_one_on_every_mont
         good = [t for t, e in zip(column, exact, strict=True) if e is not None]
         fast = rules._fast_datetimes(good)
         assert isinstance(fast, tuple) and fast[0].tolist() == [e for e in exact if e is not None]
+
+
+@pytest.mark.parametrize("every", [1, 2, 3, 50])
+def test_a_column_dense_with_bad_values_is_not_reparsed_once_per_bad_value(every):
+    # A refusal names the first bad value; what follows it is halved, not handed back whole, so
+    # the values handed to the vectorised parser stay within n * (log2(n) + 2), dense or sparse.
+    import math
+
+    from chalicelib.ingest import rules
+
+    n = 4096
+    column = ["x" if i % every == 0 else "1.5" for i in range(n)]
+    handed = []
+
+    def counting_fast(values):
+        handed.append(len(values))
+        return rules._fast_numbers(values)
+
+    values, status = rules._parse_spans(column, counting_fast, rules._slow_number, np.float64)
+
+    assert np.flatnonzero(status).tolist() == list(range(0, n, every))
+    assert sum(handed) <= n * (math.log2(n) + 2)

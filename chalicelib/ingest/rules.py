@@ -204,11 +204,12 @@ def _parse_spans(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, statuses) for a column: `fast` parses whole spans or refuses them.
 
-    A refusal that names a suspect value sends that one value through `slow` and the spans on
-    either side back to `fast`; a refusal without one halves the span until the parts are
-    accepted or small, and only the small refused parts go through `slow`, one value at a time.
-    One bad value in 5,000 thus costs one more vectorised parse, not 5,000 slow ones. A wrong
-    suspect costs only time: every value is still judged by `fast` or `slow`.
+    A refusal that names a suspect value sends that one value through `slow`, the span before it
+    back to `fast` and the span after it back in halves; a refusal without one halves the span
+    until the parts are accepted or small, and only the small refused parts go through `slow`,
+    one value at a time. One bad value in 5,000 thus costs about two more vectorised passes, and
+    a column of mostly bad values log-many, never one per bad value. A wrong suspect costs only
+    time: every value is still judged by `fast` or `slow`.
     """
     whole = fast(column)
     if isinstance(whole, tuple):  # the clean common case: no copies
@@ -226,7 +227,10 @@ def _parse_spans(
         elif isinstance(parsed, int) and 0 <= parsed < hi - lo:
             at = lo + parsed
             values[at], status[at] = slow(column[at])
-            spans += [(start, end, _UNTRIED) for start, end in ((lo, at), (at + 1, hi)) if start < end]
+            # The values before the suspect are usually clean; those after it are halved, so a
+            # column dense with bad values costs log-many passes, not one pass per bad value.
+            mid = (at + 1 + hi) // 2
+            spans += [(start, end, _UNTRIED) for start, end in ((lo, at), (at + 1, mid), (mid, hi)) if start < end]
         elif hi - lo <= _SMALLEST_SPAN:
             for i in range(lo, hi):
                 values[i], status[i] = slow(column[i])
