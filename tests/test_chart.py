@@ -50,3 +50,52 @@ def test_text_sparkline_spans_the_blocks():
     assert sparkline_text([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]) == "▁▂▃▄▅▆▇█"
     assert sparkline_text([2.0, 1.0]) == "█▁"
     assert sparkline_text([1.0]) == ""
+
+
+def _reference_png(closes: list[float], width: int = 240, height: int = 64) -> bytes:
+    """The chart as first written, one pixel at a time: the vectorised drawing must match it byte for byte."""
+    from chalicelib.notify import chart
+
+    rgb = line_rgb(closes)
+    palette = [chart._BACKGROUND, chart._mix(chart._BACKGROUND, rgb, 0.10), chart._BASELINE]
+    palette += [chart._mix(chart._BACKGROUND, rgb, (i + 1) / chart._SHADES) for i in range(chart._SHADES)]
+    pad, half_thickness = 3.0, 1.6
+    low, high = min(closes), max(closes)
+    span = (high - low) or 1.0
+
+    def y_of(value: float) -> float:
+        return pad + (high - value) / span * (height - 2 * pad)
+
+    def value_at(x: float) -> float:
+        position = x / (width - 1) * (len(closes) - 1)
+        i = min(int(position), len(closes) - 2)
+        t = position - i
+        return closes[i] + (closes[i + 1] - closes[i]) * t
+
+    baseline = round(y_of(closes[0]))
+    rows = [bytearray(width) for _ in range(height)]
+    for x in range(width):
+        ys = (y_of(value_at(max(0.0, x - 0.5))), y_of(value_at(x)), y_of(value_at(min(width - 1.0, x + 0.5))))
+        top, bottom = min(ys) - half_thickness, max(ys) + half_thickness
+        if x % 6 < 3 and 0 <= baseline < height:
+            rows[baseline][x] = 2
+        for y in range(max(0, int(top)), height):
+            level = round((min(y + 1.0, bottom) - max(float(y), top)) * chart._SHADES)
+            if level >= 1:
+                rows[y][x] = 2 + min(chart._SHADES, level)
+            elif y + 0.5 >= bottom and rows[y][x] != 2:
+                rows[y][x] = 1
+    return chart._encode_png(width, height, palette, rows)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_vectorised_drawing_matches_the_pixel_by_pixel_one(seed):
+    import random
+
+    rng = random.Random(seed)
+    n = rng.choice([2, 3, 5, 20, 30, 31, 300])
+    closes = [rng.choice([100.0, 100.5, rng.uniform(1, 1e4)]) for _ in range(n)]
+    if seed % 5 == 0:
+        closes = [round(c) for c in closes]  # exact halves and ties on the pixel grid
+    width, height = rng.choice([(240, 64), (120, 40), (7, 5), (31, 17)])
+    assert sparkline_png(closes, width, height) == _reference_png(closes, width, height)

@@ -191,6 +191,7 @@ def test_make_demo_installs_only_what_the_sandbox_needs_and_make_test_adds_the_r
     assert demo_deps == ["$(DEMO_STAMP)"]
     demo_recipe = re.search(r"^\$\(DEMO_STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     assert "-r requirements-demo.txt" in demo_recipe and "requirements-dev.txt" not in demo_recipe
+    assert "--no-compile" in demo_recipe  # pip's byte-compiling of every module is most of a first demo's wait
     assert "$(STAMP)" in re.search(r"^test:(.*)$", makefile, re.M).group(1)
     assert re.search(r"^\$\(STAMP\): \$\(DEMO_STAMP\) requirements-dev.txt", makefile, re.M)
     assert re.search(r"^VENV \?=", makefile, re.M)  # a throwaway venv can be tried: make demo VENV=/tmp/v

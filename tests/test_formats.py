@@ -703,6 +703,26 @@ def test_one_odd_bar_sends_the_file_through_the_generic_decoder_with_the_same_ve
     assert only_series(parsed).values == [*CSV_BARS, odd_bar]  # untouched, as before
 
 
+@pytest.mark.parametrize(
+    ("high", "verdict"),
+    [("0" * 37 + "2", None), ("0" * 38 + "2", None), ("1" * 39, "bad_number"), ("1." + "1" * 38, "bad_number")],
+    ids=["38-chars", "39-chars-2-digits", "39-digits", "39-digits-with-a-point"],
+)
+def test_a_number_longer_than_typed_bars_hold_goes_generic_with_the_same_verdict(high, verdict):
+    # Typed bars hold numbers of at most 38 characters (the rules then skip the digit count); a
+    # longer one, too many digits or not, sends the file through the generic decoder.
+    from chalicelib.ingest.rules import validate_series
+
+    odd = {**CSV_BARS[0], "datetime": "2023-01-05", "high": high, "low": "1", "open": "1.5", "close": "1.5"}
+    raw = json.dumps({"meta": {"symbol": "AAPL", "interval": "1day"}, "values": [*CSV_BARS, odd]}).encode()
+
+    parsed = decode_input(raw, "inputs/AAPL_1day.json", MAX_BYTES)
+
+    assert typed(parsed) == (len(high) <= formats.TYPED_NUMBER_MAX_CHARS)
+    result = validate_series("AAPL", only_series(parsed).values, 2_000_000_000, 0)
+    assert [(r["rule"], r["field"]) for r in result.rejects] == ([(verdict, "high")] if verdict else [])
+
+
 @pytest.mark.parametrize("extra", [{"code": 200}, {"meta": {"symbol": "AAPL"}, "values": "none"}])
 def test_a_response_with_other_keys_or_types_is_decoded_generically(extra):
     document = {"AAPL": {"meta": {"symbol": "AAPL", "interval": "1day"}, "values": CSV_BARS, **extra}}

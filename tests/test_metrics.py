@@ -258,3 +258,46 @@ def test_loading_in_chunks_gives_the_same_columns(monkeypatch):
 
     assert compute_metrics(load_processed(body)) == whole
     assert compute_metrics(load_processed(body.replace(b"\n", b"\n\n", 5))) == whole  # blank lines too
+
+
+def _same_columns(a, b) -> bool:
+    return (
+        a.symbols.tolist() == b.symbols.tolist()
+        and a.intervals == b.intervals
+        and a.starts.tolist() == b.starts.tolist()
+        and a.counts.tolist() == b.counts.tolist()
+        and a.datetimes.tolist() == b.datetimes.tolist()
+        and np.array_equal(a.close, b.close)
+        and np.array_equal(a.volume, b.volume, equal_nan=True)
+    )
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {},
+        {"close": 125.5, "volume": 10},  # JSON numbers, not strings
+        {"volume": None},
+        {"volume": "__absent__"},  # an instrument without volume
+        {"interval": "__absent__"},
+        {"interval": {"n": 1180591620717411303424}},  # read by orjson, as the generic path reads it
+        {"source_symbol": "X", "note": [1, {"a": 2}]},  # other fields are skipped
+        {"close": True},  # a type the typed lines refuse: the chunk goes the generic way
+    ],
+    ids=["plain", "numbers", "null-volume", "no-volume", "no-interval", "odd-interval", "extra-fields", "bool"],
+)
+def test_typed_line_decoding_gives_the_generic_columns(odd, monkeypatch):
+    # load_processed decodes lines into small structs of the fields it reads; whatever they hold,
+    # the columns are those of the dict-per-line reading.
+    import json
+
+    import chalicelib.analyze.bars as bars_module
+
+    bars = _prefix_bars()[:500]
+    bars[7] = {k: v for k, v in {**bars[7], **odd}.items() if v != "__absent__"}
+    body = b"".join(json.dumps(bar).encode() + b"\n" for bar in bars)
+    typed = load_processed(body)
+    assert (bars_module._typed_chunk_columns(body) is None) == (odd.get("close") is True)
+    monkeypatch.setattr(bars_module, "_typed_chunk_columns", lambda part: None)
+
+    assert _same_columns(typed, load_processed(body))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from chalicelib.ingest.rules import validate_series
@@ -708,3 +709,77 @@ def test_vectorised_and_per_element_paths_agree(fmt, poison):
                 r["message"] for r in baseline.rejects
             ]
         assert [v for v in verdict.valid if v is not POISON_BARS[poison]] == baseline.valid
+
+
+# The span parser: a vectorised parser's refusal may name a suspect value. Bad values scattered
+# through long columns must get exactly the per-value verdicts, whether the suspect named is right
+# (orjson's error position, a stray character, a magnitude) or wrong.
+@pytest.mark.parametrize("bad_at", [(0,), (4999,), (1, 2, 3), (17, 2500, 2501, 4998), tuple(range(0, 5000, 97))])
+@pytest.mark.parametrize("junk", ["abc", "1e999", " 5", "1.2.3", "-", "1e-200", '"7"', "1,5", "9" * 39])
+def test_scattered_bad_numbers_in_a_long_column_are_each_found(bad_at, junk):
+    bars = [bar(datetime=(dt.date(2000, 1, 1) + dt.timedelta(days=i)).isoformat()) for i in range(5000)]
+    for i in bad_at:
+        bars[i]["high"] = junk
+    verdict = validate_series("AAPL", bars, NOW, DAY)
+    assert [(r["index"], r["rule"], r["field"]) for r in verdict.rejects] == [(i, "bad_number", "high") for i in bad_at]
+    assert len(verdict.valid) == 5000 - len(bad_at)
+
+
+def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
+    from chalicelib.ingest import rules
+
+    column = ["1.5"] * 300
+    column[7] = column[250] = "x"
+
+    def fast(values):  # refuses any span holding "x", naming the wrong value
+        return (len(values) - 1) if "x" in values else (np.array([1.5] * len(values)), np.zeros(len(values), np.int8))
+
+    values, status = rules._parse_spans(column, fast, rules._slow_number, np.float64)
+    assert np.flatnonzero(status).tolist() == [7, 250]
+    assert np.isnan(values[[7, 250]]).all() and (np.delete(values, [7, 250]) == 1.5).all()
+
+
+def test_the_vectorised_datetime_reading_agrees_with_the_exact_one_on_every_month_end():
+    # Leap years (1900 no, 2000 yes), the day after each month's last, times at the edges: the fast
+    # reader accepts exactly what dt.datetime accepts, with the same seconds.
+    from chalicelib.ingest import rules
+
+    texts = []
+    for year in (1, 1600, 1899, 1900, 1970, 1999, 2000, 2023, 2024, 2100, 9999):
+        for month in range(0, 14):
+            for day in (0, 1, 28, 29, 30, 31, 32):
+                for clock in ("", " 00:00", " 23:59", " 24:00", " 23:60", " 12:30:59", " 12:30:60"):
+                    texts.append(f"{year:04d}-{month:02d}-{day:02d}{clock}")
+    for width in (10, 16, 19):
+        column = [t for t in texts if len(t) == width]
+        seconds, status = rules._parse_spans(column, rules._fast_datetimes, rules._slow_datetime, np.int64)
+        exact = [rules._datetime_seconds(t) for t in column]
+        assert status.tolist() == [rules._BAD if e is None else rules._OK for e in exact]
+        assert [int(s) for s, e in zip(seconds, exact, strict=True) if e is not None] == [
+            e for e in exact if e is not None
+        ]
+        good = [t for t, e in zip(column, exact, strict=True) if e is not None]
+        fast = rules._fast_datetimes(good)
+        assert isinstance(fast, tuple) and fast[0].tolist() == [e for e in exact if e is not None]
+
+
+@pytest.mark.parametrize("every", [1, 2, 3, 50])
+def test_a_column_dense_with_bad_values_is_not_reparsed_once_per_bad_value(every):
+    # A refusal names the first bad value; what follows it is halved, not handed back whole, so
+    # the values handed to the vectorised parser stay within n * (log2(n) + 2), dense or sparse.
+    import math
+
+    from chalicelib.ingest import rules
+
+    n = 4096
+    column = ["x" if i % every == 0 else "1.5" for i in range(n)]
+    handed = []
+
+    def counting_fast(values):
+        handed.append(len(values))
+        return rules._fast_numbers(values)
+
+    values, status = rules._parse_spans(column, counting_fast, rules._slow_number, np.float64)
+
+    assert np.flatnonzero(status).tolist() == list(range(0, n, every))
+    assert sum(handed) <= n * (math.log2(n) + 2)

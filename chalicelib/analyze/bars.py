@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -33,7 +34,41 @@ _CHUNK_BYTES = 8 << 20  # parse ~8 MiB of lines at a time: only one chunk's dict
 
 def load_processed(body: bytes) -> BarColumns:
     """Parse `processed/…jsonl` (one bar per line) into sorted columns, a chunk of lines at a time."""
-    return _assemble([_chunk_columns(_parse_lines(part)) for part in _line_chunks(body)])
+    return _assemble([_typed_chunk_columns(part) or _chunk_columns(_parse_lines(part)) for part in _line_chunks(body)])
+
+
+class _Line(msgspec.Struct, gc=False):
+    """The fields analysis reads from a processed line; msgspec skips the others without building them."""
+
+    symbol: str
+    datetime: str
+    close: str | int | float
+    volume: str | int | float | None = None
+    interval: msgspec.Raw = msgspec.Raw()  # read by orjson, once per symbol, as the generic path reads it
+
+
+_LINES = msgspec.json.Decoder(list[_Line])
+_GET_LINE = tuple(map(attrgetter, ("symbol", "datetime", "close", "volume")))
+
+
+def _typed_chunk_columns(part: bytes) -> tuple | None:
+    """`_chunk_columns(_parse_lines(part))` without a dict per line; None for any line it cannot
+    take (a field missing or of another type, blank lines), which then goes the generic way."""
+    try:
+        lines = _LINES.decode(b"[" + part.strip().replace(b"\n", b",") + b"]")
+    except msgspec.DecodeError:
+        return None
+    if not lines:
+        return None
+    symbols, datetimes, closes, volumes = (list(map(get, lines)) for get in _GET_LINE)
+    names = np.array(symbols, dtype=str)
+    _, first = np.unique(names, return_index=True)
+    intervals = {symbols[i]: _raw_value(lines[i].interval) for i in first.tolist()}
+    return names, np.array(datetimes, dtype=str), _floats(closes), _floats(volumes), intervals
+
+
+def _raw_value(raw: msgspec.Raw) -> object:
+    return orjson.loads(memoryview(raw)) if raw else None
 
 
 def columns_from_bars(bars: list) -> BarColumns:

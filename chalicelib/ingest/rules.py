@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from chalicelib.ingest.formats import TypedBar, bar_dict
+from chalicelib.ingest.formats import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
 from chalicelib.models import BAR_RULES, RejectRecord
 
 FIELDS = ("datetime", "open", "high", "low", "close", "volume")
@@ -40,8 +40,10 @@ STORABLE_MAX = 1e126
 STORABLE_MIN = 1e-130
 # ... and at most 38 significant digits (boto3 refuses to round a longer Decimal).
 STORABLE_DIGITS = 38
-# A string this long or shorter cannot hold more significant digits than that.
+# A string this long or shorter cannot hold more significant digits than that (the typed decoder
+# bounds its numbers to this).
 _SHORT_ENOUGH = STORABLE_DIGITS
+assert TYPED_NUMBER_MAX_CHARS <= _SHORT_ENOUGH
 # Symbols (CONTRACT section 2): non-empty, at most 64 characters, no control, bidi-control or
 # zero-width characters.
 SYMBOL_MAX_CHARS = 64
@@ -107,7 +109,7 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
         return SeriesVerdict(valid=[], rule_counts=Counter({"bad_symbol": n}), rejected=n, _plan=bad_symbol_rejects)
     columns, has_volume = _columns(bars)
     seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
-    numbers, num_bad, num_missing = _parse_numbers(columns[1:])
+    numbers, num_bad, num_missing = _parse_numbers(columns[1:], short=isinstance(bars[0], TypedBar))
 
     rule = np.zeros(n, dtype=np.int8)
     field_at = np.full(n, -1, dtype=np.int8)  # index into FIELDS, -1 when no single field
@@ -186,52 +188,78 @@ def _columns(bars: Sequence[Any]) -> tuple[list[Sequence[Any]], bool]:
 
 # Span statuses from the parsers below.
 _OK, _BAD, _ABSENT = 0, 1, 2
-_SMALLEST_SPAN = 32  # spans the vectorised parser refuses are halved down to this size
+_SMALLEST_SPAN = 32  # spans the vectorised parser refuses without a hint are halved down to this size
+_UNTRIED = object()  # a span not yet handed to the vectorised parser
+
+# What a vectorised parser returns: (values, statuses) for the whole span, or its refusal: None, or
+# the index (within the span) of the first value it suspects.
+Parsed = tuple[np.ndarray, np.ndarray] | int | None
 
 
 def _parse_spans(
     column: Sequence[Any],
-    fast: Callable[[Sequence[Any]], tuple[np.ndarray, np.ndarray] | None],
+    fast: Callable[[Sequence[Any]], Parsed],
     slow: Callable[[Any], tuple[Any, int]],
     dtype: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(values, statuses) for a column: `fast` parses whole spans or refuses (returns None).
+    """(values, statuses) for a column: `fast` parses whole spans or refuses them.
 
-    A refused span is halved until the parts are accepted or small, and only the small refused
-    parts go through `slow`, one value at a time. One bad value in 5,000 thus costs a few dozen
-    slow parses, not 5,000.
+    A refusal that names a suspect value sends that one value through `slow`, the span before it
+    back to `fast` and the span after it back in halves; a refusal without one halves the span
+    until the parts are accepted or small, and only the small refused parts go through `slow`,
+    one value at a time. One bad value in 5,000 thus costs about two more vectorised passes, and
+    a column of mostly bad values log-many, never one per bad value. A wrong suspect costs only
+    time: every value is still judged by `fast` or `slow`.
     """
     whole = fast(column)
-    if whole is not None:  # the clean common case: no copies
+    if isinstance(whole, tuple):  # the clean common case: no copies
         return whole
     n = len(column)
     values = np.zeros(n, dtype=dtype)
     status = np.zeros(n, dtype=np.int8)
-    spans = [(0, n)]
+    spans: list[tuple[int, int, Any]] = [(0, n, whole)]
     while spans:
-        lo, hi = spans.pop()
-        parsed = None if (lo, hi) == (0, n) else fast(column[lo:hi])  # the whole was just refused
-        if parsed is not None:
+        lo, hi, parsed = spans.pop()
+        if parsed is _UNTRIED:
+            parsed = fast(column[lo:hi])
+        if isinstance(parsed, tuple):
             values[lo:hi], status[lo:hi] = parsed
+        elif isinstance(parsed, int) and 0 <= parsed < hi - lo:
+            at = lo + parsed
+            values[at], status[at] = slow(column[at])
+            # The values before the suspect are usually clean; those after it are halved, so a
+            # column dense with bad values costs log-many passes, not one pass per bad value.
+            mid = (at + 1 + hi) // 2
+            spans += [(start, end, _UNTRIED) for start, end in ((lo, at), (at + 1, mid), (mid, hi)) if start < end]
         elif hi - lo <= _SMALLEST_SPAN:
             for i in range(lo, hi):
                 values[i], status[i] = slow(column[i])
         else:
             mid = (lo + hi) // 2
-            spans += [(lo, mid), (mid, hi)]
+            spans += [(lo, mid, _UNTRIED), (mid, hi, _UNTRIED)]
     return values, status
 
 
-def _parse_numbers(columns: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(values, not-a-finite-number mask, absent mask), each shaped (len(columns), n)."""
-    parsed = [_parse_spans(column, _fast_numbers, _slow_number, np.float64) for column in columns]
+def _parse_numbers(columns: Sequence[Sequence[Any]], short: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, not-a-finite-number mask, absent mask), each shaped (len(columns), n).
+
+    `short`: the columns are typed bars' numbers, strings too short to hold too many digits."""
+    fast = _fast_short_numbers if short else _fast_numbers
+    parsed = [_parse_spans(column, fast, _slow_number, np.float64) for column in columns]
     values = np.vstack([v for v, _ in parsed])
     status = np.vstack([s for _, s in parsed])
     return values, status == _BAD, status == _ABSENT
 
 
-def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else None."""
+def _fast_short_numbers(values: Sequence[Any]) -> Parsed:
+    """`_fast_numbers` for typed bars' strings, which the decoder has bounded in length."""
+    return _fast_numbers(values, short=True)
+
+
+def _fast_numbers(values: Sequence[Any], short: bool = False) -> Parsed:
+    """All decimal strings (or all JSON numbers) that are finite: parsed in one call, else a refusal.
+
+    With `short`, every value is known to be a string of at most `_SHORT_ENOUGH` characters."""
     try:
         joined = ",".join(values)  # the common case, all strings; anything else raises TypeError
     except TypeError:
@@ -242,14 +270,16 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
             return None  # an integer of more than 38 digits: on the exact path
         parsed = values
     else:
-        if any(ch in joined for ch in _NOT_A_NUMBER_CHARS):
-            return None
-        if max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
+        found = [at for at in map(joined.find, _NOT_A_NUMBER_CHARS) if at >= 0]
+        if found:
+            return joined.count(",", 0, min(found))  # the value holding the first such character
+        if not short and max(map(len, values)) > _SHORT_ENOUGH:  # maybe too many digits: each on the exact path
             return None
         try:
             parsed = orjson.loads("[" + joined + "]")
-        except orjson.JSONDecodeError:
-            return None
+        except orjson.JSONDecodeError as exc:
+            # The parser stops inside the bad value or at the comma after it ("[" shifts by one).
+            return joined.count(",", 0, max(exc.pos - 1, 0))
         if len(parsed) != len(values):  # a value held a comma
             return None
     try:
@@ -258,8 +288,9 @@ def _fast_numbers(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None
         return None
     magnitude = np.abs(array)
     # NaN and infinities fail the first comparison; zero is storable, tiny nonzero values are not.
-    if not ((magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))).all():
-        return None
+    storable = (magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))
+    if not storable.all():
+        return int(storable.argmin())
     return array, np.zeros(len(array), dtype=np.int8)
 
 
@@ -305,12 +336,14 @@ _DIGITS_AT[19] = _DIGITS_AT[16] + [17, 18]
 _SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
 
 
-def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else None.
+def _fast_datetimes(values: Sequence[Any]) -> Parsed:
+    """Same-width `YYYY-MM-DD[ HH:MM[:SS]]` strings, all real dates: parsed at once; else a refusal.
 
     The layout is checked on the bytes as a grid (digits and separators where they belong), so
-    unequal widths that happen to fill the grid misalign and are refused; numpy's parser then
-    refuses impossible dates (Feb 30, 24:00). Refused spans go to the exact slow path.
+    unequal widths that happen to fill the grid misalign and are refused; the fields are then
+    read off the grid as numbers, and any date or time that does not exist (year 0, Feb 30,
+    24:00, a 60th second) is refused, naming the first such row. Refused spans go to the exact
+    slow path.
     """
     try:
         text = "".join(values).encode("ascii")
@@ -320,16 +353,25 @@ def _fast_datetimes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | No
     if width not in _DIGITS_AT or len(text) != width * len(values):
         return None
     grid = np.frombuffer(text, dtype=np.uint8).reshape(len(values), width)
-    if not ((grid[:, _DIGITS_AT[width]] - ord("0")) <= 9).all():  # uint8: below "0" wraps above 9
+    digits = grid[:, _DIGITS_AT[width]] - ord("0")  # uint8: below "0" wraps above 9
+    if not (digits <= 9).all():
         return None
     if not all((grid[:, col] == char).all() for col, char in _SEPARATORS_AT.items() if col < width):
         return None
-    if (grid[:, :4] == ord("0")).all(axis=1).any():  # year 0000 is not a date
-        return None
-    try:
-        seconds = np.array(values, dtype="datetime64[s]").astype(np.int64)
-    except ValueError:
-        return None
+    d = digits.astype(np.int64)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour = d[:, 8] * 10 + d[:, 9] if width >= 16 else 0
+    minute = d[:, 10] * 10 + d[:, 11] if width >= 16 else 0
+    second = d[:, 12] * 10 + d[:, 13] if width == 19 else 0
+    months = (year - 1970) * 12 + np.clip(month, 1, 12) - 1
+    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    month_days = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_day
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    real &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    if not real.all():
+        return int(real.argmin())
+    seconds = (first_day + day - 1) * 86_400 + hour * 3_600 + minute * 60 + second
     return seconds, np.zeros(len(values), dtype=np.int8)
 
 

@@ -47,19 +47,34 @@ def sparkline_png(closes: list[float], width: int = 240, height: int = 64) -> by
         return closes[i] + (closes[i + 1] - closes[i]) * t
 
     baseline = round(y_of(closes[0]))
-    rows = [bytearray(width) for _ in range(height)]
+    tops, bottoms = [], []
     for x in range(width):
         ys = (y_of(value_at(max(0.0, x - 0.5))), y_of(value_at(x)), y_of(value_at(min(width - 1.0, x + 0.5))))
-        top, bottom = min(ys) - half_thickness, max(ys) + half_thickness
-        if x % 6 < 3 and 0 <= baseline < height:  # dashed reference line at the first close
-            rows[baseline][x] = 2
-        for y in range(max(0, int(top)), height):
-            level = round((min(y + 1.0, bottom) - max(float(y), top)) * _SHADES)
-            if level >= 1:
-                rows[y][x] = 2 + min(_SHADES, level)
-            elif y + 0.5 >= bottom and rows[y][x] != 2:
-                rows[y][x] = 1
+        tops.append(min(ys) - half_thickness)
+        bottoms.append(max(ys) + half_thickness)
+    rows = _raster(width, height, baseline, tops, bottoms)
     return _encode_png(width, height, palette, rows)
+
+
+def _raster(width: int, height: int, baseline: int, tops: list[float], bottoms: list[float]) -> list[bytes]:
+    """Palette indices, row by row, all pixels at once (numpy): each column x is covered from
+    `tops[x]` to `bottoms[x]` by the line, shaded by how much of each pixel it covers, and filled
+    faintly below it; the dashed baseline shows where nothing else is drawn."""
+    import numpy as np
+
+    y = np.arange(height, dtype=np.float64)[:, None]
+    top, bottom = np.array(tops)[None, :], np.array(bottoms)[None, :]
+    pixels = np.zeros((height, width), dtype=np.uint8)
+    if 0 <= baseline < height:  # dashed reference line at the first close
+        pixels[baseline, np.arange(width) % 6 < 3] = 2
+    start = np.maximum(0, np.trunc(top))  # the first row a column's loop would visit
+    level = np.rint((np.minimum(y + 1.0, bottom) - np.maximum(y, top)) * _SHADES)
+    visited = y >= start
+    line = visited & (level >= 1)
+    fill = visited & ~line & (y + 0.5 >= bottom) & (pixels != 2)
+    pixels[line] = (2 + np.minimum(_SHADES, level))[line]
+    pixels[fill] = 1
+    return [row.tobytes() for row in pixels]
 
 
 def sparkline_text(closes: list[float]) -> str:
@@ -76,7 +91,7 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b, strict=True))  # type: ignore[return-value]
 
 
-def _encode_png(width: int, height: int, palette: list[tuple[int, int, int]], rows: list[bytearray]) -> bytes:
+def _encode_png(width: int, height: int, palette: list[tuple[int, int, int]], rows: list) -> bytes:
     """An 8-bit palette PNG (colour type 3), each row unfiltered."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
