@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import orjson
 
+from chalicelib.ingest import columnar
+from chalicelib.ingest.columnar import ColumnarBars
 from chalicelib.ingest.exact_json import NotJson, RepeatedKeys, exact_document, repeats_keys
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -75,11 +78,13 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     if not text_start:
         raise InputRejected("empty", "file is empty")
     if text_start in (b"{", b"["):
-        document = _typed_document(data, first.start())
+        document = _columnar_document(data, first.start())
         if document is None:
-            document = _generic_document(data)
-        elif repeats_keys(data, first.start()):
-            document = _exact_document(data)
+            document = _typed_document(data, first.start())
+            if document is None:
+                document = _generic_document(data)
+            elif repeats_keys(data, first.start()):
+                document = _exact_document(data)
         return classify_document(document, symbol_from_key(key)[0])
     return _parse_csv(data, key)
 
@@ -182,13 +187,67 @@ def _typed_document(data: bytes, start: int) -> dict | None:
         return None
 
 
-def _response_dict(response: Any) -> dict:
-    document = {"values": response.values}
+def _response_dict(response: Any, values: Any = None) -> dict:
+    document = {"values": response.values if values is None else values}
     for name in ("meta", "status"):
         raw = getattr(response, name)
         if raw:
             document[name] = orjson.loads(memoryview(raw))
     return document
+
+
+@functools.cache
+def _skeleton_decoder(single: bool) -> msgspec.json.Decoder:
+    response = msgspec.defstruct(
+        "RawResponse",
+        [("values", msgspec.Raw), ("meta", msgspec.Raw, msgspec.Raw()), ("status", msgspec.Raw, msgspec.Raw())],
+        forbid_unknown_fields=True,
+    )
+    return msgspec.json.Decoder(response if single else dict[str, response])
+
+
+def _columnar_document(data: bytes, start: int) -> dict | None:
+    """The common file with its bar lists kept as bytes and read as columns; None for anything else.
+
+    msgspec checks the whole file is JSON and finds each response's `values` without decoding it;
+    `columnar.scan` then takes each bar list whose layout it knows (compact bars, string values,
+    ASCII). The responses are shaped as `_typed_document` shapes them, so the same code classifies
+    them. A file with any other part, or one that repeats a key, goes to the other decoders.
+    """
+    single = _FIRST_KEY_RE.match(data, start) is not None
+    try:
+        decoded = _skeleton_decoder(single).decode(data)
+        responses = {None: decoded} if single else decoded
+        base = np.frombuffer(data, dtype=np.uint8).ctypes.data
+        scanner = columnar.Scanner(data)
+        document, cut = {}, []
+        for symbol, response in responses.items():
+            raw = response.values
+            lo = np.frombuffer(raw, dtype=np.uint8).ctypes.data - base  # a Raw is a view of `data`
+            hi = lo + len(raw)
+            if not 0 <= lo < hi <= len(data):
+                return None
+            bars = [] if len(raw) < 8 and bytes(raw).strip() == b"[]" else scanner.scan(lo, hi)
+            if bars is None:
+                return None
+            document[symbol] = _response_dict(response, bars)
+            cut.append((lo, hi))
+    except Exception:  # as in _typed_document: the other decoders decide
+        return None
+    # A repeated key is looked for where one can be: outside the bar lists, whose keys scan checked.
+    if repeats_keys(_without(data, cut), start):
+        return None
+    return document[None] if single else document
+
+
+def _without(data: bytes, cut: list[tuple[int, int]]) -> bytes:
+    """`data` with each cut span replaced by `[]`."""
+    pieces, at = [], 0
+    for lo, hi in sorted(cut):
+        pieces += [data[at:lo], b"[]"]
+        at = hi
+    pieces.append(data[at:])
+    return b"".join(pieces)
 
 
 def bar_dict(bar: Any) -> Any:
@@ -278,7 +337,9 @@ def _plain_response(obj: Any) -> Any:
 
 def _has_typed_bars(response: dict) -> bool:
     values = response.get("values")
-    return isinstance(values, list) and bool(values) and isinstance(values[0], TypedBar)
+    return isinstance(values, ColumnarBars) or (
+        isinstance(values, list) and bool(values) and isinstance(values[0], TypedBar)
+    )
 
 
 def _meta_symbol(obj: dict) -> str | None:
@@ -297,7 +358,7 @@ def _series_or_error(obj: Any, symbol: str | None) -> Series | SymbolError:
     if _is_error_object(obj):
         return _error_from(obj, symbol or _meta_symbol(obj), "error response")
     values = obj.get("values")
-    if not isinstance(values, list):
+    if not isinstance(values, (list, ColumnarBars)):
         return _error_from(obj, symbol or _meta_symbol(obj), "response is not a time series (no `values` list)")
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     interval = meta.get("interval")

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from chalicelib.ingest.columnar import ColumnarBars
 from chalicelib.ingest.formats import ParsedInput, Series, TypedBar, bar_dict, decode_input
 from chalicelib.ingest.rules import FIELDS, validate_series
 from chalicelib.models import IngestCounts, RejectRecord
@@ -47,8 +48,11 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
             rejects += _reject_line(reject)
             bars[reject["index"]] = None  # written: the decoded bar can go
         rules.update(verdict.rule_counts)
-        for start in range(0, len(verdict.valid), _PROCESSED_CHUNK):
-            write_processed_lines(processed, symbol, interval, verdict.valid[start : start + _PROCESSED_CHUNK])
+        if isinstance(verdict.valid, ColumnarBars):  # written from the file's bytes: no copies to bound
+            write_processed_lines(processed, symbol, interval, verdict.valid)
+        else:
+            for start in range(0, len(verdict.valid), _PROCESSED_CHUNK):
+                write_processed_lines(processed, symbol, interval, verdict.valid[start : start + _PROCESSED_CHUNK])
         del verdict, bars
     for error in parsed.errors:
         rejects += _reject_line(
@@ -116,6 +120,9 @@ def write_processed_lines(out: bytearray, symbol: str, interval: Any, bars: list
     on its own.
     """
     prefix = orjson.dumps({"symbol": symbol, "interval": interval})[:-1] + b","
+    if isinstance(bars, ColumnarBars):  # the bars' own bytes: compact, ASCII, nothing to escape
+        bars.write_lines(out, prefix)
+        return
     typed = isinstance(bars[0], TypedBar)  # a typed list holds one struct type: bar fields only
     try:
         body = msgspec.json.encode(bars) if typed else orjson.dumps(bars, default=_jsonable)

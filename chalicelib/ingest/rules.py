@@ -19,10 +19,12 @@ from typing import Any
 import numpy as np
 import orjson
 
+from chalicelib.ingest import columnar
+from chalicelib.ingest.columnar import BAR_FIELDS, ColumnarBars
 from chalicelib.ingest.formats import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
 from chalicelib.models import BAR_RULES, RejectRecord
 
-FIELDS = ("datetime", "open", "high", "low", "close", "volume")
+FIELDS = BAR_FIELDS
 _MISSING = object()  # a key absent from the bar, as opposed to present with a null
 _CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
 _GETTERS = tuple(itemgetter(name) for name in FIELDS)
@@ -107,9 +109,15 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
                 yield RejectRecord(symbol=symbol, rule="bad_symbol", field="symbol", message=message, index=i, bar=bar)
 
         return SeriesVerdict(valid=[], rule_counts=Counter({"bad_symbol": n}), rejected=n, _plan=bad_symbol_rejects)
-    columns, has_volume = _columns(bars)
-    seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
-    numbers, num_bad, num_missing = _parse_numbers(columns[1:], short=isinstance(bars[0], TypedBar))
+    if isinstance(bars, ColumnarBars):
+        has_volume = bars.has_volume
+        columns = [bars.column(name) for name in FIELDS[: 6 if has_volume else 5]]
+        seconds, dt_bad, dt_missing = _columnar_datetimes(bars, columns[0])
+        numbers, num_bad, num_missing = _columnar_numbers(bars, FIELDS[1 : len(columns)], columns[1:])
+    else:
+        columns, has_volume = _columns(bars)
+        seconds, dt_bad, dt_missing = _parse_datetimes(columns[0])
+        numbers, num_bad, num_missing = _parse_numbers(columns[1:], short=isinstance(bars[0], TypedBar))
 
     rule = np.zeros(n, dtype=np.int8)
     field_at = np.full(n, -1, dtype=np.int8)  # index into FIELDS, -1 when no single field
@@ -147,9 +155,9 @@ def validate_series(symbol: str, bars: Sequence[Any], now_epoch_s: int, future_s
     mark("duplicate_timestamp", duplicate, 0)
 
     if not rule.any():
-        return SeriesVerdict(valid=list(bars))
-    keep = np.flatnonzero(rule == 0).tolist()
-    valid = list(map(bars.__getitem__, keep))
+        return SeriesVerdict(valid=bars if isinstance(bars, ColumnarBars) else list(bars))
+    keep = np.flatnonzero(rule == 0)
+    valid = bars.take(keep) if isinstance(bars, ColumnarBars) else list(map(bars.__getitem__, keep.tolist()))
     repeated = np.isin(unique_seconds, seconds[duplicate])  # where each repeated datetime was first seen
     first_at = dict(zip(unique_seconds[repeated].tolist(), candidates[first[repeated]].tolist(), strict=True))
     context = _MessageContext(symbol, columns, seconds, first_at, now_epoch_s, future_slack_s)
@@ -325,15 +333,27 @@ def _to_float(value: Any) -> float:
     return math.nan
 
 
+def _columnar_datetimes(bars: ColumnarBars, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_parse_datetimes` for bars read as columns (none is absent there)."""
+    seconds, status = columnar.complete(*columnar.parse_datetimes(bars), texts.__getitem__, _slow_datetime)
+    return seconds, status == _BAD, np.zeros(len(bars), dtype=bool)
+
+
+def _columnar_numbers(
+    bars: ColumnarBars, names: Sequence[str], texts: Sequence[Sequence[str]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_parse_numbers` for bars read as columns: the bulk parser, then `_slow_number` for what it left."""
+    values, ok = columnar.parse_numbers(bars, names)
+    status = np.zeros(values.shape, dtype=np.int8)
+    for row, column in enumerate(texts):
+        values[row], status[row] = columnar.complete(values[row], ok[row], column.__getitem__, _slow_number)
+    return values, status == _BAD, np.zeros(values.shape, dtype=bool)
+
+
 def _parse_datetimes(column: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(epoch seconds, malformed mask, absent mask) for a column of datetime strings."""
     seconds, status = _parse_spans(column, _fast_datetimes, _slow_datetime, np.int64)
     return seconds, status == _BAD, status == _ABSENT
-
-
-_DIGITS_AT = {10: [0, 1, 2, 3, 5, 6, 8, 9], 16: [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]}
-_DIGITS_AT[19] = _DIGITS_AT[16] + [17, 18]
-_SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
 
 
 def _fast_datetimes(values: Sequence[Any]) -> Parsed:
@@ -350,28 +370,11 @@ def _fast_datetimes(values: Sequence[Any]) -> Parsed:
     except (TypeError, UnicodeEncodeError):
         return None
     width = len(values[0])
-    if width not in _DIGITS_AT or len(text) != width * len(values):
+    if width not in columnar.DIGITS_AT or len(text) != width * len(values):
         return None
-    grid = np.frombuffer(text, dtype=np.uint8).reshape(len(values), width)
-    digits = grid[:, _DIGITS_AT[width]] - ord("0")  # uint8: below "0" wraps above 9
-    if not (digits <= 9).all():
-        return None
-    if not all((grid[:, col] == char).all() for col, char in _SEPARATORS_AT.items() if col < width):
-        return None
-    d = digits.astype(np.int64)
-    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-    hour = d[:, 8] * 10 + d[:, 9] if width >= 16 else 0
-    minute = d[:, 10] * 10 + d[:, 11] if width >= 16 else 0
-    second = d[:, 12] * 10 + d[:, 13] if width == 19 else 0
-    months = (year - 1970) * 12 + np.clip(month, 1, 12) - 1
-    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    month_days = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_day
-    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
-    real &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    if not real.all():
-        return int(real.argmin())
-    seconds = (first_day + day - 1) * 86_400 + hour * 3_600 + minute * 60 + second
+    seconds, ok = columnar.grid_datetimes(np.frombuffer(text, dtype=np.uint8).reshape(len(values), width))
+    if not ok.all():
+        return int(ok.argmin())
     return seconds, np.zeros(len(values), dtype=np.int8)
 
 

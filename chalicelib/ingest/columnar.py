@@ -1,0 +1,429 @@
+"""The common bar list read as columns straight from its bytes: no Python object per bar.
+
+A Twelve Data `values` array is almost always written the same way: every bar a compact object
+with the same keys in the same order, every value a string, and the same text between one bar and
+the next. `scan` checks that layout for a whole array at once with numpy (the position of every
+quote, then the text between quotes) and keeps only where each value starts and ends. Prices,
+volumes and datetimes are then parsed from those spans in bulk, and an accepted bar is written
+out as the very bytes it arrived in, which are what re-encoding it would give (`scan` admits no
+escapes and no text outside ASCII). Anything that does not fit gets None, and the caller decodes
+that file the ordinary way; values the bulk parsers cannot read are handed back to be judged one
+at a time, so the verdicts are those of the ordinary path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import orjson
+
+BAR_FIELDS = ("datetime", "open", "high", "low", "close", "volume")
+_QUOTE, _COLON, _COMMA, _OPEN, _CLOSE, _DOT, _MINUS = b'":,{}.-'
+_WHITESPACE = b" \t\n\r"
+_MIN_REGION = 32  # shorter arrays are not worth it (and every 8-byte load below stays inside the file)
+
+# Unaligned little-endian loads of 8 bytes (the first byte lowest) and SWAR digit arithmetic.
+_ASCII_ZEROS = 0x3030303030303030
+_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+_TEN_UP = np.uint64(0x7676767676767676)  # added to a byte, sets its high bit when the byte is 10 or more
+_HIGH = np.uint64(0x8080808080808080)
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_POW10_F = 10.0 ** np.arange(19)
+_FEW = 64
+_EXACT_DIGITS = 15  # an integer of this many digits, and 10**k for k <= 22, are exact doubles
+
+
+class ColumnarBars(Sequence):
+    """One series' bars as spans of its `values` array; bars are decoded only when asked for.
+
+    `starts[f]` and `ends[f]` hold where field `f` (in `fields` order, the file's) starts and ends
+    in each bar, and `bar_starts`/`bar_ends` the bars themselves. Indexing gives the bar as the
+    generic decoder would (a dict); slicing or `take` gives a subset that still writes its lines
+    from the original bytes.
+    """
+
+    def __init__(self, region: Any, fields: tuple[str, ...], starts: np.ndarray, ends: np.ndarray,
+                 bar_starts: np.ndarray, bar_ends: np.ndarray, gap: bytes):  # fmt: skip
+        self.region = region
+        self.fields = fields
+        self.starts = starts
+        self.ends = ends
+        self.bar_starts = bar_starts
+        self.bar_ends = bar_ends
+        self.gap = gap  # the text between one bar's `}` and the next one's `{`, the same throughout
+
+    @property
+    def has_volume(self) -> bool:
+        return "volume" in self.fields
+
+    def __len__(self) -> int:
+        return len(self.bar_starts)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return self.take(np.arange(len(self))[index])
+        return orjson.loads(self.region[self.bar_starts[index] : self.bar_ends[index]])
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        """Releasing a written bar (the pipeline sets it to None): nothing is held per bar here."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return map(self.__getitem__, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list (or columns) holding the same bars, as the generic decoder gives them."""
+        if not isinstance(other, (list, ColumnarBars)):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ColumnarBars({len(self)} bars: {', '.join(self.fields)})"
+
+    def take(self, keep: Any) -> ColumnarBars:
+        keep = np.asarray(keep, dtype=np.int64)
+        return ColumnarBars(self.region, self.fields, self.starts[:, keep], self.ends[:, keep],
+                            self.bar_starts[keep], self.bar_ends[keep], self.gap)  # fmt: skip
+
+    def column(self, name: str) -> TextColumn:
+        at = self.fields.index(name)
+        return TextColumn(self.region, self.starts[at], self.ends[at])
+
+    def text(self, name: str, index: int) -> str:
+        at = self.fields.index(name)
+        return bytes(self.region[self.starts[at, index] : self.ends[at, index]]).decode("ascii")
+
+    def write_lines(self, out: bytearray, prefix: bytes) -> None:
+        """Append each bar as a processed line, `prefix` (`{"symbol":…,"interval":…,`) first.
+
+        Bars next to each other in the array are copied as one run, the text between them replaced
+        by a line break and the prefix. That text cannot occur inside an accepted bar: its keys are
+        bar fields and its values numbers and datetimes.
+        """
+        if not len(self):
+            return
+        starts, ends = self.bar_starts, self.bar_ends
+        breaks = np.flatnonzero(starts[1:] != ends[:-1] + len(self.gap)) + 1
+        between = b"}" + self.gap + b"{"
+        line_break = b"}\n" + prefix
+        for first, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(starts)], strict=True):
+            for at in range(first, end, _LINES_AT_ONCE):  # small pieces: no fresh memory for each
+                out += prefix
+                out += self.region[starts[at] + 1 : ends[min(at + _LINES_AT_ONCE, end) - 1]].replace(
+                    between, line_break
+                )
+                out += b"\n"
+
+
+class TextColumn:
+    """A column's values as text, read from the spans on demand (reject messages need a few)."""
+
+    def __init__(self, region: Any, starts: np.ndarray, ends: np.ndarray):
+        self.region, self.starts, self.ends = region, starts, ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, index: int) -> str:
+        return bytes(self.region[self.starts[index] : self.ends[index]]).decode("ascii")
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        """Nothing per bar to release."""
+
+
+class Scanner:
+    """Scans the bar lists of one file, reusing its working buffers from one list to the next.
+
+    Fresh memory is costly here: the kernel hands it out a page at a time, and a buffer the size of
+    a bar list would be new for every list. Scratch space is kept for the file instead, and what
+    `scan` computes in bulk it computes in pieces small enough for the allocator's reuse.
+    """
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.buf = np.frombuffer(data, dtype=np.uint8)
+        self.load8 = _loads(data) if len(data) >= 8 else None
+        self.position = np.int32 if len(data) < 2**31 else np.int64
+        self._quotes = np.zeros(0, dtype=np.int64)
+        self._mask = np.zeros(_PIECE, dtype=bool)
+
+    def scan(self, lo: int, hi: int) -> ColumnarBars | None:
+        """The bars of the `values` array at `data[lo:hi]` (valid JSON, as the decoder found), or None.
+
+        Taken: `[`, bars, `]`, with the same text (a comma, maybe whitespace) between bars; each bar
+        a compact object holding every bar field once (`volume` optional), in one key order
+        throughout, every value a string; the whole array ASCII without a backslash. Since the
+        array is valid JSON and no string holds a quote, the quotes alone give its layout: where
+        they stand is checked, and the text between them wherever it is not a value.
+        """
+        data = self.data
+        if hi - lo < _MIN_REGION or data.find(b"\\", lo, hi) >= 0 or self.buf[lo:hi].max() >= 0x80:
+            return None  # short, escaped or not ASCII
+        quotes = self._quote_positions(lo, hi)
+        fields = _first_bar_fields(data, lo, quotes)
+        if fields is None:
+            return None
+        per_bar = 4 * len(fields)
+        if len(quotes) % per_bar:
+            return None
+        q = quotes.reshape(-1, per_bar)
+        gap = _gap(data, hi, q)
+        if gap is None or not self._layout(q, fields, gap):
+            return None
+        last = q[:, -1]
+        position = self.position
+        return ColumnarBars(
+            data,
+            fields,
+            (q[:, 2::4].T + 1).astype(position),
+            q[:, 3::4].T.astype(position),
+            (q[:, 0] - 1).astype(position),
+            (last + 2).astype(position),
+            gap,
+        )
+
+    def _quote_positions(self, lo: int, hi: int) -> np.ndarray:
+        """Where each quote of `data[lo:hi]` is (a view of the scratch buffer, valid until the next call)."""
+        if len(self._quotes) < (hi - lo) // 2:
+            self._quotes = np.zeros((hi - lo) // 2, dtype=np.int64)  # a quote every 2 bytes at most
+        found = 0
+        for at in range(lo, hi, _PIECE):
+            piece = self.buf[at : min(at + _PIECE, hi)]
+            where = np.flatnonzero(np.equal(piece, _QUOTE, out=self._mask[: len(piece)]))
+            self._quotes[found : found + len(where)] = where + at
+            found += len(where)
+        return self._quotes[:found]
+
+    def _layout(self, q: np.ndarray, fields: tuple[str, ...], gap: bytes) -> bool:
+        """Whether the quotes (a row per bar) stand where the layout puts them, around the right keys.
+
+        From one quote to the next: the key's length + 1, then 2 (`":"`), the value's length + 1,
+        then 2 (`","`) up to the next key. In valid JSON, one byte between two strings of an object
+        is `:` after a key and `,` after a value, so the steps are all there is to check; and the
+        keys, and the text from one bar to the next.
+        """
+        steps = [len(name) + 1 if j == 0 else 2 for name in fields for j in (0, 1, 3)]
+        columns = [4 * slot + j for slot in range(len(fields)) for j in (0, 1, 3)]
+        for first in range(0, len(q), _ROWS):
+            rows = q[first : first + _ROWS]
+            for column, step in zip(columns[:-1], steps[:-1], strict=True):
+                if not ((rows[:, column + 1] - rows[:, column]) == step).all():
+                    return False
+            for slot, name in enumerate(fields):
+                if not _same_text(self.load8, rows[:, 4 * slot] + 1, name.encode()):
+                    return False
+        if len(q) > 1:  # `"}`, the gap, `{"` from one bar to the next
+            last = q[:-1, -1]
+            if not ((q[1:, 0] - last) == len(gap) + 3).all() or not _same_text(self.load8, last, b'"}' + gap + b'{"'):
+                return False
+        return True
+
+
+_PIECE = 1 << 15  # bytes of a bar list looked at in one step
+_ROWS = 1 << 12  # bars checked in one step
+_LINES_AT_ONCE = 512  # bars written in one step
+
+
+def scan(data: bytes, lo: int, hi: int) -> ColumnarBars | None:
+    """`Scanner(data).scan(lo, hi)`: one bar list."""
+    return Scanner(data).scan(lo, hi)
+
+
+def _first_bar_fields(data: bytes, lo: int, quotes: np.ndarray) -> tuple[str, ...] | None:
+    """The first bar's keys in order, if they are the bar fields (with or without `volume`)."""
+    if len(quotes) < 4 or data[lo : lo + 1] != b"[" or data[lo + 1 : quotes[0]].strip(_WHITESPACE) != b"{":
+        return None
+    fields = []
+    for slot in range(len(BAR_FIELDS)):
+        at = 4 * slot
+        if at + 3 >= len(quotes):
+            return None
+        fields.append(data[quotes[at] + 1 : quotes[at + 1]].decode("ascii"))
+        if data[quotes[at + 3] + 1 : quotes[at + 3] + 2] == b"}":
+            break
+    names = set(fields)
+    if len(names) != len(fields) or names not in (set(BAR_FIELDS), set(BAR_FIELDS[:5])):
+        return None
+    return tuple(fields)
+
+
+def _gap(data: bytes, hi: int, q: np.ndarray) -> bytes | None:
+    """The text between the first two bars (`,` and maybe whitespace); the array's end checked too."""
+    last = q[-1, -1]
+    if data[last + 1 : last + 2] != b"}" or data[last + 2 : hi].strip(_WHITESPACE) != b"]":
+        return None
+    if len(q) == 1:
+        return b","
+    gap = data[q[0, -1] + 2 : q[1, 0] - 1]
+    if gap.strip(_WHITESPACE) != b"," or len(gap) > 12:
+        return None
+    return gap
+
+
+def _loads(data: bytes) -> np.ndarray:
+    """`loads[i]`: the 8 bytes at offset i as a little-endian integer (any offset, no copy)."""
+    return np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
+
+
+def _same_text(load8: np.ndarray, at: np.ndarray, text: bytes) -> bool:
+    """Whether every offset in `at` starts `text` (at most 16 bytes)."""
+    size = len(text)
+    if size > 16:
+        return False
+    if size <= 8:
+        mask = (1 << (8 * size)) - 1
+        want = int.from_bytes(text.ljust(8, b"\0"), "little") & mask
+        return bool(((load8[at] & np.uint64(mask)) == np.uint64(want)).all())
+    head, tail = int.from_bytes(text[:8], "little"), int.from_bytes(text[-8:], "little")
+    return bool((load8[at] == np.uint64(head)).all() and (load8[at + size - 8] == np.uint64(tail)).all())
+
+
+# --- numbers ----------------------------------------------------------------------------------------
+
+
+def parse_numbers(bars: ColumnarBars, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(values, ok), each shaped (len(names), bars): `ok` where the text is `[0-9]+(.[0-9]+)?` with at
+    most 15 digits, and then the value is exactly what `float(text)` gives.
+
+    The rest (signs, exponents, long or malformed text) is left for the caller to judge one by one.
+    """
+    at = [bars.fields.index(name) for name in names]
+    shape = (len(at), len(bars))
+    if not len(bars):
+        return np.zeros(shape), np.zeros(shape, dtype=bool)
+    load8 = _loads(bars.region)
+    values, ok = np.zeros(shape), np.zeros(shape, dtype=bool)
+    for row, column in enumerate(at):  # each column with its own layout
+        starts, ends = bars.starts[column], bars.ends[column]
+        values[row], ok[row] = _common_decimals(bars.region, load8, starts, ends)
+        rest = np.flatnonzero(~ok[row])
+        if len(rest) > _FEW:  # a few are left to the caller: cheaper one by one than in bulk
+            values[row, rest], ok[row, rest] = _any_decimals(load8, starts[rest], ends[rest])
+    return values, ok
+
+
+def _common_decimals(
+    region: bytes, load8: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The layout of the first value (its digits after the point) read for every value at once:
+    the usual case, where a column is written with one number of decimals. Up to 8 digits before
+    the point and 7 after it."""
+    first = region[starts[0] : ends[0]]
+    point_at = first.rfind(b".")
+    fraction = len(first) - point_at - 1 if point_at >= 0 else 0
+    width = ends - starts
+    tail = load8[ends - 8]  # the last 8 characters (and, for a short value, what precedes it)
+    if 1 <= fraction <= 7:
+        ok = ((tail >> np.uint64(8 * (7 - fraction))) & _BYTE) == np.uint64(_DOT)
+        frac, frac_ok = _swar_digits(tail, _KEEP[fraction])
+        ok &= frac_ok
+        head = load8[np.maximum(ends - (fraction + 9), 0)]
+        whole = width - (fraction + 1)
+    else:
+        fraction, frac, head, whole = 0, 0, tail, width
+        ok = np.ones(len(ends), dtype=bool)
+    ok &= (whole >= 1) & (whole <= 8)
+    number, number_ok = _swar_digits(head, _KEEP[np.clip(whole, 0, 8)])
+    ok &= number_ok
+    mantissa = number * np.uint64(10**fraction) + frac if fraction else number
+    return mantissa.astype(np.float64) / _POW10_F[fraction], ok
+
+
+def _any_decimals(load8: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of any layout: the point found in each, up to 15 digits in all and 7 after the point."""
+    n = len(starts)
+    width = ends - starts
+    tail = load8[ends - 8]
+    dot = tail.view(np.uint8).reshape(n, 8) == _DOT
+    has_dot = dot.any(axis=1) & (width >= 2)
+    # Digits after the point: within the last 8 characters, the last point's distance from the end.
+    fraction = np.where(has_dot, dot[:, ::-1].argmax(axis=1), 0)
+    has_dot &= fraction < np.minimum(width, 8)
+    fraction = np.where(has_dot, fraction, 0)
+    point = has_dot.astype(np.int64)
+    whole = width - fraction - point
+    ok = (whole >= 1) & (whole + fraction <= _EXACT_DIGITS) & (~has_dot | (fraction >= 1))
+    whole_end = ends - fraction - point
+    low, low_ok = _swar_digits(load8[np.maximum(whole_end - 8, 0)], _KEEP[np.clip(whole, 0, 8)])
+    high, high_ok = _swar_digits(load8[np.maximum(whole_end - 16, 0)], _KEEP[np.clip(whole - 8, 0, 8)])
+    frac, frac_ok = _swar_digits(tail, _KEEP[fraction])
+    ok &= low_ok & high_ok & frac_ok
+    mantissa = (high.astype(np.int64) * 10**8 + low.astype(np.int64)) * _POW10[fraction] + frac.astype(np.int64)
+    return mantissa / _POW10_F[fraction], ok
+
+
+# _KEEP[c]: the mask of a word's last c bytes; the bytes before them are read as leading zeros.
+_KEEP = np.array([0] + [((1 << (8 * c)) - 1) << (8 * (8 - c)) for c in range(1, 9)], dtype=np.uint64)
+_BYTE = np.uint64(0xFF)
+
+
+def _swar_digits(words: np.ndarray, keep: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of each word that `keep` keeps, read as a decimal number (the first byte the most
+    significant; those dropped are leading zeros), and whether they are all ASCII digits."""
+    x = (words ^ np.uint64(_ASCII_ZEROS)) & keep
+    ok = ((((x & _LOW7) + _TEN_UP) | x) & _HIGH) == 0
+    x = x * np.uint64(10) + (x >> np.uint64(8))
+    x = ((x & np.uint64(0x00FF00FF00FF00FF)) * np.uint64(6553601)) >> np.uint64(16)
+    x = ((x & np.uint64(0x0000FFFF0000FFFF)) * np.uint64(42949672960001)) >> np.uint64(32)
+    return x & np.uint64(0xFFFFFFFF), ok
+
+
+# --- datetimes --------------------------------------------------------------------------------------
+
+DIGITS_AT = {10: [0, 1, 2, 3, 5, 6, 8, 9], 16: [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15]}
+DIGITS_AT[19] = DIGITS_AT[16] + [17, 18]
+_SEPARATORS_AT = {4: ord("-"), 7: ord("-"), 10: ord(" "), 13: ord(":"), 16: ord(":")}
+
+
+def grid_datetimes(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch seconds, ok) for rows of `YYYY-MM-DD[ HH:MM[:SS]]` bytes of one width (10, 16 or 19).
+
+    `ok` where the row has digits and separators where they belong and names a real moment (no
+    year 0, Feb 30, 24:00 or 60th second)."""
+    width = grid.shape[1]
+    digits = grid[:, DIGITS_AT[width]] - ord("0")  # uint8: below "0" wraps above 9
+    ok = (digits <= 9).all(axis=1)
+    for col, char in _SEPARATORS_AT.items():
+        if col < width:
+            ok &= grid[:, col] == char
+    d = digits.astype(np.int64)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hour = d[:, 8] * 10 + d[:, 9] if width >= 16 else 0
+    minute = d[:, 10] * 10 + d[:, 11] if width >= 16 else 0
+    second = d[:, 12] * 10 + d[:, 13] if width == 19 else 0
+    months = (np.clip(year, 1, 9999) - 1970) * 12 + np.clip(month, 1, 12) - 1
+    first_day = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    month_days = (months + 1).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) - first_day
+    ok &= (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= month_days)
+    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)
+    seconds = (first_day + day - 1) * 86_400 + hour * 3_600 + minute * 60 + second
+    return seconds, ok
+
+
+def parse_datetimes(bars: ColumnarBars) -> tuple[np.ndarray, np.ndarray]:
+    """(epoch seconds, ok) for the datetime column; rows of other widths are not ok."""
+    at = bars.fields.index("datetime")
+    starts, ends = bars.starts[at], bars.ends[at]
+    seconds = np.zeros(len(starts), dtype=np.int64)
+    ok = np.zeros(len(starts), dtype=bool)
+    width = ends - starts
+    for size in DIGITS_AT:
+        rows = np.flatnonzero(width == size)
+        if len(rows):
+            view = np.ndarray((len(bars.region) - size + 1,), dtype=f"V{size}", buffer=bars.region, strides=(1,))
+            grid = view[starts[rows]].view(np.uint8).reshape(len(rows), size)
+            seconds[rows], ok[rows] = grid_datetimes(grid)
+    return seconds, ok
+
+
+def complete(values: np.ndarray, ok: np.ndarray, text: Callable[[int], str], slow: Callable[[Any], tuple[Any, int]],
+             ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(values, statuses): the bulk-parsed values, and `slow`'s verdict on each value they left."""
+    status = np.zeros(len(values), dtype=np.int8)
+    for i in np.flatnonzero(~ok).tolist():
+        values[i], status[i] = slow(text(i))
+    return values, status
