@@ -12,11 +12,10 @@ import pytest
 from conftest import FIXTURES, fixture_bytes
 
 from chalicelib.ingest import formats
+from chalicelib.ingest.decoders import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
 from chalicelib.ingest.formats import (
     InputRejected,
     ParsedInput,
-    TypedBar,
-    bar_dict,
     classify_document,
     decode_input,
     symbol_from_key,
@@ -718,7 +717,7 @@ def test_a_number_longer_than_typed_bars_hold_goes_generic_with_the_same_verdict
 
     parsed = decode_input(raw, "inputs/AAPL_1day.json", MAX_BYTES)
 
-    assert typed(parsed) == (len(high) <= formats.TYPED_NUMBER_MAX_CHARS)
+    assert typed(parsed) == (len(high) <= TYPED_NUMBER_MAX_CHARS)
     result = validate_series("AAPL", only_series(parsed).values, 2_000_000_000, 0)
     assert [(r["rule"], r["field"]) for r in result.rejects] == ([(verdict, "high")] if verdict else [])
 

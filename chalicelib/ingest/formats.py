@@ -8,19 +8,18 @@ Twelve Data shape, raises `InputRejected`, which the caller turns into a quarant
 from __future__ import annotations
 
 import csv
-import functools
 import posixpath
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
-import numpy as np
 import orjson
 
-from chalicelib.ingest import columnar
 from chalicelib.ingest.columnar import ColumnarBars
+from chalicelib.ingest.decoders import TypedBar, bar_dict
+from chalicelib.ingest.decoders import columnar_document as _columnar_document
+from chalicelib.ingest.decoders import typed_document as _typed_document
 from chalicelib.ingest.exact_json import NotJson, RepeatedKeys, exact_document, repeats_keys
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -28,7 +27,6 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
 _NON_SPACE = re.compile(rb"\S")
 _INTERVAL_RE = re.compile(r"[0-9]+(min|h|day|week|month)")
-_FIRST_KEY_RE = re.compile(rb'\s*\{\s*"(meta|values|status)"')
 
 
 class InputRejected(Exception):
@@ -110,149 +108,6 @@ def _generic_document(data: bytes) -> Any:
     if isinstance(document, dict) and repeats_keys(data, _NON_SPACE.search(data).start()):
         return _exact_document(data)
     return document
-
-
-class TypedBar(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """Base of the bar types the typed decoder builds: every field a string, nothing else."""
-
-
-# A typed bar's numbers are strings of at most this many characters, so none can hold more
-# significant digits than an analysis can store (rules.STORABLE_DIGITS) and the rules skip that
-# check for them; a file with a longer one goes through the generic decoder, as any misfit does.
-TYPED_NUMBER_MAX_CHARS = 38
-_Number = Annotated[str, msgspec.Meta(max_length=TYPED_NUMBER_MAX_CHARS)]
-
-
-class Bar(TypedBar):
-    datetime: str
-    open: _Number
-    high: _Number
-    low: _Number
-    close: _Number
-    volume: _Number
-
-
-class BarWithoutVolume(TypedBar):
-    """Forex pairs, indices and the like: Twelve Data sends no `volume` at all."""
-
-    datetime: str
-    open: _Number
-    high: _Number
-    low: _Number
-    close: _Number
-
-
-def _response_type(bar: type[TypedBar]) -> type[msgspec.Struct]:
-    # meta and status are kept raw and decoded by orjson, so they come out exactly as the generic
-    # path gives them (orjson and msgspec differ on integers wider than 64 bits, for one).
-    return msgspec.defstruct(
-        f"Response{bar.__name__}",
-        [("values", list[bar]), ("meta", msgspec.Raw, msgspec.Raw()), ("status", msgspec.Raw, msgspec.Raw())],
-        forbid_unknown_fields=True,
-    )
-
-
-_VOLUME_PROBE_BYTES = 1 << 16
-
-
-@functools.cache
-def _decoder(single: bool, volume: bool) -> msgspec.json.Decoder:
-    response = _response_type(Bar if volume else BarWithoutVolume)
-    return msgspec.json.Decoder(response if single else dict[str, response])
-
-
-def _typed_document(data: bytes, start: int) -> dict | None:
-    """The common, well-typed file decoded straight into bar structs; None for anything else.
-
-    A single time series or a multi-symbol object whose responses hold only `meta`, `values` and
-    `status`, and whose bars hold exactly the bar fields as strings (with or without `volume`
-    throughout). Building small structs instead of one dict per bar makes this several times
-    faster than the generic decode and smaller in memory. The result has the generic document's
-    shape (responses as dicts, bars as structs), so it is classified by the same code. Any file
-    that does not fit gets None and goes through the generic decoder, which also gives the error
-    for invalid JSON (msgspec refuses what orjson refuses: lone surrogates, invalid UTF-8, NaN).
-    """
-    single = _FIRST_KEY_RE.match(data, start) is not None
-    # The first bars tell whether the file has volume; if they mislead, the decode fails and the
-    # generic decoder takes the file.
-    decoder = _decoder(single, volume=data.find(b'"volume"', 0, _VOLUME_PROBE_BYTES) >= 0)
-    try:
-        decoded = decoder.decode(data)
-        if single:
-            return _response_dict(decoded)
-        return {symbol: _response_dict(response) for symbol, response in decoded.items()}
-    # Whatever the fast path cannot take, the generic decoder decides: msgspec's refusals, orjson's
-    # on a raw `meta`, and msgspec's RecursionError on nesting that orjson refuses as too deep.
-    except Exception:
-        return None
-
-
-def _response_dict(response: Any, values: Any = None) -> dict:
-    document = {"values": response.values if values is None else values}
-    for name in ("meta", "status"):
-        raw = getattr(response, name)
-        if raw:
-            document[name] = orjson.loads(memoryview(raw))
-    return document
-
-
-@functools.cache
-def _skeleton_decoder(single: bool) -> msgspec.json.Decoder:
-    response = msgspec.defstruct(
-        "RawResponse",
-        [("values", msgspec.Raw), ("meta", msgspec.Raw, msgspec.Raw()), ("status", msgspec.Raw, msgspec.Raw())],
-        forbid_unknown_fields=True,
-    )
-    return msgspec.json.Decoder(response if single else dict[str, response])
-
-
-def _columnar_document(data: bytes, start: int) -> dict | None:
-    """The common file with its bar lists kept as bytes and read as columns; None for anything else.
-
-    msgspec checks the whole file is JSON and finds each response's `values` without decoding it;
-    `columnar.scan` then takes each bar list whose layout it knows (compact bars, string values,
-    ASCII). The responses are shaped as `_typed_document` shapes them, so the same code classifies
-    them. A file with any other part, or one that repeats a key, goes to the other decoders.
-    """
-    single = _FIRST_KEY_RE.match(data, start) is not None
-    try:
-        decoded = _skeleton_decoder(single).decode(data)
-        responses = {None: decoded} if single else decoded
-        base = np.frombuffer(data, dtype=np.uint8).ctypes.data
-        scanner = columnar.Scanner(data)
-        document, cut = {}, []
-        for symbol, response in responses.items():
-            raw = response.values
-            lo = np.frombuffer(raw, dtype=np.uint8).ctypes.data - base  # a Raw is a view of `data`
-            hi = lo + len(raw)
-            if not 0 <= lo < hi <= len(data):
-                return None
-            bars = [] if len(raw) < 8 and bytes(raw).strip() == b"[]" else scanner.scan(lo, hi)
-            if bars is None:
-                return None
-            document[symbol] = _response_dict(response, bars)
-            cut.append((lo, hi))
-    except Exception:  # as in _typed_document: the other decoders decide
-        return None
-    # A repeated key is looked for where one can be: outside the bar lists, whose keys scan checked.
-    if repeats_keys(_without(data, cut), start):
-        return None
-    return document[None] if single else document
-
-
-def _without(data: bytes, cut: list[tuple[int, int]]) -> bytes:
-    """`data` with each cut span replaced by `[]`."""
-    pieces, at = [], 0
-    for lo, hi in sorted(cut):
-        pieces += [data[at:lo], b"[]"]
-        at = hi
-    pieces.append(data[at:])
-    return b"".join(pieces)
-
-
-def bar_dict(bar: Any) -> Any:
-    """A bar as the generic decoder would have given it: a typed bar becomes a dict again."""
-    return msgspec.structs.asdict(bar) if isinstance(bar, TypedBar) else bar
 
 
 _GUNZIP_FIRST_PIECE = 256  # input bytes first handed to a member's inflater; doubled while the member goes on

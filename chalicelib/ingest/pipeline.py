@@ -11,7 +11,8 @@ import msgspec
 import orjson
 
 from chalicelib.ingest.columnar import ColumnarBars
-from chalicelib.ingest.formats import ParsedInput, Series, TypedBar, bar_dict, decode_input
+from chalicelib.ingest.decoders import TypedBar, bar_dict
+from chalicelib.ingest.formats import ParsedInput, Series, decode_input
 from chalicelib.ingest.rules import FIELDS, validate_series
 from chalicelib.models import IngestCounts, RejectRecord
 

@@ -21,7 +21,7 @@ import orjson
 
 from chalicelib.ingest import columnar
 from chalicelib.ingest.columnar import BAR_FIELDS, ColumnarBars
-from chalicelib.ingest.formats import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
+from chalicelib.ingest.decoders import TYPED_NUMBER_MAX_CHARS, TypedBar, bar_dict
 from chalicelib.models import BAR_RULES, RejectRecord
 
 FIELDS = BAR_FIELDS
