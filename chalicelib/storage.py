@@ -48,6 +48,16 @@ class BufferBody(io.RawIOBase):
         self._pos += count
         return count
 
+    def read(self, size: int | None = -1) -> bytes:
+        """One copy of what is asked for (RawIOBase's own `read()` gathers 8 KiB pieces)."""
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), self._pos + size)
+        chunk = bytes(self._view[self._pos : end]) if end > self._pos else b""
+        self._pos = max(self._pos, end)
+        return chunk
+
+    def readall(self) -> bytes:
+        return self.read()
+
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
         self._pos = max(0, base + offset)

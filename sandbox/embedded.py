@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from sandbox import emulator_speed
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "stock-insights-sandbox"
@@ -103,6 +105,7 @@ class EmbeddedAWS:
     on_retry: Callable[[str, int], None] | None = None
     stream_attempts: int = _STREAM_ATTEMPTS
     _mock: Any = None
+    _speed: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
 
@@ -118,6 +121,8 @@ class EmbeddedAWS:
 
         self._mock = mock_aws()
         self._mock.start()
+        self._speed = emulator_speed.fast_big_objects()
+        self._speed.__enter__()
         from chalicelib import aws
         from chalicelib.config import get_settings
 
@@ -137,6 +142,7 @@ class EmbeddedAWS:
         from chalicelib import aws
         from chalicelib.config import get_settings
 
+        self._speed.__exit__(None, None, None)
         self._mock.stop()
         self._clients.clear()
         aws.reset_clients()

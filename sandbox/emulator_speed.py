@@ -1,0 +1,47 @@
+"""Where the embedded account (moto, in process) is slow on big objects, and what the sandbox does.
+
+Each fix is local tooling: it is applied while an `EmbeddedAWS` is open and undone when it closes,
+and none of it reaches the deployed app, whose clients talk HTTP to the real services.
+
+1. Streamed request bodies are read 8 KiB at a time. moto hands a request to werkzeug, which
+   reads a file-like body through a buffered reader in small pieces and joins them: about 0.5 s
+   for a 150 MiB upload (ingest uploads its processed lines from a buffer without copying it).
+   The sandbox reads such a body whole first, as one read of the buffer.
+2. Upload bodies are hashed for the signature. Without the default aws-chunked checksum (turned
+   off in the embedded account: see `embedded._SANDBOX_ENV`), botocore signs S3 payloads with
+   SHA-256, which over HTTPS it would skip: about 0.25 s per 150 MiB, for a signature moto never
+   checks. The sandbox signs them as `UNSIGNED-PAYLOAD`, as botocore does for real HTTPS uploads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def fast_big_objects() -> Iterator[None]:
+    """Both fixes, for the duration of the block."""
+    from botocore.auth import S3SigV4Auth
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    process_request = BotocoreStubber.process_request
+    should_sign = S3SigV4Auth._should_sha256_sign_payload
+
+    def whole_body(self: Any, request: Any) -> Any:
+        body = request.body
+        if hasattr(body, "read"):  # a stream (a file, ingest's buffer): one read, not 8 KiB pieces
+            start = body.tell() if hasattr(body, "tell") else None
+            request.body = body.read()
+            if start is not None:  # where botocore expects it, should it read the stream again
+                body.seek(start)
+        return process_request(self, request)
+
+    BotocoreStubber.process_request = whole_body
+    S3SigV4Auth._should_sha256_sign_payload = lambda self, request: False
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = process_request
+        S3SigV4Auth._should_sha256_sign_payload = should_sign

@@ -1,0 +1,40 @@
+"""The sandbox's fixes for moto's slow handling of big objects, and the buffer stream they rely on."""
+
+from __future__ import annotations
+
+import io
+
+from botocore.auth import S3SigV4Auth
+from moto.core.botocore_stubber import BotocoreStubber
+
+from chalicelib.storage import BufferBody
+from sandbox.embedded import BUCKET, EmbeddedAWS
+
+
+def test_a_buffer_stream_reads_whole_or_in_parts_with_one_copy_each():
+    body = BufferBody(bytearray(b"0123456789"))
+
+    assert body.read(3) == b"012" and body.tell() == 3
+    assert body.read() == b"3456789" and body.read() == b"" and body.read(5) == b""
+    body.seek(-4, io.SEEK_END)
+    assert body.readall() == b"6789"
+    body.seek(0)
+    target = bytearray(4)
+    assert body.readinto(target) == 4 and target == b"0123" and body.read(None) == b"456789"
+
+
+def test_the_fixes_hold_inside_the_embedded_account_and_are_undone_after_it():
+    signed, stubbed = S3SigV4Auth._should_sha256_sign_payload, BotocoreStubber.process_request
+    seen = []
+
+    with EmbeddedAWS() as env:
+        s3 = env.client("s3")
+        s3.meta.events.register("before-send.s3.PutObject", lambda request, **_: seen.append(dict(request.headers)))
+        body = BufferBody(bytearray(b"x" * 100_000))
+        s3.put_object(Bucket=BUCKET, Key="processed/big.jsonl", Body=body)
+        stored = s3.get_object(Bucket=BUCKET, Key="processed/big.jsonl")["Body"].read()
+        assert S3SigV4Auth._should_sha256_sign_payload is not signed
+
+    assert stored == b"x" * 100_000  # read whole, stored whole
+    assert seen[0]["X-Amz-Content-SHA256"] == b"UNSIGNED-PAYLOAD"
+    assert S3SigV4Auth._should_sha256_sign_payload is signed and BotocoreStubber.process_request is stubbed
