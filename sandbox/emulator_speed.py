@@ -7,7 +7,10 @@ and none of it reaches the deployed app, whose clients talk HTTP to the real ser
    reads a file-like body through a buffered reader in small pieces and joins them: about 0.5 s
    for a 150 MiB upload (ingest uploads its processed lines from a buffer without copying it).
    The sandbox reads such a body whole first, as one read of the buffer.
-2. Upload bodies are hashed for the signature. Without the default aws-chunked checksum (turned
+2. Request bodies are read again 64 KiB at a time. moto builds a werkzeug request around the
+   body's bytes, whose `get_data()` reads them back through a stream in pieces it joins: 0.25 s
+   per 150 MiB. The sandbox hands werkzeug the bytes it already has as the request's data.
+3. Upload bodies are hashed for the signature. Without the default aws-chunked checksum (turned
    off in the embedded account: see `embedded._SANDBOX_ENV`), botocore signs S3 payloads with
    SHA-256, which over HTTPS it would skip: about 0.25 s per 150 MiB, for a signature moto never
    checks. The sandbox signs them as `UNSIGNED-PAYLOAD`, as botocore does for real HTTPS uploads.
@@ -22,11 +25,13 @@ from typing import Any
 
 @contextlib.contextmanager
 def fast_big_objects() -> Iterator[None]:
-    """Both fixes, for the duration of the block."""
+    """The three fixes, for the duration of the block."""
     from botocore.auth import S3SigV4Auth
+    from moto.core import botocore_stubber
     from moto.core.botocore_stubber import BotocoreStubber
 
     process_request = BotocoreStubber.process_request
+    normalize_request = botocore_stubber.normalize_request
     should_sign = S3SigV4Auth._should_sha256_sign_payload
 
     def whole_body(self: Any, request: Any) -> Any:
@@ -38,10 +43,19 @@ def fast_big_objects() -> Iterator[None]:
                 body.seek(start)
         return process_request(self, request)
 
+    def with_data(request: Any) -> Any:
+        normalized = normalize_request(request)
+        body = getattr(request, "body", None)
+        if isinstance(body, bytes):  # what werkzeug's get_data() would read back from its stream
+            normalized._cached_data = body
+        return normalized
+
     BotocoreStubber.process_request = whole_body
+    botocore_stubber.normalize_request = with_data
     S3SigV4Auth._should_sha256_sign_payload = lambda self, request: False
     try:
         yield
     finally:
         BotocoreStubber.process_request = process_request
+        botocore_stubber.normalize_request = normalize_request
         S3SigV4Auth._should_sha256_sign_payload = should_sign
