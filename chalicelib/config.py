@@ -42,6 +42,7 @@ class Settings:
     max_input_mb: float = 200.0
     future_slack_hours: float = 24.0
     marker_lease_seconds: int = 900
+    marker_wait_seconds: float = 20.0
     sender: str = "reports@example.com"
     recipients: tuple[str, ...] = ("team@example.com",)
     momentum_period: int = MetricSettings.momentum_period
@@ -98,6 +99,10 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     "marker_lease_seconds": (
         "MARKER_LEASE_SECONDS",
         "upper bound on how long an in-progress ETag marker blocks a retry",
+    ),
+    "marker_wait_seconds": (
+        "MARKER_WAIT_SECONDS",
+        "how long a delivery that finds its file in progress waits for that invocation to finish",
     ),
     "sender": ("SENDER_EMAIL", "verified SES identity the report is sent from"),
     "recipients": ("RECIPIENT_EMAILS", "comma-separated report recipients"),
@@ -187,6 +192,16 @@ def lease_seconds(settings: Settings, context: Any) -> float:
     if callable(remaining_ms):
         lease = min(lease, remaining_ms() / 1000.0)
     return lease
+
+
+def holder_wait_seconds(settings: Settings, context: Any) -> float:
+    """How long a delivery waits for another invocation's in-progress marker: MARKER_WAIT_SECONDS,
+    but at most half of this invocation's remaining time (the rest is for a takeover's work)."""
+    wait = float(settings.marker_wait_seconds)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    if callable(remaining_ms):
+        wait = min(wait, remaining_ms() / 2000.0)
+    return max(wait, 0.0)
 
 
 @functools.cache

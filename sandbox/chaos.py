@@ -37,6 +37,9 @@ __all__ = ["Outcome", "Scenario", "account", "run_scenario", "main"]
 ASYNC_RETRY_DELAYS_S = {2: 60.0, 3: 120.0}  # Lambda's asynchronous retries
 STREAM_RETRY_DELAY_S = 2.0  # stream records are retried promptly
 CHAOS_MAX_INPUT_MB = "8"  # small, so gzip bombs are refused fast
+# A delivery waits this long (real seconds) for another invocation's marker: a live holder here
+# finishes in milliseconds, and a dead one's marker is waited out by the retries' simulated minutes.
+CHAOS_MARKER_WAIT_SECONDS = "1"
 CONCURRENT_COPIES = 3
 
 
@@ -44,8 +47,9 @@ CONCURRENT_COPIES = 3
 def run_scenario(scenario: Scenario) -> Outcome:
     started = time.perf_counter()
     injector = FaultInjector(scenario.faults)
-    saved = os.environ.get("MAX_INPUT_MB")
+    saved = {name: os.environ.get(name) for name in ("MAX_INPUT_MB", "MARKER_WAIT_SECONDS")}
     os.environ["MAX_INPUT_MB"] = CHAOS_MAX_INPUT_MB
+    os.environ["MARKER_WAIT_SECONDS"] = CHAOS_MARKER_WAIT_SECONDS
     try:
         with EmbeddedAWS(crash_types=(SimulatedDeath,)) as env:
             clock = _RetryClock(injector, env)
@@ -65,10 +69,11 @@ def run_scenario(scenario: Scenario) -> Outcome:
                     outcome = Outcome(scenario, problems=[f"accounting failed: {type(exc).__name__}: {exc}"])
                     outcome.deliveries = sum(d.attempts for d in env.deliveries)
     finally:
-        if saved is None:
-            os.environ.pop("MAX_INPUT_MB", None)
-        else:
-            os.environ["MAX_INPUT_MB"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     outcome.seconds = time.perf_counter() - started
     unfired = [f.label for f in scenario.faults if f.label not in injector.fired]
     if unfired:

@@ -294,18 +294,63 @@ def test_marker_of_a_dead_invocation_is_taken_over_after_its_lease(aws):
     assert aws.invoke("inputs/a.json")["files"][0]["status"] == "processed"
 
 
-def test_live_in_progress_marker_makes_the_delivery_retry(aws):
+def _wait_for_holders(monkeypatch, seconds: float) -> None:
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("MARKER_WAIT_SECONDS", str(seconds))
+    get_settings.cache_clear()
+
+
+def test_live_in_progress_marker_makes_the_delivery_retry_once_its_wait_is_over(aws, monkeypatch):
     import time
 
     from chalicelib.ingest.service import IngestInProgress
 
+    _wait_for_holders(monkeypatch, 0.6)
     etag = aws.upload("inputs/a.json", _series())
     live = {"state": "in_progress", "input_key": "inputs/a.json", "lease_expires_at": time.time() + 600}
     aws.s3.put_object(Bucket=BUCKET, Key=marker_key("inputs/a.json", etag), Body=json.dumps(live))
 
+    started = time.monotonic()
     with pytest.raises(IngestInProgress):
         aws.invoke("inputs/a.json")
+    assert time.monotonic() - started >= 0.6  # it waited for the holder before giving up
     assert aws.events() == []
+
+
+def test_a_duplicate_delivery_waits_for_the_live_holder_and_ends_as_a_duplicate(aws, monkeypatch):
+    """Two deliveries of one event at once: the second finds the first's marker and waits for it,
+    instead of failing (three such failures in a row put an ingested file's event in the DLQ)."""
+    import threading
+    import time
+
+    _wait_for_holders(monkeypatch, 30)
+    etag = aws.upload("inputs/a.json", _series())
+    key = marker_key("inputs/a.json", etag)
+    live = {"state": "in_progress", "input_key": "inputs/a.json", "lease_expires_at": time.time() + 600}
+    aws.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(live))
+    done = {"state": "done", "status": "processed", "input_key": "inputs/a.json", "processed_key": "processed/x"}
+    finisher = threading.Timer(0.5, lambda: aws.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(done)))
+    finisher.start()
+    try:
+        [file] = aws.invoke("inputs/a.json")["files"]
+    finally:
+        finisher.join()
+
+    assert file["status"] == "duplicate" and file["processed_key"] == "processed/x"
+    assert aws.events() == []  # the holder published; the duplicate did not
+
+
+def test_the_wait_for_a_holder_leaves_half_the_invocation_for_a_takeover():
+    from chalicelib.config import Settings, holder_wait_seconds
+
+    class Context:
+        def get_remaining_time_in_millis(self) -> int:
+            return 9_000
+
+    assert holder_wait_seconds(Settings(marker_wait_seconds=20), Context()) == 4.5
+    assert holder_wait_seconds(Settings(marker_wait_seconds=2), Context()) == 2
+    assert holder_wait_seconds(Settings(), None) == Settings().marker_wait_seconds
 
 
 def test_object_overwritten_since_the_event_is_skipped(aws):

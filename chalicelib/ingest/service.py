@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib import aws
-from chalicelib.config import Settings, get_settings, lease_seconds
+from chalicelib.config import Settings, get_settings, holder_wait_seconds, lease_seconds
 from chalicelib.events import EventPublisher
 from chalicelib.ingest.formats import InputRejected, symbol_from_key
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
@@ -294,7 +294,11 @@ def _claim_marker(
     """Claim the file's ETag marker. None when claimed; the marker when the file is already done.
 
     A marker left `in_progress` by an invocation that died (timeout, out of memory) is taken over
-    once its lease has passed; the lease never outlives the claimant's own Lambda deadline.
+    once its lease has passed; the lease never outlives the claimant's own Lambda deadline. A
+    marker another invocation holds is most often a duplicate delivery of the same event running
+    at this moment: the delivery waits a little (`holder_wait_seconds`) for it to finish, and only
+    then fails for Lambda to retry it. Failing at once sent a duplicate whose retries all met a
+    live holder to the DLQ, for a file that was ingested.
     """
     now = time.time()
     lease = lease_seconds(settings, context)
@@ -306,22 +310,26 @@ def _claim_marker(
         "lease_expires_at": now + lease,
         "request_id": getattr(context, "aws_request_id", None),
     }
-    if store.put_if_absent(marker_key, claim) is not None:
-        return None
-    found = store.read_json(marker_key)
-    if found is None:  # released between our attempt and the read: try once more
+    give_up = time.monotonic() + holder_wait_seconds(settings, context)
+    while True:
         if store.put_if_absent(marker_key, claim) is not None:
             return None
         found = store.read_json(marker_key)
-        if found is None:
-            raise IngestInProgress(f"marker {marker_key} is contended; retry")
-    marker, marker_etag = found
-    if marker.get("state") == "done":
-        return marker
-    if float(marker.get("lease_expires_at", 0)) < now and store.replace_if_match(marker_key, claim, marker_etag):
-        logger.warning("took over an expired in-progress marker", extra={"previous": marker})
-        return None
-    raise IngestInProgress(f"{key} is being ingested by another invocation (marker {marker_key}); retry later")
+        if found is not None:  # else released between our attempt and the read: try again
+            marker, marker_etag = found
+            if marker.get("state") == "done":
+                return marker
+            if float(marker.get("lease_expires_at", 0)) < time.time() and store.replace_if_match(
+                marker_key, claim, marker_etag
+            ):
+                logger.warning("took over an expired in-progress marker", extra={"previous": marker})
+                return None
+        if time.monotonic() >= give_up:
+            raise IngestInProgress(f"{key} is being ingested by another invocation (marker {marker_key}); retry later")
+        time.sleep(_HOLDER_POLL_S)
+
+
+_HOLDER_POLL_S = 0.25
 
 
 def _finish_marker(store: ObjectStore, marker_key: str, key: str, correlation_id: str, result: FileResult) -> None:
