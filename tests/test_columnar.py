@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from chalicelib.ingest import columnar, formats
 from chalicelib.ingest.columnar import ColumnarBars, Scanner
 from chalicelib.ingest.formats import InputRejected, decode_input
+from chalicelib.ingest.parsing import _datetime_seconds
 from chalicelib.ingest.pipeline import ingest_document
-from chalicelib.ingest.rules import _datetime_seconds
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "twelvedata"
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=300)

@@ -726,7 +726,7 @@ def test_scattered_bad_numbers_in_a_long_column_are_each_found(bad_at, junk):
 
 
 def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
-    from chalicelib.ingest import rules
+    from chalicelib.ingest import parsing
 
     column = ["1.5"] * 300
     column[7] = column[250] = "x"
@@ -734,7 +734,7 @@ def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
     def fast(values):  # refuses any span holding "x", naming the wrong value
         return (len(values) - 1) if "x" in values else (np.array([1.5] * len(values)), np.zeros(len(values), np.int8))
 
-    values, status = rules._parse_spans(column, fast, rules._slow_number, np.float64)
+    values, status = parsing._parse_spans(column, fast, parsing._slow_number, np.float64)
     assert np.flatnonzero(status).tolist() == [7, 250]
     assert np.isnan(values[[7, 250]]).all() and (np.delete(values, [7, 250]) == 1.5).all()
 
@@ -742,7 +742,7 @@ def test_a_wrong_suspect_from_the_vectorised_parser_changes_no_verdict():
 def test_the_vectorised_datetime_reading_agrees_with_the_exact_one_on_every_month_end():
     # Leap years (1900 no, 2000 yes), the day after each month's last, times at the edges: the fast
     # reader accepts exactly what dt.datetime accepts, with the same seconds.
-    from chalicelib.ingest import rules
+    from chalicelib.ingest import parsing
 
     texts = []
     for year in (1, 1600, 1899, 1900, 1970, 1999, 2000, 2023, 2024, 2100, 9999):
@@ -752,14 +752,14 @@ def test_the_vectorised_datetime_reading_agrees_with_the_exact_one_on_every_mont
                     texts.append(f"{year:04d}-{month:02d}-{day:02d}{clock}")
     for width in (10, 16, 19):
         column = [t for t in texts if len(t) == width]
-        seconds, status = rules._parse_spans(column, rules._fast_datetimes, rules._slow_datetime, np.int64)
-        exact = [rules._datetime_seconds(t) for t in column]
-        assert status.tolist() == [rules._BAD if e is None else rules._OK for e in exact]
+        seconds, status = parsing._parse_spans(column, parsing._fast_datetimes, parsing._slow_datetime, np.int64)
+        exact = [parsing._datetime_seconds(t) for t in column]
+        assert status.tolist() == [parsing.BAD if e is None else parsing.OK for e in exact]
         assert [int(s) for s, e in zip(seconds, exact, strict=True) if e is not None] == [
             e for e in exact if e is not None
         ]
         good = [t for t, e in zip(column, exact, strict=True) if e is not None]
-        fast = rules._fast_datetimes(good)
+        fast = parsing._fast_datetimes(good)
         assert isinstance(fast, tuple) and fast[0].tolist() == [e for e in exact if e is not None]
 
 
@@ -769,7 +769,7 @@ def test_a_column_dense_with_bad_values_is_not_reparsed_once_per_bad_value(every
     # the values handed to the vectorised parser stay within n * (log2(n) + 2), dense or sparse.
     import math
 
-    from chalicelib.ingest import rules
+    from chalicelib.ingest import parsing
 
     n = 4096
     column = ["x" if i % every == 0 else "1.5" for i in range(n)]
@@ -777,9 +777,9 @@ def test_a_column_dense_with_bad_values_is_not_reparsed_once_per_bad_value(every
 
     def counting_fast(values):
         handed.append(len(values))
-        return rules._fast_numbers(values)
+        return parsing._fast_numbers(values)
 
-    values, status = rules._parse_spans(column, counting_fast, rules._slow_number, np.float64)
+    values, status = parsing._parse_spans(column, counting_fast, parsing._slow_number, np.float64)
 
     assert np.flatnonzero(status).tolist() == list(range(0, n, every))
     assert sum(handed) <= n * (math.log2(n) + 2)
