@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from botocore.auth import S3SigV4Auth
 from moto.core.botocore_stubber import BotocoreStubber
+from moto.s3.models import FakeKey
 
 from chalicelib.storage import BufferBody
 from sandbox.embedded import BUCKET, EmbeddedAWS
@@ -25,16 +27,19 @@ def test_a_buffer_stream_reads_whole_or_in_parts_with_one_copy_each():
 
 def test_the_fixes_hold_inside_the_embedded_account_and_are_undone_after_it():
     signed, stubbed = S3SigV4Auth._should_sha256_sign_payload, BotocoreStubber.process_request
+    stores = FakeKey.value.fset
     seen = []
 
     with EmbeddedAWS() as env:
         s3 = env.client("s3")
         s3.meta.events.register("before-send.s3.PutObject", lambda request, **_: seen.append(dict(request.headers)))
-        body = BufferBody(bytearray(b"x" * 100_000))
-        s3.put_object(Bucket=BUCKET, Key="processed/big.jsonl", Body=body)
-        stored = s3.get_object(Bucket=BUCKET, Key="processed/big.jsonl")["Body"].read()
+        big = bytes(range(256)) * 8192  # 2 MiB: its MD5 is taken while moto stores it
+        put = s3.put_object(Bucket=BUCKET, Key="processed/big.jsonl", Body=BufferBody(bytearray(big)))
+        stored = s3.get_object(Bucket=BUCKET, Key="processed/big.jsonl")
         assert S3SigV4Auth._should_sha256_sign_payload is not signed
 
-    assert stored == b"x" * 100_000  # read whole, stored whole
+    assert stored["Body"].read() == big  # read whole, stored whole
+    assert put["ETag"] == stored["ETag"] == f'"{hashlib.md5(big).hexdigest()}"'  # S3's ETag, as moto gives it
     assert seen[0]["X-Amz-Content-SHA256"] == b"UNSIGNED-PAYLOAD"
     assert S3SigV4Auth._should_sha256_sign_payload is signed and BotocoreStubber.process_request is stubbed
+    assert FakeKey.value.fset is stores
