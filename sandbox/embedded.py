@@ -8,11 +8,9 @@ handler's own pattern targets a second queue; the table's stream is read with
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import sys
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import orjson
 
 from sandbox import emulator_speed
+from sandbox.lambda_runtime import Delivery, LambdaContext, function_config, jsonable, matches
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -54,40 +53,6 @@ _SANDBOX_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "StockInsights",
 }
 _UNSET = ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
-
-
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    def __init__(self, function_name: str, timeout_s: int = 300, memory_mb: int = 1024):
-        import time
-
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = memory_mb
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:stock-insights-sandbox-{function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/stock-insights-sandbox-{function_name}"
-        self.log_stream_name = "sandbox"
-        self._deadline = time.monotonic() + timeout_s
-
-    def get_remaining_time_in_millis(self) -> int:
-        import time
-
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-@dataclass
-class Delivery:
-    """One handler invocation: what it got, what it returned or raised."""
-
-    handler: str
-    event: dict
-    result: Any = None
-    error: str | None = None
-    attempts: int = 0
-    errors: list[str] = field(default_factory=list)  # every failed attempt's error, retried or not
-    dead_lettered: bool = False  # every attempt failed: Lambda's DLQ (or the stream's on-failure queue)
 
 
 @dataclass
@@ -298,7 +263,7 @@ class EmbeddedAWS:
         for body in self._drain(self.cw_queue):
             body.setdefault("account", ACCOUNT)  # Lambda's EventBridge events carry it; moto's SQS copy does not
             for pattern, name in self.cw_handlers:
-                if _matches(pattern, body):
+                if matches(pattern, body):
                     pending.append((name, body))
         if self.stream_handler:
             if self._stream_backlog and self.on_retry:
@@ -318,7 +283,7 @@ class EmbeddedAWS:
             for record in response.get("Records", []):
                 record = dict(record)
                 record["eventSourceARN"] = self.stream_arn
-                records.append(_jsonable(record))
+                records.append(jsonable(record))
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
@@ -371,8 +336,14 @@ class EmbeddedAWS:
 
     def _context(self, handler_name: str) -> LambdaContext:
         """A context with the function's own timeout and memory from `.chalice/config.json`."""
-        config = _function_config(handler_name)
-        return LambdaContext(handler_name, config.get("lambda_timeout", 60), config.get("lambda_memory_size", 128))
+        config = function_config(handler_name)
+        return LambdaContext(
+            handler_name,
+            config.get("lambda_timeout", 60),
+            config.get("lambda_memory_size", 128),
+            region=REGION,
+            account=ACCOUNT,
+        )
 
     def sent_emails(self) -> list[bytes]:
         """The raw MIME messages SES accepted, in order."""
@@ -383,19 +354,6 @@ class EmbeddedAWS:
         ]
 
 
-@functools.cache
-def _function_config(name: str, stage: str = "dev") -> dict:
-    """Chalice's settings for one function: top level, then the stage's (as Chalice merges them)."""
-    from pathlib import Path
-
-    config = orjson.loads((Path(__file__).resolve().parent.parent / ".chalice" / "config.json").read_bytes())
-    stage_config = config.get("stages", {}).get(stage, {})
-    return {
-        **config.get("lambda_functions", {}).get(name, {}),
-        **stage_config.get("lambda_functions", {}).get(name, {}),
-    }
-
-
 def _pattern_for_bucket(pattern: dict) -> dict:
     """The rule as `chalice deploy` makes it with BUCKET_NAME set to the sandbox's bucket: `app.py`
     reads the bucket filter when it is first imported, which in a test run may have been under
@@ -404,35 +362,3 @@ def _pattern_for_bucket(pattern: dict) -> dict:
     if not isinstance(detail, dict) or "bucket" not in detail:
         return pattern
     return {**pattern, "detail": {**detail, "bucket": [BUCKET]}}
-
-
-def _matches(pattern: dict, event: dict) -> bool:
-    """EventBridge matching for the simple patterns Chalice handlers use (lists of values)."""
-    for key, expected in pattern.items():
-        value = event.get(key)
-        if isinstance(expected, dict):
-            if not isinstance(value, dict) or not _matches(expected, value):
-                return False
-        elif isinstance(expected, list) and value not in expected:
-            return False
-    return True
-
-
-def _jsonable(value: Any) -> Any:
-    """Stream records as Lambda delivers them: JSON, so datetimes become epoch numbers."""
-    import datetime as dt
-    from decimal import Decimal
-
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.datetime):
-        return value.timestamp()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes):
-        import base64
-
-        return base64.b64encode(value).decode()
-    return value

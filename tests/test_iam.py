@@ -238,9 +238,9 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     shard = admin_streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = admin_streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = admin_streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    from sandbox.embedded import _jsonable
+    from sandbox.lambda_runtime import jsonable
 
-    batch = {"Records": [{**_jsonable(r), "eventSourceARN": stream_arn} for r in records]}
+    batch = {"Records": [{**jsonable(r), "eventSourceARN": stream_arn} for r in records]}
     aws_.act_as("notify")
     assert app.notify(batch, _Context()) == {"batchItemFailures": []}
     assert app.notify(batch, _Context()) == {"batchItemFailures": []}  # redelivered: no second email
