@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import terraform as tfpkg
+from infra import terraform_fixes as fixes
 from infra.policies import function_policies
 from infra.resources import DEFAULTS, resource_specs
 from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
@@ -223,27 +223,27 @@ def test_resource_specs_is_plain_data():
 
 
 def test_drop_chalice_version_pins_removes_the_terraform_block():
-    tf = tfpkg.drop_chalice_version_pins(_chalice_like())
+    tf = fixes.drop_chalice_version_pins(_chalice_like())
     assert "terraform" not in tf
     assert "terraform" in _chalice_like()  # input untouched
 
 
 def test_drop_null_data_source_removes_only_an_unused_one():
-    tf = tfpkg.drop_null_data_source(_chalice_like())
+    tf = fixes.drop_null_data_source(_chalice_like())
     assert "null_data_source" not in tf["data"] and "aws_partition" in tf["data"]
     used = _chalice_like()
     used["resource"]["aws_iam_role"]["ingest_role"]["name"] = "${data.null_data_source.chalice.outputs.app}"
-    with pytest.raises(tfpkg.PackageDrift):
-        tfpkg.drop_null_data_source(used)
+    with pytest.raises(fixes.PackageDrift):
+        fixes.drop_null_data_source(used)
 
 
 def test_prefix_event_rule_names_adds_app_and_stage_once():
-    tf = tfpkg.prefix_event_rule_names(_chalice_like(), "stock-insights-dev")
+    tf = fixes.prefix_event_rule_names(_chalice_like(), "stock-insights-dev")
     assert tf["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]["name"] == "stock-insights-dev-analyze-event"
-    again = tfpkg.prefix_event_rule_names(tf, "stock-insights-dev")
+    again = fixes.prefix_event_rule_names(tf, "stock-insights-dev")
     assert again["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]["name"] == "stock-insights-dev-analyze-event"
-    with pytest.raises(tfpkg.PackageDrift, match="longer than 64"):
-        tfpkg.prefix_event_rule_names(_chalice_like(), "x" * 60)
+    with pytest.raises(fixes.PackageDrift, match="longer than 64"):
+        fixes.prefix_event_rule_names(_chalice_like(), "x" * 60)
 
 
 def test_scope_ingest_rules_to_bucket_filters_on_this_stages_bucket():
@@ -251,7 +251,7 @@ def test_scope_ingest_rules_to_bucket_filters_on_this_stages_bucket():
     rule = tf["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]
     rule["event_pattern"] = json.dumps({"source": ["stock-insights.ingestor"], "detail-type": ["IngestorCompleted"]})
     tf["resource"]["aws_cloudwatch_event_rule"]["nightly"] = {"schedule_expression": "rate(1 day)"}
-    scoped = tfpkg.scope_ingest_rules_to_bucket(tf, "stock-insights.ingestor", "${aws_s3_bucket.data.bucket}")
+    scoped = fixes.scope_ingest_rules_to_bucket(tf, "stock-insights.ingestor", "${aws_s3_bucket.data.bucket}")
     pattern = json.loads(scoped["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]["event_pattern"])
     assert pattern == {
         "source": ["stock-insights.ingestor"],
@@ -259,17 +259,17 @@ def test_scope_ingest_rules_to_bucket_filters_on_this_stages_bucket():
         "detail": {"bucket": ["${aws_s3_bucket.data.bucket}"]},
     }
     assert scoped["resource"]["aws_cloudwatch_event_rule"]["nightly"] == {"schedule_expression": "rate(1 day)"}
-    other = tfpkg.scope_ingest_rules_to_bucket(tf, "another.source", "${aws_s3_bucket.data.bucket}")
+    other = fixes.scope_ingest_rules_to_bucket(tf, "another.source", "${aws_s3_bucket.data.bucket}")
     assert other == tf
     # app.py's own filter names the bucket chalice package was given: the reference replaces it.
     rule["event_pattern"] = json.dumps({"source": ["stock-insights.ingestor"], "detail": {"bucket": ["literal-b"]}})
-    scoped = tfpkg.scope_ingest_rules_to_bucket(tf, "stock-insights.ingestor", "${aws_s3_bucket.data.bucket}")
+    scoped = fixes.scope_ingest_rules_to_bucket(tf, "stock-insights.ingestor", "${aws_s3_bucket.data.bucket}")
     pattern = json.loads(scoped["resource"]["aws_cloudwatch_event_rule"]["analyze-event"]["event_pattern"])
     assert pattern["detail"] == {"bucket": ["${aws_s3_bucket.data.bucket}"]}
 
 
 def test_wire_bucket_notification_references_the_bucket_and_waits_for_the_permission():
-    tf = tfpkg.wire_bucket_notification(_chalice_like(), REFS)
+    tf = fixes.wire_bucket_notification(_chalice_like(), REFS)
     notification = tf["resource"]["aws_s3_bucket_notification"]["data"]
     assert notification["bucket"] == "${aws_s3_bucket.data.bucket}"
     assert notification["depends_on"] == ["aws_lambda_permission.ingest-s3event"]
@@ -281,12 +281,12 @@ def test_wire_bucket_notification_references_the_bucket_and_waits_for_the_permis
     )
     elsewhere = _chalice_like()
     elsewhere["resource"]["aws_lambda_permission"]["ingest-s3event"]["source_arn"] = "arn:aws:s3:::another-bucket"
-    with pytest.raises(tfpkg.PackageDrift, match="not the notified bucket"):
-        tfpkg.wire_bucket_notification(elsewhere, REFS)
+    with pytest.raises(fixes.PackageDrift, match="not the notified bucket"):
+        fixes.wire_bucket_notification(elsewhere, REFS)
 
 
 def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
-    tf = tfpkg.wire_stream_mapping(_chalice_like(), SPECS["stream_mapping"], REFS)
+    tf = fixes.wire_stream_mapping(_chalice_like(), SPECS["stream_mapping"], REFS)
     esm = tf["resource"]["aws_lambda_event_source_mapping"]["notify-dynamodb-event-source"]
     assert esm["event_source_arn"] == "${aws_dynamodb_table.analyses.stream_arn}"
     assert esm["function_response_types"] == ["ReportBatchItemFailures"]
@@ -297,8 +297,8 @@ def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
     assert esm["batch_size"] == 10 and esm["starting_position"] == "TRIM_HORIZON"
     without = _chalice_like()
     del without["resource"]["aws_lambda_event_source_mapping"]
-    with pytest.raises(tfpkg.PackageDrift):
-        tfpkg.wire_stream_mapping(without, SPECS["stream_mapping"], REFS)
+    with pytest.raises(fixes.PackageDrift):
+        fixes.wire_stream_mapping(without, SPECS["stream_mapping"], REFS)
 
 
 def test_reference_environment_replaces_literals_and_refuses_drift():
@@ -309,7 +309,7 @@ def test_reference_environment_replaces_literals_and_refuses_drift():
             ANALYSES_STREAM_ARN="arn:aws:dynamodb:us-east-1:111111111111:table/t/stream/2026",
             SENDER_EMAIL=SPECS["environment"]["SENDER_EMAIL"],
         )
-    tf = tfpkg.reference_environment(bootstrapped, SPECS["environment"], REFS["environment"])
+    tf = fixes.reference_environment(bootstrapped, SPECS["environment"], REFS["environment"])
     for function in tf["resource"]["aws_lambda_function"].values():
         variables = function["environment"]["variables"]
         assert variables["BUCKET_NAME"] == "${aws_s3_bucket.data.bucket}"
@@ -320,21 +320,21 @@ def test_reference_environment_replaces_literals_and_refuses_drift():
         assert variables["ANALYSES_STREAM_ARN"] == "${aws_dynamodb_table.analyses.stream_arn}"
         assert variables["LOG_LEVEL"] == "INFO"
     environments = [{"resource": {"env": f["environment"]}} for f in tf["resource"]["aws_lambda_function"].values()]
-    assert tfpkg.account_literals(environments) == []
-    assert tfpkg.account_literals([bootstrapped]) != []
+    assert fixes.account_literals(environments) == []
+    assert fixes.account_literals([bootstrapped]) != []
     for name in ("TABLE_NAME", "SENDER_EMAIL", "RECIPIENT_EMAILS"):
         drifted = _chalice_like()
         drifted["resource"]["aws_lambda_function"]["notify"]["environment"]["variables"][name] = "other@x.org"
-        with pytest.raises(tfpkg.PackageDrift, match=name):
-            tfpkg.reference_environment(drifted, SPECS["environment"], REFS["environment"])
+        with pytest.raises(fixes.PackageDrift, match=name):
+            fixes.reference_environment(drifted, SPECS["environment"], REFS["environment"])
 
 
 def test_create_log_groups_first_orders_each_function_after_its_group():
-    tf = tfpkg.create_log_groups_first(_chalice_like(), SPECS["log_groups"])
+    tf = fixes.create_log_groups_first(_chalice_like(), SPECS["log_groups"])
     for fn, function in tf["resource"]["aws_lambda_function"].items():
         assert f"aws_cloudwatch_log_group.{fn}" in function["depends_on"]
-    with pytest.raises(tfpkg.PackageDrift, match="no log group"):
-        tfpkg.create_log_groups_first(_chalice_like(), {"ingest": SPECS["log_groups"]["ingest"]})
+    with pytest.raises(fixes.PackageDrift, match="no log group"):
+        fixes.create_log_groups_first(_chalice_like(), {"ingest": SPECS["log_groups"]["ingest"]})
 
 
 def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_are_required():
@@ -359,15 +359,15 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
 
 
 def test_check_function_names_matches_the_alarmed_functions():
-    tfpkg.check_function_names(_chalice_like(), SPECS["functions"])
+    fixes.check_function_names(_chalice_like(), SPECS["functions"])
     renamed = _chalice_like()
     renamed["resource"]["aws_lambda_function"]["ingest"]["function_name"] = "elsewhere"
-    with pytest.raises(tfpkg.PackageDrift):
-        tfpkg.check_function_names(renamed, SPECS["functions"])
+    with pytest.raises(fixes.PackageDrift):
+        fixes.check_function_names(renamed, SPECS["functions"])
 
 
 def test_add_dead_letter_queues_gives_each_function_its_own_queue():
-    tf = tfpkg.add_dead_letter_queues(_chalice_like(), SPECS["functions"], REFS)
+    tf = fixes.add_dead_letter_queues(_chalice_like(), SPECS["functions"], REFS)
     functions = tf["resource"]["aws_lambda_function"]
     targets = {fn: f["dead_letter_config"]["target_arn"] for fn, f in functions.items() if "dead_letter_config" in f}
     assert targets == {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in ("ingest", "analyze", "notify")}
@@ -375,14 +375,14 @@ def test_add_dead_letter_queues_gives_each_function_its_own_queue():
 
 
 def test_encrypt_environment_and_tracing():
-    tf = tfpkg.enable_active_tracing(tfpkg.encrypt_environment(_chalice_like(), REFS))
+    tf = fixes.enable_active_tracing(fixes.encrypt_environment(_chalice_like(), REFS))
     for function in tf["resource"]["aws_lambda_function"].values():
         assert function["kms_key_arn"] == "${aws_kms_key.app.arn}"
         assert function["tracing_config"] == {"mode": "Active"}
 
 
 def test_grant_app_access_gives_each_function_its_own_policy_and_orders_it_after_them():
-    tf = tfpkg.grant_app_access(_chalice_like(), REFS)
+    tf = fixes.grant_app_access(_chalice_like(), REFS)
     policies = function_policies(REFS)
     for fn in ("ingest", "analyze", "notify"):
         policy = tf["resource"]["aws_iam_role_policy"][f"{fn}_role"]
@@ -420,7 +420,7 @@ def test_unresolved_references_finds_dangling_expressions_and_depends_on():
             },
         }
     }
-    assert tfpkg.unresolved_references([doc]) == [
+    assert fixes.unresolved_references([doc]) == [
         "aws_iam_role.missing",
         "aws_iam_role_policy.gone",
         "data.aws_partition.none",
@@ -428,9 +428,9 @@ def test_unresolved_references_finds_dangling_expressions_and_depends_on():
 
 
 def test_postprocess_keeps_chalices_own_settings():
-    tf = tfpkg.postprocess_chalice(_chalice_like(), SPECS)
+    tf = fixes.postprocess_chalice(_chalice_like(), SPECS)
     assert tf["resource"]["aws_lambda_event_source_mapping"]["notify-dynamodb-event-source"]["batch_size"] == 10
-    assert tfpkg.account_literals([tf]) == []
+    assert fixes.account_literals([tf]) == []
     assert set(tf["resource"]["aws_lambda_function"]) == set(ALL_FNS)
     assert tf["resource"]["aws_api_gateway_rest_api"]["rest_api"]["lifecycle"] == {"create_before_destroy": True}
 
@@ -476,12 +476,12 @@ def test_package_has_the_expected_files(package):
         "variables.tf.json",
         "versions.tf",
     ]  # no terraform.tfvars.json: the repository states no stage settings
-    assert tfpkg.account_literals(json.loads(p.read_text()) for p in package.glob("*.tf.json")) == []
+    assert fixes.account_literals(json.loads(p.read_text()) for p in package.glob("*.tf.json")) == []
 
 
 @pytest.mark.slow
 def test_every_reference_resolves(documents):
-    assert tfpkg.unresolved_references(documents.values()) == []
+    assert fixes.unresolved_references(documents.values()) == []
     # and the cross-file ones are really there (infra <-> chalice)
     text = json.dumps(documents["chalice.tf.json"])
     for expression in ("${aws_s3_bucket.data.bucket}", "${aws_dynamodb_table.analyses.stream_arn}"):
