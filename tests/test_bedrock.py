@@ -758,3 +758,24 @@ def test_through_the_handler_a_model_without_access_still_gives_a_stored_analysi
     assert record["executive_summary"] and record["symbols"]["AAPL"]["insight"]["summary"]
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [line["BedrockUnavailable"] for line in emf if "BedrockUnavailable" in line] == [[2.0]]  # both calls
+
+
+def test_the_prompts_name_the_windows_the_metrics_used(client, stub):
+    """MOMENTUM_PERIOD=10, METRIC_WINDOW=30, ANOMALY_LOOKBACK=3: the model is told so, not 5, 20, 5."""
+    from chalicelib.config import MetricSettings
+
+    windows = MetricSettings(momentum_period=10, window=30, anomaly_lookback=3)
+    symbols, aggregates = _market("AAPL")
+    stub.add_response("converse", _summary_reply(), prompts.summary_request(MODEL, symbols, aggregates, None, windows))
+    stub.add_response("converse", _batch_reply(["AAPL"]), prompts.symbol_request(MODEL, symbols, None, windows))
+
+    insights = _provider(client, offline=OfflineInsights(windows)).generate(symbols, aggregates)
+    assert insights.source == "bedrock"
+    stub.assert_no_pending_responses()
+
+    symbol_prompt, summary_prompt = prompts.symbol_system_prompt(windows), prompts.summary_system_prompt(windows)
+    assert "mom_pct: % change, last 10 bars" in symbol_prompt and "regression of the last 30 closes" in symbol_prompt
+    assert "mean of the 30 before" in symbol_prompt and "an anomaly in the last 3 bars" in summary_prompt
+    for default in (prompts.SYMBOL_SYSTEM_PROMPT, prompts.SUMMARY_SYSTEM_PROMPT):
+        assert not any(text in default for text in ("last 10 bars", "last 30 closes", "last 3 bars"))
+    assert "last 5 bars" in prompts.SYMBOL_SYSTEM_PROMPT and "last 20 closes" in prompts.SYMBOL_SYSTEM_PROMPT

@@ -86,7 +86,7 @@ def test_a_row_holds_rounded_metrics_and_the_most_notable_anomalies_not_raw_bars
         "last_close": 123.457,
         "chg_pct": 2.35,
         "period_pct": 12.35,
-        "mom5_pct": 1.23,
+        "mom_pct": 1.23,
         "slope_pct": 0.123,
         "trend": "up",
         "vol_pct": 1.57,

@@ -190,7 +190,9 @@ class BedrockInsights:
         return _Call(
             name="executive summary",
             symbols=[],
-            build=lambda note: prompts.summary_request(self.model_id, symbols, aggregates, note),
+            build=lambda note: prompts.summary_request(
+                self.model_id, symbols, aggregates, note, self._offline.settings
+            ),
             parse=parse,
         )
 
@@ -201,7 +203,9 @@ class BedrockInsights:
         return _Call(
             name=name,
             symbols=batch,
-            build=lambda note: prompts.symbol_request(self.model_id, {s: symbols[s] for s in batch}, note),
+            build=lambda note: prompts.symbol_request(
+                self.model_id, {s: symbols[s] for s in batch}, note, self._offline.settings
+            ),
             parse=parse,
         )
 

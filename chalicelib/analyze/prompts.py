@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.analyze.insights import INSIGHT_FIELDS, notability
+from chalicelib.config import MetricSettings
 
 SYMBOL_TOOL = "record_symbol_insights"
 SUMMARY_TOOL = "record_executive_summary"
@@ -65,7 +66,7 @@ COLUMNS = (
     "last_close",
     "chg_pct",
     "period_pct",
-    "mom5_pct",
+    "mom_pct",
     "slope_pct",
     "trend",
     "vol_pct",
@@ -83,15 +84,28 @@ _DATA_RULES = (
     "output format."
 )
 
-SYMBOL_SYSTEM_PROMPT = f"""You write short factual notes on stocks for a market report, from the numbers given only.
+
+def symbol_system_prompt(windows: MetricSettings | None = None) -> str:
+    """The system prompt for symbol notes, its windows (momentum, slope, volume average) the ones
+    the metrics were computed with."""
+    w = windows or MetricSettings()
+    return f"""You write short factual notes on stocks for a market report, from the numbers given only.
 {_DATA_RULES}
-Its first line names the columns; each further line is one symbol. chg_pct: % change, last bar. period_pct: % change, all bars. mom5_pct: % change, last 5 bars. slope_pct: % per bar, regression of the last 20 closes; trend follows it. vol_pct: std dev of returns, % per bar. vol_ratio: last volume / mean of the 20 before. anomalies: [type, datetime, value], most notable first; value is the volume multiple (volume_spike) or the % move (price_move). null: too few bars.
+Its first line names the columns; each further line is one symbol. chg_pct: % change, last bar. period_pct: % change, all bars. mom_pct: % change, last {w.momentum_period} bars. slope_pct: % per bar, regression of the last {w.window} closes; trend follows it. vol_pct: std dev of returns, % per bar. vol_ratio: last volume / mean of the {w.window} before. anomalies: [type, datetime, value], most notable first; value is the volume multiple (volume_spike) or the % move (price_move). null: too few bars.
 Call {SYMBOL_TOOL} once: one entry per line, no others, each symbol copied exactly; each entry covers its own line only. Plain sentences, no markdown, no buy or sell advice."""
 
-SUMMARY_SYSTEM_PROMPT = f"""You write the executive summary of a market report, from the numbers given only.
+
+def summary_system_prompt(windows: MetricSettings | None = None) -> str:
+    """The system prompt for the executive summary, with the anomaly look-back the metrics used."""
+    w = windows or MetricSettings()
+    return f"""You write the executive summary of a market report, from the numbers given only.
 {_DATA_RULES}
-It holds market aggregates. breadth_pct: advancers as % of the symbols that moved (null when none moved: sentiment neutral). turbulence: share of symbols with an anomaly in the last 5 bars (null: too few bars to rate). anomaly_symbols: how many. top_gainers, top_losers: [symbol, % change, last bar]. most_volatile: [symbol, % per bar]. highlights: [symbol, % change, most notable anomaly as [type, datetime, value]].
+It holds market aggregates. breadth_pct: advancers as % of the symbols that moved (null when none moved: sentiment neutral). turbulence: share of symbols with an anomaly in the last {w.anomaly_lookback} bars (null: too few bars to rate). anomaly_symbols: how many. top_gainers, top_losers: [symbol, % change, last bar]. most_volatile: [symbol, % per bar]. highlights: [symbol, % change, most notable anomaly as [type, datetime, value]].
 Call {SUMMARY_TOOL} once. Plain sentences on breadth, sentiment, leading movers and turbulence; no markdown, no buy or sell advice."""
+
+
+SYMBOL_SYSTEM_PROMPT = symbol_system_prompt()  # with the contract's default windows
+SUMMARY_SYSTEM_PROMPT = summary_system_prompt()
 
 
 def _string_schema(description: str) -> dict:
@@ -308,11 +322,13 @@ def _request(model_id: str, system: str, user: str, tool: dict, max_tokens: int)
     }
 
 
-def symbol_request(model_id: str, symbols: dict[str, dict], note: str | None = None) -> dict:
-    """Converse parameters for one batch of symbols."""
+def symbol_request(
+    model_id: str, symbols: dict[str, dict], note: str | None = None, windows: MetricSettings | None = None
+) -> dict:
+    """Converse parameters for one batch of symbols (`windows`: the metrics' own, for the prompt)."""
     return _request(
         model_id,
-        SYMBOL_SYSTEM_PROMPT,
+        symbol_system_prompt(windows),
         symbol_user_text(symbols, note),
         symbol_tool_spec(),
         max_output_tokens(len(symbols)),
@@ -320,11 +336,15 @@ def symbol_request(model_id: str, symbols: dict[str, dict], note: str | None = N
 
 
 def summary_request(
-    model_id: str, symbols: dict[str, dict], aggregates: dict[str, Any], note: str | None = None
+    model_id: str,
+    symbols: dict[str, dict],
+    aggregates: dict[str, Any],
+    note: str | None = None,
+    windows: MetricSettings | None = None,
 ) -> dict:
-    """Converse parameters for the executive summary."""
+    """Converse parameters for the executive summary (`windows`: the metrics' own, for the prompt)."""
     user = summary_user_text(symbols, aggregates) + (f"\n{note}" if note else "")
-    return _request(model_id, SUMMARY_SYSTEM_PROMPT, user, summary_tool_spec(), SUMMARY_MAX_OUTPUT_TOKENS)
+    return _request(model_id, summary_system_prompt(windows), user, summary_tool_spec(), SUMMARY_MAX_OUTPUT_TOKENS)
 
 
 def retry_note(error: str) -> str:
