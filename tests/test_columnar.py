@@ -210,7 +210,24 @@ def test_the_bulk_datetime_parser_agrees_with_the_exact_one(texts):
 # --- whole files: the same outcome, byte for byte, on every path ---------------------------------------
 
 common_values = st.one_of(
-    st.sampled_from(["130.28000", "130.9", "124", "0", "-1", "abc", "", "1e5", "1" * 20, "0.000000001", "1,5", "}{"]),
+    st.sampled_from(
+        [
+            "130.28000",
+            "130.9",
+            "124",
+            "0",
+            "-1",
+            "abc",
+            "",
+            "1e5",
+            "1e-400",
+            "0e-9",
+            "1" * 20,
+            "0.000000001",
+            "1,5",
+            "}{",
+        ]
+    ),
     st.floats(min_value=0.01, max_value=1e6, allow_nan=False).map(lambda x: f"{x:.5f}"),
     st.integers(0, 10**10).map(str),
     st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=127, exclude_characters='"\\'), max_size=4),

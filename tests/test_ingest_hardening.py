@@ -303,3 +303,24 @@ def test_a_lone_carriage_return_inside_a_csv_row_keeps_the_row_one_bar():
     first, second = lines(outcome.rejects)
     assert (first["rule"], first["bar"]["datetime"]) == ("missing_field", "\r")
     assert (second["rule"], second["bar"]["close"]) == ("bad_number", "1\r5")
+
+
+@pytest.mark.parametrize("field", ["close", "volume"])
+@pytest.mark.parametrize("text", ["1e-400", "1E-999", "-0.5e-300", "0.000000000000000000000000000000001e-200"])
+def test_a_number_too_small_for_a_double_is_bad_number_not_zero(field, text):
+    """It reads as 0.0, but it is not zero: a price would be `non_positive_price`, a volume 0."""
+    bars = [bar("2023-01-04", **{field: text}), bar("2023-01-03")]
+    for dumps in (json.dumps, lambda doc: json.dumps(doc, separators=(",", ":"))):  # spaced, and compact
+        counts, processed, rejects = both_paths(dumps(response("AAPL", bars)).encode())
+
+        assert verdicts(rejects) == [("AAPL", 0, "bad_number", field)]
+        assert [line["datetime"] for line in processed] == ["2023-01-03"]
+
+
+@pytest.mark.parametrize("text", ["0e-400", "0.0E5", "-0e0"])
+def test_zero_written_with_an_exponent_is_still_zero(text):
+    raw = json.dumps(response("AAPL", [bar("2023-01-04", volume=text)]), separators=(",", ":")).encode()
+
+    counts, processed, rejects = both_paths(raw)
+
+    assert rejects == [] and processed[0]["volume"] == text

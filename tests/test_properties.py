@@ -274,6 +274,8 @@ def _number(value) -> float | None:
         x = float(value) if isinstance(value, (int, float, str)) else math.nan
     except (ValueError, OverflowError):
         return None
+    if x == 0 and isinstance(value, str) and value.lstrip("-").partition("e")[0].partition("E")[0].strip("0."):
+        return None  # text of a nonzero number too small for a double ("1e-400"), not a zero
     return x if math.isfinite(x) and abs(x) < 1e126 and (x == 0 or abs(x) >= 1e-130) else None
 
 

@@ -150,6 +150,7 @@ def _fast_numbers(values: Sequence[Any], short: bool = False) -> Parsed:
         if int in kinds and not all(-_DIGITS_LIMIT < v < _DIGITS_LIMIT for v in values if type(v) is int):
             return None  # an integer of more than 38 digits: on the exact path
         parsed = values
+        exponent = False
     else:
         found = [at for at in map(joined.find, _NOT_A_NUMBER_CHARS) if at >= 0]
         if found:
@@ -163,6 +164,7 @@ def _fast_numbers(values: Sequence[Any], short: bool = False) -> Parsed:
             return joined.count(",", 0, max(exc.pos - 1, 0))
         if len(parsed) != len(values):  # a value held a comma
             return None
+        exponent = "e" in joined or "E" in joined
     try:
         array = np.fromiter(parsed, dtype=np.float64, count=len(parsed))
     except (OverflowError, TypeError, ValueError):
@@ -172,6 +174,8 @@ def _fast_numbers(values: Sequence[Any], short: bool = False) -> Parsed:
     storable = (magnitude < STORABLE_MAX) & ((magnitude >= STORABLE_MIN) | (magnitude == 0))
     if not storable.all():
         return int(storable.argmin())
+    if exponent and not array.all():  # a zero may be a tiny number that underflowed: the exact path says
+        return int(np.flatnonzero(array == 0)[0])
     return array, np.zeros(len(array), dtype=np.int8)
 
 
@@ -183,8 +187,11 @@ def _slow_number(value: Any) -> tuple[float, int]:
         return math.nan, ABSENT
     number = _to_float(value)
     magnitude = abs(number)
-    storable = magnitude < STORABLE_MAX and (magnitude >= STORABLE_MIN or magnitude == 0)
-    return number, (OK if storable and _significant_digits(value) <= STORABLE_DIGITS else BAD)
+    if not magnitude < STORABLE_MAX or 0 < magnitude < STORABLE_MIN:  # NaN fails the first test
+        return number, BAD
+    digits = _significant_digits(value)
+    # Zero only as written: text such as "1e-400" reads as 0.0, but is a number far below 1e-130.
+    return number, (BAD if digits > STORABLE_DIGITS or (magnitude == 0 and digits) else OK)
 
 
 def _significant_digits(value: Any) -> int:
