@@ -153,9 +153,9 @@ class _Reader:
         fields = len(layout.pre)
         if not len(anchors) or len(anchors) % fields:
             return None
-        value_starts = anchors.reshape(-1, fields) + 3
-        lines = len(value_starts)
-        starts = value_starts[:, 0] - len(layout.pre[0])
+        value_starts = anchors.reshape(-1, fields).T + 3  # a row per field: each contiguous
+        lines = value_starts.shape[1]
+        starts = value_starts[0] - len(layout.pre[0])
         if starts[0] != lo or marks != lines * layout.quotes + lines - 1:
             return None
         line_ends = np.empty(lines, dtype=np.int64)
@@ -164,9 +164,10 @@ class _Reader:
             return None
         values = []
         for f in range(fields):
-            vs = value_starts[:, f]
-            ve = value_starts[:, f + 1] - len(layout.pre[f + 1]) if f + 1 < fields else line_ends - len(layout.post)
-            if not (ve >= vs).all() or not self._same_text(vs - len(layout.pre[f]), layout.pre[f]):
+            vs = value_starts[f]
+            ve = value_starts[f + 1] - len(layout.pre[f + 1]) if f + 1 < fields else line_ends - len(layout.post)
+            # The last 3 bytes of the text before a value are the anchor's `":"`, already found there.
+            if not (ve >= vs).all() or not self._same_text(vs - len(layout.pre[f]), layout.pre[f][:-3]):
                 return None
             values.append((vs, ve))
         if not self._same_text(line_ends - len(layout.post), layout.post):
@@ -228,9 +229,9 @@ class _Reader:
         return out
 
     def _load(self, at: np.ndarray) -> np.ndarray:
-        """The 8 bytes at each offset as a little-endian word; past the body's end, zero bytes."""
+        """The 8 bytes at each offset (ascending) as a little-endian word; past the body's end, zero bytes."""
         limit = self.size - 8
-        if not len(at) or int(at.max()) <= limit:
+        if not len(at) or int(at[-1]) <= limit:
             return self.load8[at]
         safe = np.minimum(at, limit)
         return self.load8[safe] >> (np.minimum(at - safe, 7) * 8).astype(np.uint64)
@@ -257,10 +258,11 @@ class _Reader:
         for i in np.flatnonzero(~ok).tolist():
             left.setdefault(name, []).append((first + i, body[vs[i] : ve[i]].decode("ascii"), int(starts[i])))
             numbers[i] = np.nan
-        head = self._load(vs) & np.uint64(0xFFFF)
-        lead = ok & (ve - vs >= 2) & ((head & np.uint64(0xFF)) == _ZERO)
-        lead &= ((head >> np.uint64(8)) - np.uint64(_ZERO)) <= np.uint64(9)
-        if lead.any():
+        # A leading zero (`05`): read in bulk, but not JSON, which decides how `_floats` reads the others.
+        zero = np.flatnonzero(self.buf[vs] == _ZERO)
+        if len(zero):
+            second = self.buf[np.minimum(vs[zero] + 1, self.size - 1)]
+            lead = zero[ok[zero] & (ve[zero] - vs[zero] >= 2) & (second - np.uint8(_ZERO) <= 9)]
             not_json.setdefault(name, []).extend(starts[lead].tolist())
         return numbers
 
