@@ -160,18 +160,21 @@ class _Reader:
             return None
         line_ends = np.empty(lines, dtype=np.int64)
         line_ends[:-1], line_ends[-1] = starts[1:] - 1, hi
-        if lines > 1 and not (self.buf[line_ends[:-1]] == _NEWLINE).all():
+        # The last 3 bytes of the text before a value are the anchor's `":"`, already found there; the
+        # text before the first value is checked with the end of the line before, across the line break.
+        post, pre = layout.post, [text[:-3] for text in layout.pre]
+        body = self.body
+        if body[lo : lo + len(pre[0])] != pre[0] or body[hi - len(post) : hi] != post:
+            return None
+        if lines > 1 and not self._same_text(line_ends[:-1] - len(post), post + b"\n" + pre[0]):
             return None
         values = []
         for f in range(fields):
             vs = value_starts[f]
-            ve = value_starts[f + 1] - len(layout.pre[f + 1]) if f + 1 < fields else line_ends - len(layout.post)
-            # The last 3 bytes of the text before a value are the anchor's `":"`, already found there.
-            if not (ve >= vs).all() or not self._same_text(vs - len(layout.pre[f]), layout.pre[f][:-3]):
+            ve = value_starts[f + 1] - len(layout.pre[f + 1]) if f + 1 < fields else line_ends - len(post)
+            if not (ve >= vs).all() or (f and not self._same_text(vs - len(layout.pre[f]), pre[f])):
                 return None
             values.append((vs, ve))
-        if not self._same_text(line_ends - len(layout.post), layout.post):
-            return None
         return starts, values
 
     def _scan(self, lo: int, hi: int) -> tuple[np.ndarray, int] | None:
@@ -195,7 +198,7 @@ class _Reader:
             anchor = np.logical_and(quote[:-2], colon[1:-1], out=self.anchor[: n - 2])
             np.logical_and(anchor, quote[2:], out=anchor)
             where = np.flatnonzero(anchor)
-            self.anchors[found : found + len(where)] = where + at
+            np.add(where, at, out=self.anchors[found : found + len(where)])
             found += len(where)
         return self.anchors[:found], marks
 
@@ -222,8 +225,14 @@ class _Reader:
 
     def _words(self, starts: np.ndarray, ends: np.ndarray, k: int) -> np.ndarray:
         """(lines, k) the text of each span as little-endian 8-byte words, zero past its end."""
-        out = np.empty((len(starts), k), dtype=np.uint64)
         width = ends - starts
+        if len(starts) and int(starts[-1]) + 8 * k <= self.size:  # all k words in one load per span
+            view = np.ndarray((self.size - 8 * k + 1,), dtype=f"V{8 * k}", buffer=self.body, strides=(1,))
+            out = view[starts].view(np.uint64).reshape(len(starts), k)
+            for j in range(k):
+                out[:, j] &= _LOW[np.clip(width - 8 * j, 0, 8)]
+            return out
+        out = np.empty((len(starts), k), dtype=np.uint64)
         for j in range(k):
             out[:, j] = self._load(starts + 8 * j) & _LOW[np.clip(width - 8 * j, 0, 8)]
         return out
@@ -237,14 +246,10 @@ class _Reader:
         return self.load8[safe] >> (np.minimum(at - safe, 7) * 8).astype(np.uint64)
 
     def _same_text(self, at: np.ndarray, text: bytes) -> bool:
-        """Whether every offset in `at` starts `text`, 8 bytes at a time."""
-        size = len(text)
-        for j in range(0, size, 8):
-            piece = text[j : j + 8]
-            mask = _LOW[len(piece)]
-            if not ((self._load(at + j) & mask) == np.uint64(int.from_bytes(piece, "little"))).all():
-                return False
-        return True
+        """Whether every offset in `at` (each at least len(text) bytes before the end) starts `text`."""
+        width = len(text)
+        view = np.ndarray((self.size - width + 1,), dtype=f"V{width}", buffer=self.body, strides=(1,))
+        return bool((view[at] == np.frombuffer(text, dtype=f"V{width}")[0]).all())
 
     def _numbers(
         self, name: str, values: list, starts: np.ndarray, first: int, left: dict, not_json: dict
