@@ -186,6 +186,10 @@ def lines(draw) -> list[dict]:
                 line[draw(st.sampled_from(FIELDS))] = draw(
                     st.one_of(numbers, st.none(), symbols, st.just("__absent__"))
                 )
+            if odd_one_in and draw(st.integers(0, odd_one_in)) == 0:  # a key renamed, or two swapped
+                old, new = draw(st.sampled_from(FIELDS)), draw(st.sampled_from([*FIELDS, "clos", "opem", "x" * 9]))
+                names = [new if k == old else old if k == new else k for k in line]
+                line = dict(zip(names, line.values(), strict=True))
             out.append({k: v for k, v in line.items() if v != "__absent__"})
     return out
 
