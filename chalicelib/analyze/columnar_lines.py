@@ -22,7 +22,7 @@ import orjson
 
 from chalicelib.ingest.columnar import loads8, parse_decimals
 
-_QUOTE, _COLON, _NEWLINE, _ZERO = b'":\n0'
+_QUOTE, _COLON, _ZERO = b'":0'
 _BLOCK = 4 << 20  # bytes of lines checked in one step
 _PIECE = 1 << 18  # bytes searched in one step (scratch buffers reused from one to the next)
 _MAX_WORDS = 4  # symbols and datetimes of up to 32 bytes, compared as 8-byte words
@@ -38,7 +38,6 @@ class Template:
     post: bytes  # from the last string value's closing quote to the line's `}`
     names: list[str]  # key of each string value
     quotes: int  # quotes per line outside the values
-    interval_null: bool  # `"interval":null` (or no interval) on every line
 
     def at(self, name: str) -> int | None:
         return self.names.index(name) if name in self.names else None
@@ -85,7 +84,7 @@ def template(line: bytes) -> Template | None:
             text = b'"'
     post = text + b"}"
     quotes = sum(p.count(b'"') for p in pre) + post.count(b'"')
-    return Template(pre, post, names, quotes, not isinstance(bar.get("interval"), str))
+    return Template(pre, post, names, quotes)
 
 
 def scan_lines(body: bytes) -> Lines | None:
@@ -153,7 +152,7 @@ class _Reader:
         fields = len(layout.pre)
         if not len(anchors) or len(anchors) % fields:
             return None
-        value_starts = anchors.reshape(-1, fields).T + 3  # a row per field: each contiguous
+        value_starts = np.add(anchors.reshape(-1, fields).T, 3, order="C")  # a row per field, each contiguous
         lines = value_starts.shape[1]
         starts = value_starts[0] - len(layout.pre[0])
         if starts[0] != lo or marks != lines * layout.quotes + lines - 1:
