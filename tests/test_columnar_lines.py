@@ -300,12 +300,14 @@ def test_a_symbol_in_two_runs_and_unsorted_datetimes_are_sorted_as_the_reference
         + [{**LINE, "symbol": "MSFT"}]
         + [{**LINE, "datetime": "2025-11-01"}, {**LINE, "datetime": "2025-12-31"}]
     )
-    rows += [{**LINE, "symbol": "B", "datetime": d} for d in ("2025-01-02", "2025-01-01", "2025-01-03", "2025-01-01")]
+    days = ("2025-01-02", "2025-01-01", "2025-01-03", "2025-01-01")  # a tie: kept in file order, as lexsort keeps it
+    rows += [{**LINE, "symbol": "B", "datetime": d, "close": f"{i}.5"} for i, d in enumerate(days)]
     body = body_of(*rows)
 
     assert check(body)
     columns = bars.load_processed(body)
     assert columns.symbols.tolist() == ["AAPL", "B", "MSFT"] and columns.counts.tolist() == [6, 4, 1]
+    assert columns.close[6:10].tolist() == [1.5, 3.5, 0.5, 2.5]
     assert columns.datetimes[:6].tolist() == ["2025-11-01", "2025-12-28", "2025-12-29", "2025-12-30", "2025-12-31",
                                               "2025-12-31"]  # fmt: skip
 
@@ -316,3 +318,10 @@ def test_mixed_datetime_widths_keep_the_widest_dtype():
 
     assert check(body)
     assert bars.load_processed(body).datetimes.dtype == np.dtype("<U19")
+
+
+def test_a_null_interval_on_every_line_is_taken_and_read_as_none():
+    body = body_of(*[{**row, "interval": None} for row in plain_rows()])
+
+    assert check(body)
+    assert bars.load_processed(body).intervals == [None]
