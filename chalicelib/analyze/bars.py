@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
 import msgspec
 import numpy as np
 import orjson
+
+from chalicelib.analyze import columnar_lines
 
 _GET_CORE = itemgetter("symbol", "datetime", "close")
 
@@ -33,8 +36,63 @@ _CHUNK_BYTES = 8 << 20  # parse ~8 MiB of lines at a time: only one chunk's dict
 
 
 def load_processed(body: bytes) -> BarColumns:
-    """Parse `processed/…jsonl` (one bar per line) into sorted columns, a chunk of lines at a time."""
+    """Parse `processed/…jsonl` (one bar per line) into sorted columns.
+
+    The common body, every line in one compact layout, is read as columns from its bytes
+    (`columnar_lines`); any other is read a chunk of lines at a time, to the same columns."""
+    return _columnar_columns(body) or _reference_columns(body)
+
+
+def _reference_columns(body: bytes) -> BarColumns:
     return _assemble([_typed_chunk_columns(part) or _chunk_columns(_parse_lines(part)) for part in _line_chunks(body)])
+
+
+def _columnar_columns(body: bytes) -> BarColumns | None:
+    lines = columnar_lines.scan_lines(body)
+    if lines is None:
+        return None
+    for name, column in (("close", lines.close), ("volume", lines.volume)):
+        if name in lines.left and not _settle(body, column, lines.left[name], set(lines.not_json.get(name, ()))):
+            return None
+    symbols, intervals, counts, order = columnar_lines.sort_lines(lines)
+    width = max(lines.width, 1)
+    datetimes = lines.words[order].view(np.uint8)[:, :width].astype(np.uint32).view(f"<U{width}").reshape(-1)
+    return BarColumns(
+        symbols=np.array(symbols, dtype=str),
+        intervals=intervals,
+        starts=np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64),
+        counts=counts,
+        datetimes=datetimes,
+        close=lines.close[order],
+        volume=lines.volume[order],
+    )
+
+
+_NUMBER_TEXT = re.compile(r"[0-9.eE+-]*")
+
+
+def _settle(body: bytes, column: np.ndarray, left: list, not_json: set) -> bool:
+    """Fill in the numbers the bulk parser left, as `_floats` reads them chunk by chunk: by orjson when
+    every number of the chunk's column is JSON, else by `float`. False where `_floats` would fail (or
+    read text with a comma or a space differently from one value): the body then goes the other way."""
+    chunk_starts = np.array([start for start, _ in _chunk_spans(body)], dtype=np.int64)
+    by_chunk: dict[int, list] = {}
+    for line, text, start in left:
+        if not _NUMBER_TEXT.fullmatch(text):
+            return False
+        by_chunk.setdefault(int(np.searchsorted(chunk_starts, start, "right")) - 1, []).append((line, text))
+    plain = {int(np.searchsorted(chunk_starts, start, "right")) - 1 for start in not_json}
+    for chunk, entries in by_chunk.items():
+        lines, texts = zip(*entries, strict=True)
+        try:
+            if chunk in plain:  # a number there is not JSON: `_floats` reads the whole chunk by `float`
+                values = np.array(texts, dtype=object).astype(np.float64)
+            else:
+                values = _floats(list(texts))
+        except ValueError:
+            return False
+        column[list(lines)] = values
+    return True
 
 
 class _Line(msgspec.Struct, gc=False):
@@ -77,12 +135,17 @@ def columns_from_bars(bars: list) -> BarColumns:
 
 
 def _line_chunks(body: bytes):
+    for start, end in _chunk_spans(body):
+        if body[start:end].strip():
+            yield body[start:end]
+
+
+def _chunk_spans(body: bytes):
     start, size = 0, len(body)
     while start < size:
         end = body.find(b"\n", min(start + _CHUNK_BYTES, size))
         end = size if end == -1 else end
-        if body[start:end].strip():
-            yield body[start:end]
+        yield start, end
         start = end + 1
 
 

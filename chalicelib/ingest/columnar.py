@@ -145,7 +145,7 @@ class Scanner:
     def __init__(self, data: bytes):
         self.data = data
         self.buf = np.frombuffer(data, dtype=np.uint8)
-        self.load8 = _loads(data) if len(data) >= 8 else None
+        self.load8 = loads8(data) if len(data) >= 8 else None
         self.position = np.int32 if len(data) < 2**31 else np.int64
         self._quotes = np.zeros(0, dtype=np.int64)
         self._mask = np.zeros(_PIECE, dtype=bool)
@@ -263,7 +263,7 @@ def _gap(data: bytes, hi: int, q: np.ndarray) -> bytes | None:
     return gap
 
 
-def _loads(data: bytes) -> np.ndarray:
+def loads8(data: bytes) -> np.ndarray:
     """`loads[i]`: the 8 bytes at offset i as a little-endian integer (any offset, no copy)."""
     return np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
 
@@ -294,14 +294,22 @@ def parse_numbers(bars: ColumnarBars, names: Sequence[str]) -> tuple[np.ndarray,
     shape = (len(at), len(bars))
     if not len(bars):
         return np.zeros(shape), np.zeros(shape, dtype=bool)
-    load8 = _loads(bars.region)
+    load8 = loads8(bars.region)
     values, ok = np.zeros(shape), np.zeros(shape, dtype=bool)
     for row, column in enumerate(at):  # each column with its own layout
-        starts, ends = bars.starts[column], bars.ends[column]
-        values[row], ok[row] = _common_decimals(bars.region, load8, starts, ends)
-        rest = np.flatnonzero(~ok[row])
-        if len(rest) > _FEW:  # a few are left to the caller: cheaper one by one than in bulk
-            values[row, rest], ok[row, rest] = _any_decimals(load8, starts[rest], ends[rest])
+        values[row], ok[row] = parse_decimals(bars.region, load8, bars.starts[column], bars.ends[column])
+    return values, ok
+
+
+def parse_decimals(
+    region: Any, load8: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`parse_numbers` for one column given as spans of `region` (`load8` its 8-byte loads); every
+    span must end at least 8 bytes into the region."""
+    values, ok = _common_decimals(region, load8, starts, ends)
+    rest = np.flatnonzero(~ok)
+    if len(rest) > _FEW:  # a few are left to the caller: cheaper one by one than in bulk
+        values[rest], ok[rest] = _any_decimals(load8, starts[rest], ends[rest])
     return values, ok
 
 
