@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from chalicelib.ingest.columnar import loads8, parse_decimals
+from chalicelib.ingest.bulk_parse import loads8, parse_decimals
 
 _QUOTE, _COLON, _ZERO = b'":0'
 _BLOCK = 4 << 20  # bytes of lines checked in one step

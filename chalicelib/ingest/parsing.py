@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from chalicelib.ingest import columnar
+from chalicelib.ingest import bulk_parse, columnar
 from chalicelib.ingest.columnar import BAR_FIELDS as FIELDS
 from chalicelib.ingest.columnar import ColumnarBars
 from chalicelib.ingest.decoders import TYPED_NUMBER_MAX_CHARS, TypedBar
@@ -215,7 +215,7 @@ def _to_float(value: Any) -> float:
 
 def columnar_datetimes(bars: ColumnarBars, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`parse_datetimes` for bars read as columns (none is absent there)."""
-    seconds, status = columnar.complete(*columnar.parse_datetimes(bars), texts.__getitem__, _slow_datetime)
+    seconds, status = bulk_parse.complete(*columnar.parse_datetimes(bars), texts.__getitem__, _slow_datetime)
     return seconds, status == BAD, np.zeros(len(bars), dtype=bool)
 
 
@@ -226,7 +226,7 @@ def columnar_numbers(
     values, ok = columnar.parse_numbers(bars, names)
     status = np.zeros(values.shape, dtype=np.int8)
     for row, column in enumerate(texts):
-        values[row], status[row] = columnar.complete(values[row], ok[row], column.__getitem__, _slow_number)
+        values[row], status[row] = bulk_parse.complete(values[row], ok[row], column.__getitem__, _slow_number)
     return values, status == BAD, np.zeros(values.shape, dtype=bool)
 
 
@@ -250,9 +250,9 @@ def _fast_datetimes(values: Sequence[Any]) -> Parsed:
     except (TypeError, UnicodeEncodeError):
         return None
     width = len(values[0])
-    if width not in columnar.DIGITS_AT or len(text) != width * len(values):
+    if width not in bulk_parse.DIGITS_AT or len(text) != width * len(values):
         return None
-    seconds, ok = columnar.grid_datetimes(np.frombuffer(text, dtype=np.uint8).reshape(len(values), width))
+    seconds, ok = bulk_parse.grid_datetimes(np.frombuffer(text, dtype=np.uint8).reshape(len(values), width))
     if not ok.all():
         return int(ok.argmin())
     return seconds, np.zeros(len(values), dtype=np.int8)
