@@ -11,7 +11,7 @@ from botocore.validate import validate_parameters
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.analyze import prompts
+from chalicelib.analyze import prompts, replies
 from chalicelib.analyze.aggregates import market_aggregates
 from chalicelib.analyze.insights import INSIGHT_FIELDS, OfflineInsights
 from chalicelib.analyze.service import analyze, empty_metrics
@@ -236,8 +236,8 @@ def _reply(tool_input, name: str = prompts.SYMBOL_TOOL, stop: str = "tool_use", 
 
 def test_the_tool_input_is_read_after_leading_text_blocks():
     reply = _reply({"insights": [_texts("A")]})
-    assert prompts.tool_input(reply, prompts.SYMBOL_TOOL) == {"insights": [_texts("A")]}
-    assert prompts.validate_symbol_insights(prompts.tool_input(reply, prompts.SYMBOL_TOOL), ["A"]) == {
+    assert replies.tool_input(reply, prompts.SYMBOL_TOOL) == {"insights": [_texts("A")]}
+    assert replies.validate_symbol_insights(replies.tool_input(reply, prompts.SYMBOL_TOOL), ["A"]) == {
         "A": {name: f"A {name}." for name in INSIGHT_FIELDS}
     }
 
@@ -245,8 +245,8 @@ def test_the_tool_input_is_read_after_leading_text_blocks():
 def test_json_in_a_markdown_fence_is_never_parsed():
     fenced = '```json\n{"insights": [{"symbol": "A", "summary": "s", "opportunities": "o", "risks": "r", "key_anomaly": "k"}]}\n```'
     reply = {"output": {"message": {"role": "assistant", "content": [{"text": fenced}]}}, "stopReason": "end_turn"}
-    with pytest.raises(prompts.InvalidOutput, match="no record_symbol_insights tool call"):
-        prompts.tool_input(reply, prompts.SYMBOL_TOOL)
+    with pytest.raises(replies.InvalidOutput, match="no record_symbol_insights tool call"):
+        replies.tool_input(reply, prompts.SYMBOL_TOOL)
 
 
 @pytest.mark.parametrize(
@@ -258,8 +258,8 @@ def test_json_in_a_markdown_fence_is_never_parsed():
     ],
 )
 def test_replies_without_a_usable_tool_call_are_invalid(reply, message):
-    with pytest.raises(prompts.InvalidOutput, match=message):
-        prompts.tool_input(reply, prompts.SYMBOL_TOOL)
+    with pytest.raises(replies.InvalidOutput, match=message):
+        replies.tool_input(reply, prompts.SYMBOL_TOOL)
 
 
 @pytest.mark.parametrize(
@@ -277,28 +277,28 @@ def test_replies_without_a_usable_tool_call_are_invalid(reply, message):
     ],
 )
 def test_every_symbol_once_no_others_every_field_a_bounded_string(entries, message):
-    with pytest.raises(prompts.InvalidOutput, match=message):
-        prompts.validate_symbol_insights({"insights": entries}, ["A", "B"])
+    with pytest.raises(replies.InvalidOutput, match=message):
+        replies.validate_symbol_insights({"insights": entries}, ["A", "B"])
 
 
 def test_an_unrequested_symbol_is_not_quoted_in_the_error():
-    with pytest.raises(prompts.InvalidOutput) as caught:
-        prompts.validate_symbol_insights({"insights": [_texts("A"), _texts(INJECTION)]}, ["A"])
+    with pytest.raises(replies.InvalidOutput) as caught:
+        replies.validate_symbol_insights({"insights": [_texts("A"), _texts(INJECTION)]}, ["A"])
     assert "IGNORE" not in str(caught.value)
 
 
 def test_texts_are_stripped_and_accepted_up_to_the_validation_limit():
     entry = {**_texts("A"), "summary": "  " + "x" * prompts.VALIDATION_LIMITS["summary"] + "\n"}
-    out = prompts.validate_symbol_insights({"insights": [entry]}, ["A"])
+    out = replies.validate_symbol_insights({"insights": [entry]}, ["A"])
     assert out["A"]["summary"] == "x" * prompts.VALIDATION_LIMITS["summary"]
     assert prompts.VALIDATION_LIMITS["summary"] > prompts.TEXT_LIMITS["summary"]
 
 
 def test_the_executive_summary_is_a_bounded_non_empty_string():
-    assert prompts.validate_summary({"executive_summary": " Calm markets. "}) == "Calm markets."
+    assert replies.validate_summary({"executive_summary": " Calm markets. "}) == "Calm markets."
     for bad in ({}, {"executive_summary": ""}, {"executive_summary": ["x"]}, {"executive_summary": "x" * 1351}):
-        with pytest.raises(prompts.InvalidOutput):
-            prompts.validate_summary(bad)
+        with pytest.raises(replies.InvalidOutput):
+            replies.validate_summary(bad)
 
 
 # -- token estimate ----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from chalicelib.analyze import prompts
+from chalicelib.analyze import prompts, replies
 from chalicelib.analyze.cost import DEFAULT_MODEL_ID, NOVA_LITE, Prices, cost_usd
 from chalicelib.analyze.insights import Insights, OfflineInsights
 from chalicelib.observability import count, logger
@@ -185,7 +185,7 @@ class BedrockInsights:
 
     def _summary_call(self, symbols: dict[str, dict], aggregates: dict[str, Any]) -> _Call:
         def parse(response: dict) -> str:
-            return prompts.validate_summary(prompts.tool_input(response, prompts.SUMMARY_TOOL))
+            return replies.validate_summary(replies.tool_input(response, prompts.SUMMARY_TOOL))
 
         return _Call(
             name="executive summary",
@@ -198,7 +198,7 @@ class BedrockInsights:
 
     def _batch_call(self, name: str, batch: list[str], symbols: dict[str, dict]) -> _Call:
         def parse(response: dict) -> dict[str, dict[str, str]]:
-            return prompts.validate_symbol_insights(prompts.tool_input(response, prompts.SYMBOL_TOOL), batch)
+            return replies.validate_symbol_insights(replies.tool_input(response, prompts.SYMBOL_TOOL), batch)
 
         return _Call(
             name=name,
@@ -275,7 +275,7 @@ class BedrockInsights:
                 try:
                     outcome.value = call.parse(response)
                     return
-                except prompts.InvalidOutput as exc:
+                except replies.InvalidOutput as exc:
                     outcome.invalid_outputs += 1
                     outcome.error = f"invalid output: {exc}"
                     note = prompts.retry_note(str(exc))
