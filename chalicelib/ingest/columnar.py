@@ -197,16 +197,22 @@ class Scanner:
         is `:` after a key and `,` after a value, so the steps are all there is to check; and the
         keys, and the text from one bar to the next.
         """
-        steps = [len(name) + 1 if j == 0 else 2 for name in fields for j in (0, 1, 3)]
-        columns = [4 * slot + j for slot in range(len(fields)) for j in (0, 1, 3)]
+        per_bar = q.shape[1]
+        # Quote to next quote along each bar; a value's own width (and the step to the next bar,
+        # checked below) is taken as it comes.
+        expected = np.array([len(name) + 1 if j == 0 else -1 if j == 2 else 2 for name in fields for j in range(4)])
+        free = np.flatnonzero(expected < 0).tolist() + [per_bar - 1]
         for first in range(0, len(q), _ROWS):
             rows = q[first : first + _ROWS]
-            for column, step in zip(columns[:-1], steps[:-1], strict=True):
-                if not ((rows[:, column + 1] - rows[:, column]) == step).all():
-                    return False
-            for slot, name in enumerate(fields):
-                if not _same_text(self.load8, rows[:, 4 * slot] + 1, name.encode()):
-                    return False
+            steps = np.empty(rows.size, dtype=rows.dtype)
+            np.subtract(rows.ravel()[1:], rows.ravel()[:-1], out=steps[:-1])
+            steps = steps.reshape(rows.shape)
+            steps[:, free] = expected[free]
+            if not (steps == expected).all():
+                return False
+        for slot, name in enumerate(fields):
+            if not _same_text(self.load8, q[:, 4 * slot] + 1, name.encode()):
+                return False
         if len(q) > 1:  # `"}`, the gap, `{"` from one bar to the next
             last = q[:-1, -1]
             if not ((q[1:, 0] - last) == len(gap) + 3).all() or not _same_text(self.load8, last, b'"}' + gap + b'{"'):
@@ -215,7 +221,7 @@ class Scanner:
 
 
 _PIECE = 1 << 15  # bytes of a bar list looked at in one step
-_ROWS = 1 << 12  # bars checked in one step
+_ROWS = 1 << 9  # bars checked in one step (their working arrays stay small)
 _LINES_AT_ONCE = 512  # bars written in one step
 
 
@@ -283,8 +289,16 @@ def parse_numbers(bars: ColumnarBars, names: Sequence[str]) -> tuple[np.ndarray,
         return np.zeros(shape), np.zeros(shape, dtype=bool)
     load8 = loads8(bars.region)
     values, ok = np.zeros(shape), np.zeros(shape, dtype=bool)
-    for row, column in enumerate(at):  # each column with its own layout
-        values[row], ok[row] = parse_decimals(bars.region, load8, bars.starts[column], bars.ends[column])
+    # Columns whose first values have the same digits after the point are read in one pass (the
+    # four prices, usually); a column of another layout in a pass of its own.
+    passes: dict[int, list[int]] = {}
+    for row, column in enumerate(at):
+        first = bars.region[bars.starts[column, 0] : bars.ends[column, 0]]
+        passes.setdefault(len(first) - first.rfind(b".") if b"." in first else 0, []).append(row)
+    for rows in passes.values():
+        columns = [at[row] for row in rows]
+        read, good = parse_decimals(bars.region, load8, bars.starts[columns].ravel(), bars.ends[columns].ravel())
+        values[rows], ok[rows] = read.reshape(len(rows), -1), good.reshape(len(rows), -1)
     return values, ok
 
 
