@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from sandbox.embedded import BUCKET, EmbeddedAWS
 
 # The output folder's own files: a run replaces them (the user's other files are left alone).
 _OWN_OUTPUTS = ("analysis-*.json", "report-*.html", "report-*.eml")
-_NOT_MIRRORED = "inputs/"  # the user's own uploads; everything the pipeline wrote is copied
+_NOT_MIRRORED = "inputs/"
+_COPY_PIECE = 1 << 20  # the user's own uploads; everything the pipeline wrote is copied
 
 
 def run_files(
@@ -165,4 +167,5 @@ def _mirror_outputs(env: EmbeddedAWS, target: Path) -> None:
                 continue
             local = target / item["Key"]
             local.parent.mkdir(parents=True, exist_ok=True)
-            local.write_bytes(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
+            with local.open("wb") as copy:  # in pieces: no second copy of a big object in memory
+                shutil.copyfileobj(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"], copy, _COPY_PIECE)
