@@ -8,7 +8,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed
 STAGE ?= dev
 
-.PHONY: demo test chaos lint bench package clean
+.PHONY: demo test chaos lint bench package templates clean
 
 # --no-compile: pip would byte-compile every installed module (about 9 of a first demo's 37 s);
 # Python compiles the ones the demo imports as it imports them (about 2 s, the first run only).
@@ -37,6 +37,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m sandbox.bench
+
+# After editing chalicelib/notify/templates/: compile them again (a test fails until then).
+templates: $(DEMO_STAMP)
+	$(PY) -m chalicelib.notify.precompiled
 
 package: $(DEMO_STAMP)
 	$(PY) -m infra.terraform --stage $(STAGE) --out build/terraform

@@ -77,4 +77,7 @@ def test_chalice_package_contains_every_runtime_dependency(tmp_path):
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
     # The report's templates are loaded from beside chalicelib/notify/render.py at run time.
     assert {"chalicelib/notify/templates/report.html.j2", "chalicelib/notify/templates/report.txt.j2"} <= set(names)
+    # ... and their compiled modules, which a cold start uses instead of compiling them.
+    compiled = sorted(p.name for p in (REPO / "chalicelib" / "notify" / "templates_compiled").iterdir() if p.is_file())
+    assert {f"chalicelib/notify/templates_compiled/{name}" for name in compiled} <= set(names)
     assert not any(n.startswith(("sandbox/", "tests/")) for n in names)

@@ -375,8 +375,21 @@ def environment():
 def _environment():
     import jinja2
 
+    from chalicelib.notify import precompiled
+
+    return _configured(jinja2, precompiled.loader(jinja2))
+
+
+def source_environment():
+    """The same environment reading the templates themselves (what `precompiled` compiles)."""
+    import jinja2
+
+    return _configured(jinja2, jinja2.FileSystemLoader(str(_TEMPLATES)))
+
+
+def _configured(jinja2: Any, loader: Any):
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        loader=loader,
         # Everything in the HTML is escaped unless marked safe; the text template is not HTML.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
         undefined=jinja2.StrictUndefined,
