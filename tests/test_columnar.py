@@ -50,7 +50,7 @@ def test_compact_bars_are_taken_and_read_back_as_the_generic_decoder_reads_them(
     assert found is not None and found.fields == tuple(bars[0]) and found.has_volume
     assert len(found) == 3 and list(found) == bars and found == bars
     assert found[1:][0] == bars[1] and found.take([2, 0]) == [bars[2], bars[0]]
-    assert found.column("open")[1] == "abc" and found.text("volume", 2) == "-5"
+    assert found.column("open")[1] == "abc" and found.column("volume")[2] == "-5"
 
 
 @pytest.mark.parametrize(

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import orjson
 
-from chalicelib.ingest.bulk_parse import loads8, parse_decimals
+from chalicelib.ingest.bulk_parse import LOW, loads8, parse_decimals, same_text, words_at
 
 _QUOTE, _COLON, _ZERO = b'":0'
 _BLOCK = 4 << 20  # bytes of lines checked in one step
 _PIECE = 1 << 18  # bytes searched in one step (scratch buffers reused from one to the next)
 _MAX_WORDS = 4  # symbols and datetimes of up to 32 bytes, compared as 8-byte words
 _REQUIRED = ("symbol", "datetime", "close")
-_LOW = np.array([(1 << (8 * c)) - 1 for c in range(8)] + [2**64 - 1], dtype=np.uint64)  # a word's first c bytes
 
 
 @dataclass
@@ -165,13 +164,13 @@ class _Reader:
         body = self.body
         if body[lo : lo + len(pre[0])] != pre[0] or body[hi - len(post) : hi] != post:
             return None
-        if lines > 1 and not self._same_text(line_ends[:-1] - len(post), post + b"\n" + pre[0]):
+        if lines > 1 and not same_text(self.body, self.load8, line_ends[:-1] - len(post), post + b"\n" + pre[0]):
             return None
         values = []
         for f in range(fields):
             vs = value_starts[f]
             ve = value_starts[f + 1] - len(layout.pre[f + 1]) if f + 1 < fields else line_ends - len(post)
-            if not (ve >= vs).all() or (f and not self._same_text(vs - len(layout.pre[f]), pre[f])):
+            if not (ve >= vs).all() or (f and not same_text(self.body, self.load8, vs - len(layout.pre[f]), pre[f])):
                 return None
             values.append((vs, ve))
         return starts, values
@@ -229,28 +228,12 @@ class _Reader:
             view = np.ndarray((self.size - 8 * k + 1,), dtype=f"V{8 * k}", buffer=self.body, strides=(1,))
             out = view[starts].view(np.uint64).reshape(len(starts), k)
             for j in range(k):
-                out[:, j] &= _LOW[np.clip(width - 8 * j, 0, 8)]
+                out[:, j] &= LOW[np.clip(width - 8 * j, 0, 8)]
             return out
         out = np.empty((len(starts), k), dtype=np.uint64)
         for j in range(k):
-            out[:, j] = self._load(starts + 8 * j) & _LOW[np.clip(width - 8 * j, 0, 8)]
+            out[:, j] = words_at(self.load8, starts + 8 * j) & LOW[np.clip(width - 8 * j, 0, 8)]
         return out
-
-    def _load(self, at: np.ndarray) -> np.ndarray:
-        """The 8 bytes at each offset (ascending) as a little-endian word; past the body's end, zero bytes."""
-        limit = self.size - 8
-        if not len(at) or int(at[-1]) <= limit:
-            return self.load8[at]
-        safe = np.minimum(at, limit)
-        return self.load8[safe] >> (np.minimum(at - safe, 7) * 8).astype(np.uint64)
-
-    def _same_text(self, at: np.ndarray, text: bytes) -> bool:
-        """Whether every offset in `at` (each at least len(text) bytes before the end) starts `text`."""
-        width = len(text)
-        if width <= 8:  # one word: cheaper to compare than a void
-            return bool(((self._load(at) & _LOW[width]) == np.uint64(int.from_bytes(text, "little"))).all())
-        view = np.ndarray((self.size - width + 1,), dtype=f"V{width}", buffer=self.body, strides=(1,))
-        return bool((view[at] == np.frombuffer(text, dtype=f"V{width}")[0]).all())
 
     def _numbers(
         self, name: str, values: list, starts: np.ndarray, first: int, left: dict, not_json: dict

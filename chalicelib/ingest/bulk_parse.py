@@ -32,6 +32,30 @@ def loads8(data: bytes) -> np.ndarray:
     return np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
 
 
+# LOW[c]: the mask of a word's first c bytes.
+LOW = np.array([(1 << (8 * c)) - 1 for c in range(8)] + [2**64 - 1], dtype=np.uint64)
+
+
+def words_at(load8: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The 8 bytes at each offset (ascending) as a little-endian word; past the data's end, zero bytes."""
+    limit = len(load8) - 1
+    if not len(at) or int(at[-1]) <= limit:
+        return load8[at]
+    safe = np.minimum(at, limit)
+    return load8[safe] >> (np.minimum(at - safe, 7) * 8).astype(np.uint64)
+
+
+def same_text(data: Any, load8: np.ndarray, at: np.ndarray, text: bytes) -> bool:
+    """Whether every offset in `at` (ascending, each at least len(text) bytes before the end of
+    `data`, whose 8-byte loads `load8` are) starts `text`: one word compared per offset up to 8
+    bytes, one fixed-width block beyond."""
+    width = len(text)
+    if width <= 8:  # one word: cheaper to compare than a block
+        return bool(((words_at(load8, at) & LOW[width]) == np.uint64(int.from_bytes(text, "little"))).all())
+    blocks = np.ndarray((len(data) - width + 1,), dtype=f"V{width}", buffer=data, strides=(1,))
+    return bool((blocks[at] == np.frombuffer(text, dtype=f"V{width}")[0]).all())
+
+
 def parse_decimals(
     region: Any, load8: np.ndarray, starts: np.ndarray, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

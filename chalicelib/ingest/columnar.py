@@ -2,10 +2,10 @@
 
 A Twelve Data `values` array is almost always written the same way: every bar a compact object
 with the same keys in the same order, every value a string, and the same text between one bar and
-the next. `scan` checks that layout for a whole array at once with numpy (the position of every
+the next. `Scanner.scan` checks that layout for a whole array at once with numpy (the position of every
 quote, then the text between quotes) and keeps only where each value starts and ends. Prices,
 volumes and datetimes are then parsed from those spans in bulk, and an accepted bar is written
-out as the very bytes it arrived in, which are what re-encoding it would give (`scan` admits no
+out as the very bytes it arrived in, which are what re-encoding it would give (`Scanner.scan` admits no
 escapes and no text outside ASCII). Anything that does not fit gets None, and the caller decodes
 that file the ordinary way; values the bulk parsers cannot read are handed back to be judged one
 at a time, so the verdicts are those of the ordinary path.
@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from chalicelib.ingest.bulk_parse import DIGITS_AT, grid_datetimes, loads8, parse_decimals
+from chalicelib.ingest.bulk_parse import DIGITS_AT, grid_datetimes, loads8, parse_decimals, same_text
 
 BAR_FIELDS = ("datetime", "open", "high", "low", "close", "volume")
-_QUOTE, _COLON, _COMMA, _OPEN, _CLOSE, _DOT, _MINUS = b'":,{}.-'
+_QUOTE = ord('"')
 _WHITESPACE = b" \t\n\r"
 _MIN_REGION = 32  # shorter arrays are not worth it (and every 8-byte load below stays inside the file)
 
@@ -83,10 +83,6 @@ class ColumnarBars(Sequence):
     def column(self, name: str) -> TextColumn:
         at = self.fields.index(name)
         return TextColumn(self.region, self.starts[at], self.ends[at])
-
-    def text(self, name: str, index: int) -> str:
-        at = self.fields.index(name)
-        return bytes(self.region[self.starts[at, index] : self.ends[at, index]]).decode("ascii")
 
     def write_lines(self, out: bytearray, prefix: bytes) -> None:
         """Append each bar as a processed line, `prefix` (`{"symbol":…,"interval":…,`) first.
@@ -211,11 +207,13 @@ class Scanner:
             if not (steps == expected).all():
                 return False
         for slot, name in enumerate(fields):
-            if not _same_text(self.load8, q[:, 4 * slot] + 1, name.encode()):
+            if not same_text(self.data, self.load8, q[:, 4 * slot] + 1, name.encode()):
                 return False
         if len(q) > 1:  # `"}`, the gap, `{"` from one bar to the next
             last = q[:-1, -1]
-            if not ((q[1:, 0] - last) == len(gap) + 3).all() or not _same_text(self.load8, last, b'"}' + gap + b'{"'):
+            if not ((q[1:, 0] - last) == len(gap) + 3).all() or not same_text(
+                self.data, self.load8, last, b'"}' + gap + b'{"'
+            ):
                 return False
         return True
 
@@ -223,11 +221,6 @@ class Scanner:
 _PIECE = 1 << 15  # bytes of a bar list looked at in one step
 _ROWS = 1 << 9  # bars checked in one step (their working arrays stay small)
 _LINES_AT_ONCE = 512  # bars written in one step
-
-
-def scan(data: bytes, lo: int, hi: int) -> ColumnarBars | None:
-    """`Scanner(data).scan(lo, hi)`: one bar list."""
-    return Scanner(data).scan(lo, hi)
 
 
 def _first_bar_fields(data: bytes, lo: int, quotes: np.ndarray) -> tuple[str, ...] | None:
@@ -259,19 +252,6 @@ def _gap(data: bytes, hi: int, q: np.ndarray) -> bytes | None:
     if gap.strip(_WHITESPACE) != b"," or len(gap) > 12:
         return None
     return gap
-
-
-def _same_text(load8: np.ndarray, at: np.ndarray, text: bytes) -> bool:
-    """Whether every offset in `at` starts `text` (at most 16 bytes)."""
-    size = len(text)
-    if size > 16:
-        return False
-    if size <= 8:
-        mask = (1 << (8 * size)) - 1
-        want = int.from_bytes(text.ljust(8, b"\0"), "little") & mask
-        return bool(((load8[at] & np.uint64(mask)) == np.uint64(want)).all())
-    head, tail = int.from_bytes(text[:8], "little"), int.from_bytes(text[-8:], "little")
-    return bool((load8[at] == np.uint64(head)).all() and (load8[at + size - 8] == np.uint64(tail)).all())
 
 
 # --- numbers ----------------------------------------------------------------------------------------

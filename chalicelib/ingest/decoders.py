@@ -121,7 +121,7 @@ def columnar_document(data: bytes, start: int) -> dict | None:
     """The common file with its bar lists kept as bytes and read as columns; None for anything else.
 
     msgspec checks the whole file is JSON and finds each response's `values` without decoding it;
-    `columnar.scan` then takes each bar list whose layout it knows (compact bars, string values,
+    `columnar.Scanner` then takes each bar list whose layout it knows (compact bars, string values,
     ASCII). The responses are shaped as `typed_document` shapes them, so the same code classifies
     them. A file with any other part, or one that repeats a key, goes to the other decoders.
     """
