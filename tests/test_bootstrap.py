@@ -212,7 +212,7 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     for function in specs["functions"].values():
         lam.create_function(
             FunctionName=function["function_name"],
-            Runtime="python3.11",
+            Runtime="python3.13",
             Role=role,
             Handler="app.handler",
             Code={"ZipFile": code.getvalue()},

@@ -266,7 +266,7 @@ def check_deployment(client, account: str, project: Path) -> dict:
     for fn in ALL_FUNCTIONS:
         config = lam.get_function_configuration(FunctionName=f"{PREFIX}-{fn}")
         settings = _function_settings(project, fn)
-        assert (config["Handler"], config["Runtime"]) == (f"app.{fn}", "python3.11")
+        assert (config["Handler"], config["Runtime"]) == (f"app.{fn}", "python3.13")
         assert (config["MemorySize"], config["Timeout"]) == (settings["lambda_memory_size"], settings["lambda_timeout"])
         variables = config["Environment"]["Variables"]
         assert variables["ANALYSES_STREAM_ARN"] == stream_arn  # the real stream, not a placeholder
@@ -361,7 +361,7 @@ def check_api(client, project: Path, deployed: dict) -> dict:
     calls it with AWS_IAM authorization, and the table's index its queries use."""
     config = client("lambda").get_function_configuration(FunctionName=PREFIX)
     settings = _function_settings(project, "api_handler")
-    assert (config["Handler"], config["Runtime"]) == ("app.app", "python3.11")
+    assert (config["Handler"], config["Runtime"]) == ("app.app", "python3.13")
     assert (config["MemorySize"], config["Timeout"]) == (settings["lambda_memory_size"], settings["lambda_timeout"])
     assert not (config.get("DeadLetterConfig") or {}).get("TargetArn")  # invoked synchronously
     variables = config["Environment"]["Variables"]

@@ -69,9 +69,9 @@ def test_chalice_package_contains_every_runtime_dependency(tmp_path):
         names = package.namelist()
     for requirement, path in _MUST_CONTAIN.items():
         assert any(n.startswith(path) for n in names), f"{requirement} missing from the Lambda package"
-    # numpy's compiled core must be a Linux x86_64 CPython 3.11 build, not a local one.
-    cores = [n for n in names if re.match(r"numpy/_core/_multiarray_umath\.cpython-311-x86_64-linux-gnu\.so$", n)]
-    assert cores, "numpy's compiled core for Lambda (cp311 x86_64 linux) is missing"
+    # numpy's compiled core must be a Linux x86_64 CPython 3.13 build, not a local one.
+    cores = [n for n in names if re.match(r"numpy/_core/_multiarray_umath\.cpython-313-x86_64-linux-gnu\.so$", n)]
+    assert cores, "numpy's compiled core for Lambda (cp313 x86_64 linux) is missing"
     # css-inline is compiled too (an abi3 wheel): its extension must be the Linux build.
     assert "css_inline/css_inline.abi3.so" in names, "css-inline's compiled extension for Lambda is missing"
     assert "app.py" in names and any(n.startswith("chalicelib/") for n in names)
