@@ -781,6 +781,29 @@ def test_error_payloads_from_the_typed_decoder_hold_plain_bars(document):
     assert "Bar(" not in json.dumps(error.payload)  # json.dumps would raise on a struct anyway
 
 
+@pytest.mark.parametrize("depth", [1021, 1022, 1023, 1024])
+@pytest.mark.parametrize("where", ["meta", "status"])
+def test_deeply_nested_meta_of_a_multi_symbol_file_gets_the_generic_decoders_answer(depth, where):
+    # One level deeper than a single series: the symbol's object sits inside the file's.
+    nested = b"[" * depth + b"]" * depth
+    bars = json.dumps(CSV_BARS).encode()
+    raw = b'{"AAPL": {"%s": %s, "values": %s}, "MSFT": {"values": %s}}' % (where.encode(), nested, bars, bars)
+
+    def outcome():
+        try:
+            parsed = decode_input(raw, "inputs/batch.json", MAX_BYTES)
+        except InputRejected as error:
+            return error.reason
+        return [(s.symbol, plain(s.values)) for s in parsed.series], [e.message for e in parsed.errors]
+
+    fast = outcome()
+    with (
+        mock.patch.object(formats, "_typed_document", return_value=None),
+        mock.patch.object(formats, "_columnar_document", return_value=None),
+    ):
+        assert fast == outcome()
+
+
 @pytest.mark.parametrize("depth", [10, 1000, 1023, 1024, 1025, 2000, 50_000])
 @pytest.mark.parametrize("where", ["meta", "status"])
 def test_deeply_nested_meta_gets_the_generic_decoders_answer(depth, where):

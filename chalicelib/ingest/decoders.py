@@ -91,20 +91,37 @@ def typed_document(data: bytes, start: int) -> dict | None:
         decoded = decoder.decode(data)
         if single:
             return _response_dict(decoded)
-        return {symbol: _response_dict(response) for symbol, response in decoded.items()}
+        return {symbol: _response_dict(response, level=2) for symbol, response in decoded.items()}
     # Whatever the fast path cannot take, the generic decoder decides: msgspec's refusals, orjson's
     # on a raw `meta`, and msgspec's RecursionError on nesting that orjson refuses as too deep.
     except Exception:
         return None
 
 
-def _response_dict(response: Any, values: Any = None) -> dict:
+# orjson refuses a document nested deeper than this; msgspec's own limit follows the interpreter's
+# C stack (Python 3.13 lets it go deeper than 3.11 did), so the raw parts are held to orjson's.
+_ORJSON_MAX_DEPTH = 1024
+
+
+def _response_dict(response: Any, values: Any = None, level: int = 1) -> dict:
+    """A response as the generic decoder shapes it; `level`: the containers around it in the file."""
     document = {"values": response.values if values is None else values}
     for name in ("meta", "status"):
         raw = getattr(response, name)
         if raw:
-            document[name] = orjson.loads(memoryview(raw))
+            document[name] = _loads_at_depth(memoryview(raw), level)
     return document
+
+
+def _loads_at_depth(raw: memoryview, level: int) -> Any:
+    """orjson's reading of a part that sits inside `level` containers, refused where orjson would
+    refuse the whole file for its depth (only a part of 2 bytes a level or more can be that deep)."""
+    if len(raw) < 2 * (_ORJSON_MAX_DEPTH - level):
+        return orjson.loads(raw)
+    value = orjson.loads(b"[" * level + bytes(raw) + b"]" * level)
+    for _ in range(level):
+        value = value[0]
+    return value
 
 
 @functools.cache
@@ -141,7 +158,7 @@ def columnar_document(data: bytes, start: int) -> dict | None:
             bars = [] if len(raw) < 8 and bytes(raw).strip() == b"[]" else scanner.scan(lo, hi)
             if bars is None:
                 return None
-            document[symbol] = _response_dict(response, bars)
+            document[symbol] = _response_dict(response, bars, level=1 if single else 2)
             cut.append((lo, hi))
     except Exception:  # as in typed_document: the other decoders decide
         return None
