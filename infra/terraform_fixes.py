@@ -186,6 +186,25 @@ def check_function_names(tf: dict[str, Any], functions: dict[str, dict[str, Any]
     return copy.deepcopy(tf)
 
 
+# Lambda's python3.11 runtime was deprecated on 2026-06-30: creating such a function is blocked since
+# 2026-07-31 and updating one since 2026-08-31; python3.13 is supported until 2029-06-30 (AWS Lambda
+# developer guide, "Lambda runtimes", read 2026-12-04). Chalice takes the runtime from the Python
+# it runs under, so a package made from another virtualenv would quietly carry another runtime.
+LAMBDA_RUNTIME = "python3.13"
+
+
+def check_runtime(tf: dict[str, Any]) -> dict[str, Any]:
+    """Every function runs on `LAMBDA_RUNTIME`; a package built under another Python is refused."""
+    wrong = {local_name: function.get("runtime") for local_name, function in _functions(tf)}
+    wrong = {name: runtime for name, runtime in wrong.items() if runtime != LAMBDA_RUNTIME}
+    if wrong:
+        raise PackageDrift(
+            f"functions {wrong} would run on another runtime than {LAMBDA_RUNTIME}: "
+            "package from the project's Python 3.13 virtualenv (make package)"
+        )
+    return copy.deepcopy(tf)
+
+
 def add_dead_letter_queues(
     tf: dict[str, Any], functions: dict[str, dict[str, Any]], refs: dict[str, Any]
 ) -> dict[str, Any]:
@@ -253,6 +272,7 @@ def postprocess_chalice(tf: dict[str, Any], specs: dict[str, Any]) -> dict[str, 
     """All the fixes, in order, to Chalice's `chalice.tf.json`."""
     refs = terraform_references(specs)
     tf = check_function_names(tf, specs["functions"])
+    tf = check_runtime(tf)
     tf = drop_chalice_version_pins(tf)
     tf = drop_null_data_source(tf)
     tf = prefix_event_rule_names(tf, specs["prefix"])

@@ -35,6 +35,7 @@ def _chalice_like() -> dict:
         fn: {
             "function_name": "stock-insights-dev" if fn == "api_handler" else f"stock-insights-dev-{fn}",
             "role": f"${{aws_iam_role.{fn}_role.arn}}",
+            "runtime": "python3.13",
             "environment": {"variables": dict(env)},
         }
         for fn in ALL_FNS
@@ -364,6 +365,14 @@ def test_check_function_names_matches_the_alarmed_functions():
     renamed["resource"]["aws_lambda_function"]["ingest"]["function_name"] = "elsewhere"
     with pytest.raises(fixes.PackageDrift):
         fixes.check_function_names(renamed, SPECS["functions"])
+
+
+def test_a_package_made_under_another_python_is_refused():
+    fixes.check_runtime(_chalice_like())
+    older = _chalice_like()
+    older["resource"]["aws_lambda_function"]["notify"]["runtime"] = "python3.11"
+    with pytest.raises(fixes.PackageDrift, match=r"notify.*python3\.11.*python3\.13"):
+        fixes.check_runtime(older)
 
 
 def test_add_dead_letter_queues_gives_each_function_its_own_queue():
