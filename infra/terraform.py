@@ -64,7 +64,7 @@ terraform {{
     }}
   }}
 
-  # Partial configuration, as buildspec_cd.yml and the README give it: terraform init
+  # Partial configuration, as the CD buildspecs and docs/deploying.md give it: terraform init
   #   -backend-config=bucket=... -backend-config=key={specs["app_name"]}/{specs["stage"]}/terraform.tfstate -backend-config=region=...
   backend "s3" {{}}
 }}
