@@ -2,12 +2,12 @@
 
 Run it after `chalice delete --stage X` (which removes the functions, roles and triggers Chalice
 made). It deletes the alarms, the dead-letter queues, the log groups, the alarm topic with its
-subscriptions and the fetch's API key parameter, and schedules the KMS key for deletion with the
-stage's `kms_key_deletion_window_days` (AWS allows 7 to 30 days; read 2026-12-04,
-https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html). The bucket and
-the table keep their data unless `delete_data` is set: then every object version and delete
-marker is removed, then the bucket, then the table (refused while the table's deletion protection
-is on, unless `force` is set). The SES identity is left alone: stages may share it. Each step tells
+subscriptions and the fetch's API key parameter. The bucket, the table and the KMS key the table is
+encrypted with are kept, with their data, unless `delete_data` is set: then every object version
+and delete marker is removed, then the bucket, then the table (refused while the table's deletion
+protection is on, unless `force` is set), and the key is scheduled for deletion with the stage's
+`kms_key_deletion_window_days` (AWS allows 7 to 30 days; read 2026-12-04,
+https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html). The SES identity is left alone: stages may share it. Each step tells
 `report` what it did (`deleted`, `scheduled for deletion`, `kept`, `absent`), so a second run only
 reports `absent`.
 """
@@ -58,8 +58,11 @@ class Teardown:
             )
             self.report("table", self.specs["table"]["name"], f"{KEPT} (with its data; --delete-data removes it)")
         self.report("ses identity", str(self.specs["email_identity"]["email"]), f"{KEPT} (stages may share it)")
-        # Last: the table, queues and topic are encrypted with it.
-        self.kms_key()
+        if delete_data:
+            self.kms_key()  # last: the table, queues and topic were encrypted with it
+        else:
+            # The kept table is encrypted with the key: without it the table's data is unreadable.
+            self.report("kms key", self.specs["kms_key"]["alias"], f"{KEPT} (the kept table is encrypted with it)")
 
     def check_table_protection(self, force: bool) -> None:
         name = self.specs["table"]["name"]

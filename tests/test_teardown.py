@@ -32,26 +32,25 @@ def test_destroy_removes_bootstrap_resources_keeps_data_then_delete_data(moto_se
     outcomes = {(kind, outcome) for kind, outcome, _ in first}
     assert ("alarm topic", "deleted") in outcomes and ("alarm subscription", "deleted") in outcomes
     assert {o for k, o, _ in first if k in ("alarm", "dead-letter queue", "log group")} == {"deleted"}
-    assert ("kms key", "scheduled") in outcomes
-    assert [o for k, o, _ in first if k in ("bucket", "table", "ses identity")] == ["kept"] * 3
+    assert [o for k, o, _ in first if k in ("bucket", "table", "ses identity", "kms key")] == ["kept"] * 4
 
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix="stock-insights-dev")["MetricAlarms"] == []
     assert not client("sqs").list_queues(QueueNamePrefix="stock-insights-dev").get("QueueUrls")
     groups = client("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/stock-insights-dev")["logGroups"]
     assert groups == []
     assert not [t for t in client("sns").list_topics()["Topics"] if "stock-insights-dev" in t["TopicArn"]]
-    key = client("kms").describe_key(KeyId=key_id)["KeyMetadata"]
-    assert key["KeyState"] == "PendingDeletion"
+    assert client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     assert client("ses").list_identities()["Identities"] == ["reports@example.org"]
     versions = s3.list_object_versions(Bucket=BUCKET)
     assert len(versions["Versions"]) == 3 and len(versions["DeleteMarkers"]) == 1
     assert ddb.get_item(TableName=TABLE, Key={"analysis_id": {"S": "x"}})["Item"]
 
     second = _destroy(chalice_dir)
-    assert {o for k, o, _ in second if k not in ("bucket", "table", "ses identity")} == {"absent"}
+    assert {o for k, o, _ in second if k not in ("bucket", "table", "ses identity", "kms key")} == {"absent"}
 
     third = _destroy(chalice_dir, "--delete-data")
-    assert [o for k, o, _ in third if k in ("bucket", "table")] == ["deleted", "deleted"]
+    assert [o for k, o, _ in third if k in ("bucket", "table", "kms key")] == ["deleted", "deleted", "scheduled"]
+    assert client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
     assert BUCKET not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert TABLE not in ddb.list_tables()["TableNames"]
     assert [o for k, o, _ in _destroy(chalice_dir, "--delete-data") if k in ("bucket", "table")] == ["absent"] * 2
