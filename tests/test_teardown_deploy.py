@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,38 @@ def test_terraform_destroy_with_delete_data_removes_bucket_table_and_key(deploye
     assert stage["table"] not in client("dynamodb").list_tables()["TableNames"]
     assert client("kms").describe_key(KeyId=stage["key"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
     assert f"uat-{SENDER}" in [i["IdentityName"] for i in client("sesv2").list_email_identities()["EmailIdentities"]]
+
+
+def test_chalice_path_delete_then_bootstrap_destroy_keeps_only_the_data(tmp_path_factory):
+    """resources → chalice deploy → wire → chalice delete → bootstrap destroy, in a fresh account."""
+    project = tmp_path_factory.mktemp("teardown-chalice") / "stock-insights"
+    shutil.copytree(REPO, project, ignore=_IGNORED)
+    python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
+    bootstrap = [python, "-m", "infra.bootstrap"]
+    resources = [*bootstrap, "resources", "--stage", "dev", "--sender", SENDER, "--recipients", RECIPIENTS[0]]
+    with emulator("444444444444") as endpoint:
+        env, client = user_environment(endpoint), aws(endpoint)
+        run([*resources, "--alarm-email", "ops@acme-analytics.example"], project, env)
+        run([chalice, "deploy", "--stage", "dev"], project, env)
+        run([*bootstrap, "wire", "--stage", "dev"], project, env)
+        bucket = json.loads((project / ".chalice" / "config.json").read_text())["stages"]["dev"]
+        bucket = bucket["environment_variables"]["BUCKET_NAME"]
+        client("s3").put_object(Bucket=bucket, Key="inputs/a.json", Body=b"1")
+        client("dynamodb").put_item(TableName="stock-insights-dev-analyses", Item={"analysis_id": {"S": "kept"}})
+        roles_before = {r["RoleName"] for r in client("iam").list_roles()["Roles"]}
+
+        run([chalice, "delete", "--stage", "dev"], project, env)
+        output = run([*bootstrap, "destroy", "--stage", "dev"], project, env)
+
+        _assert_stage_gone_but(client, "dev")
+        roles_after = {r["RoleName"] for r in client("iam").list_roles()["Roles"]}
+        assert [r for r in roles_before if r.startswith("stock-insights-dev")]
+        assert not [r for r in roles_after if r.startswith("stock-insights-dev")]
+        assert "deleted" in output and "kept" in output
+        assert client("s3").list_object_versions(Bucket=bucket)["Versions"]
+        assert client("dynamodb").get_item(TableName="stock-insights-dev-analyses", Key={"analysis_id": {"S": "kept"}})[
+            "Item"
+        ]
+        key = client("kms").describe_key(KeyId="alias/stock-insights-dev")["KeyMetadata"]
+        assert key["KeyState"] == "Enabled"
+        assert SENDER in client("ses").list_identities()["Identities"]
