@@ -26,6 +26,7 @@ SENDER = "reports@mail.acme-analytics.example"  # dev's; uat sends from uat-repo
 RECIPIENTS = ["ana@acme-analytics.example"]
 DOCS = (REPO / "docs" / "deploying.md").read_text()
 # The documented keep-data step, as docs/deploying.md gives it.
+pytestmark = pytest.mark.slow
 KEEP_DATA = re.search(r"^(terraform state list \| grep .*\| xargs -r terraform state rm)$", DOCS, re.M)
 
 
