@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -262,3 +263,37 @@ def test_every_ci_runs_the_chaos_suite_after_the_tests():
     assert _index(runs, r"make test") < _index(runs, r"make chaos")
     build = _phase_commands(_load("buildspec_ci.yml"), "build")
     assert _index(build, r"pytest") < _index(build, r"make chaos")
+
+
+def test_cd_bundle_made_at_plan_time_applies_in_a_fresh_directory(tmp_path):
+    """The plan buildspec's bundle command and the apply buildspec's unpacking, as written, on a
+    provider-free configuration: the reviewed plan applies elsewhere, once; a stale one is refused."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        pytest.skip("terraform is not installed here")
+    plan_cmds = _phase_commands(_load("buildspec_cd_plan.yml"), "build")
+    apply_cmds = _phase_commands(_load("buildspec_cd_apply.yml"), "pre_build")
+    bundle_cmd = plan_cmds[_index(plan_cmds, r"tar -C .*-czf /tmp/tfplan\.tgz")]
+    unpack_cmd = apply_cmds[_index(apply_cmds, r"tar -C .* -xzf /tmp/tfplan\.tgz")]
+    planned, applied, bundle = tmp_path / "planned", tmp_path / "applied", tmp_path / "tfplan.tgz"
+    planned.mkdir()
+    (planned / "main.tf").write_text(
+        f'terraform {{\n  backend "local" {{\n    path = "{tmp_path / "state.tfstate"}"\n  }}\n}}\n'
+        'resource "terraform_data" "x" {\n  input = "reviewed"\n}\n'
+    )
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+    def sh(command: str, pkg_dir: Path) -> subprocess.CompletedProcess:
+        command = command.replace("/tmp/tfplan.tgz", str(bundle))
+        return subprocess.run(["bash", "-c", command], env={**env, "PKG_DIR": str(pkg_dir)}, capture_output=True)
+
+    for args in (["init", "-input=false"], ["plan", "-input=false", "-out=tfplan"]):
+        subprocess.run([terraform, f"-chdir={planned}", *args], env=env, check=True, capture_output=True)
+    assert sh(bundle_cmd, planned).returncode == 0
+    assert sh(unpack_cmd, applied).returncode == 0
+    subprocess.run([terraform, f"-chdir={applied}", "init", "-input=false"], env=env, check=True, capture_output=True)
+    apply = [terraform, f"-chdir={applied}", "apply", "-input=false", "-no-color", "tfplan"]
+    assert subprocess.run(apply, env=env, capture_output=True).returncode == 0
+    assert '"reviewed"' in (tmp_path / "state.tfstate").read_text()
+    stale = subprocess.run(apply, env=env, capture_output=True, text=True)
+    assert stale.returncode != 0 and "can no longer be applied" in stale.stdout + stale.stderr
