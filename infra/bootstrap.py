@@ -15,9 +15,9 @@ policy files and environment (names, stream ARN, sender, recipients, insights pr
 `.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
 mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
 (`created`, `updated` or `unchanged`); a second run changes nothing. AWS settings come from the
-usual places (profile, region, `AWS_ENDPOINT_URL` for a test server). `destroy` removes what
-`resources` created (see `infra.teardown`), keeping the bucket and table with their data unless
-`--delete-data` is given.
+usual places (profile, region, `AWS_ENDPOINT_URL` for a test server). `destroy` (after
+`chalice delete`) removes what `resources` created (see `infra.teardown`), keeping the bucket, the
+table with their data and the key the table is encrypted with, unless `--delete-data` is given.
 """
 
 from __future__ import annotations
