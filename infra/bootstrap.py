@@ -2,6 +2,7 @@
 
     python -m infra.bootstrap resources --stage dev --sender you@example.com --recipients a@x.com,b@y.com
     python -m infra.bootstrap wire --stage dev                                 # after chalice deploy
+    python -m infra.bootstrap destroy --stage dev [--delete-data [--force]]   # after chalice delete
 
 `resources` records the stage's settings in `.chalice/settings-<stage>.json` (what the command
 line states, merged into what the file already holds: every deploy path reads that file), then
@@ -14,7 +15,9 @@ policy files and environment (names, stream ARN, sender, recipients, insights pr
 `.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
 mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
 (`created`, `updated` or `unchanged`); a second run changes nothing. AWS settings come from the
-usual places (profile, region, `AWS_ENDPOINT_URL` for a test server).
+usual places (profile, region, `AWS_ENDPOINT_URL` for a test server). `destroy` (after
+`chalice delete`) removes what `resources` created (see `infra.teardown`), keeping the bucket, the
+table with their data and the key the table is encrypted with, unless `--delete-data` is given.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from infra import chalice_config
 from infra.provision import UNCHANGED, UPDATED, Bootstrap
 from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs
 from infra.settings import load_stage_settings, save_stage_settings
+from infra.teardown import Teardown
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 
@@ -63,7 +67,11 @@ def stated_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.bootstrap", description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("resources", "wire"), help="resources: before chalice deploy; wire: after it")
+    parser.add_argument(
+        "step",
+        choices=("resources", "wire", "destroy"),
+        help="resources: before chalice deploy; wire: after it; destroy: after chalice delete",
+    )
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--sender", help="the verified SES address reports come from (required once)")
     parser.add_argument("--recipients", help="comma-separated addresses the report goes to (required once)")
@@ -78,6 +86,12 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
         "--twelvedata-key-env",
         metavar="VAR",
         help="the environment variable holding your Twelve Data API key: stored as an SSM SecureString",
+    )
+    parser.add_argument(
+        "--delete-data", action="store_true", help="destroy: also empty and delete the bucket and the table"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="destroy --delete-data: even a table with deletion protection on"
     )
     add_settings_option(parser)
     parser.add_argument("--chalice-dir", type=Path, default=CHALICE_DIR)
@@ -118,6 +132,13 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     print(f"{args.step} for stage {args.stage} (account {account}, {region}):")
     if args.step == "wire":
         bootstrap.wire()
+        return 0
+    if args.step == "destroy":
+        try:
+            Teardown(specs, client, report).destroy(delete_data=args.delete_data, force=args.force)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         return 0
     settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
     report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)

@@ -33,6 +33,7 @@ from infra.resources import add_settings_option, resource_specs
 from infra.settings import load_stage_settings
 from infra.terraform_fixes import PackageDrift, account_literals, postprocess_chalice, unresolved_references
 from infra.terraform_resources import (
+    teardown_variables,
     terraform_resources,
     terraform_variable_values,
     terraform_variables,
@@ -64,7 +65,7 @@ terraform {{
     }}
   }}
 
-  # Partial configuration, as buildspec_cd.yml and the README give it: terraform init
+  # Partial configuration, as the CD buildspecs and docs/deploying.md give it: terraform init
   #   -backend-config=bucket=... -backend-config=key={specs["app_name"]}/{specs["stage"]}/terraform.tfstate -backend-config=region=...
   backend "s3" {{}}
 }}
@@ -120,6 +121,7 @@ def build_package(stage: str, out_dir: Path, project_dir: Path = PROJECT_DIR, **
             "chalice.tf.json": chalice_doc,
             "infra.tf.json": terraform_resources(specs),
             "variables.tf.json": terraform_variables(),
+            "teardown.tf.json": teardown_variables(),
         }
         missing = unresolved_references(documents.values())
         if missing:

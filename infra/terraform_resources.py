@@ -127,6 +127,23 @@ def terraform_variables() -> dict[str, Any]:
     return {"variable": variables}
 
 
+def teardown_variables() -> dict[str, Any]:
+    """`teardown.tf.json`: `delete_data`, false unless a deployer means to destroy the data too
+    (docs/deploying.md, "Removing a stage")."""
+    return {
+        "variable": {
+            "delete_data": {
+                "type": "bool",
+                "default": False,
+                "description": (
+                    "true: the bucket may be destroyed with every object version and the table's deletion "
+                    "protection is off. Apply it, then destroy with it"
+                ),
+            }
+        }
+    }
+
+
 def terraform_variable_values(stated: dict[str, Any]) -> dict[str, Any]:
     """`terraform.tfvars.json`: the deploy settings a stage's settings file states (None: empty)."""
     return {key: "" if stated[key] is None else stated[key] for key in DEPLOY_SETTINGS if key in stated}
@@ -161,7 +178,15 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
     default_name = (
         f'join("-", ["{specs["prefix"]}-data", data.aws_caller_identity.infra.account_id, data.aws_region.infra.name])'
     )
-    add("aws_s3_bucket", "data", {"bucket": f'${{var.bucket_name != "" ? var.bucket_name : {default_name}}}'})
+    add(
+        "aws_s3_bucket",
+        "data",
+        {
+            "bucket": f'${{var.bucket_name != "" ? var.bucket_name : {default_name}}}',
+            # Destroy empties the bucket (every version) only once delete_data was applied.
+            "force_destroy": "${var.delete_data}",
+        },
+    )
     add(
         "aws_s3_bucket_public_access_block",
         "data",
@@ -221,7 +246,7 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
             "stream_view_type": table["stream_view_type"],
             "point_in_time_recovery": {"enabled": table["point_in_time_recovery"]},
             "server_side_encryption": {"enabled": True, "kms_key_arn": refs["kms_key_arn"]},
-            "deletion_protection_enabled": table["deletion_protection"],
+            "deletion_protection_enabled": f"${{var.delete_data ? false : {json.dumps(table['deletion_protection'])}}}",
         },
     )
 

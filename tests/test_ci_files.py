@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def _triggers(workflow: dict) -> dict:
 def test_ci_buildspec_runs_lint_tests_package_and_terraform_checks():
     spec = _load("buildspec_ci.yml")
     assert str(spec["version"]) == "0.2"
-    assert spec["phases"]["install"]["runtime-versions"]["python"] == "3.11"
+    assert spec["phases"]["install"]["runtime-versions"]["python"] == "3.13"
     commands = _phase_commands(spec, "install", "pre_build", "build")
     order = [
         _index(commands, r"releases\.hashicorp\.com/terraform/\$\{TF_VERSION\}/.*linux_amd64\.zip"),
@@ -71,18 +72,61 @@ def test_makefile_package_runs_the_terraform_generator():
     assert re.search(r"^STAGE \?= dev$", makefile, re.M)  # make package STAGE=prod
 
 
-def test_cd_buildspec_plans_to_a_file_keeps_it_and_applies_that_plan():
-    spec = _load("buildspec_cd.yml")
+CD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+
+
+def test_cd_plan_buildspec_plans_to_a_file_and_keeps_it_without_applying():
+    spec = _load("buildspec_cd_plan.yml")
     assert str(spec["version"]) == "0.2"
+    assert spec["phases"]["install"]["runtime-versions"]["python"] == "3.13"
+    assert CD_IMAGE in (REPO / "buildspec_cd_plan.yml").read_text()
     commands = _phase_commands(spec, "install", "pre_build", "build")
-    init = _index(commands, r"terraform -chdir=build/terraform init .*-backend-config=\"bucket=\$\{TF_STATE_BUCKET\}\"")
-    plan = _index(commands, r"terraform -chdir=build/terraform plan .*-out=tfplan")
-    upload = _index(commands, r'aws s3 cp build/terraform/tfplan "\$\{PLAN_PREFIX\}/tfplan"')
-    apply = _index(commands, r"terraform -chdir=build/terraform apply .*\btfplan$")
-    assert _index(commands, r"-m infra\.terraform --stage \"\$\{STAGE\}\"") < init < plan < upload < apply
-    assert plan < _index(commands, r'^PLAN_PREFIX="s3://\$\{ARTIFACTS_BUCKET\}/') < upload
-    assert "-auto-approve" not in commands[apply]  # a saved plan needs no approval; never a fresh plan
+    package = _index(commands, r'-m infra\.terraform --stage "\$\{STAGE\}" --out "\$\{PKG_DIR\}"')
+    init = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" init .*-backend-config="bucket=\$\{TF_STATE_BUCKET\}"')
+    plan = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" plan .*-out=tfplan')
+    bundle = _index(commands, r"tar -C .*-czf /tmp/tfplan\.tgz")
+    digest = _index(commands, r"^PLAN_SHA256=.*sha256sum /tmp/tfplan\.tgz")
+    upload = _index(commands, r'aws s3 cp /tmp/tfplan\.tgz "\$\{PLAN_URI\}"')
+    assert package < init < plan < bundle < digest < upload
+    assert "encrypt=true" in commands[init] and "use_lockfile=true" in commands[init]
+    assert not [c for c in commands if re.search(r"terraform .*\bapply\b", c)]  # approval comes first
+    assert set(spec["env"]["exported-variables"]) == {"PLAN_URI", "PLAN_SHA256"}
+    assert spec["env"]["variables"]["PKG_DIR"] == "build/terraform"
     assert spec["phases"]["build"].get("on-failure") == "ABORT"
+
+
+def test_cd_apply_buildspec_applies_only_the_reviewed_plan():
+    spec = _load("buildspec_cd_apply.yml")
+    assert spec["phases"]["install"]["runtime-versions"]["python"] == "3.13"
+    commands = _phase_commands(spec, "install", "pre_build", "build")
+    download = _index(commands, r'aws s3 cp "\$\{PLAN_URI\}" /tmp/tfplan\.tgz')
+    check = _index(commands, r'echo "\$\{EXPECTED_PLAN_SHA256\} /tmp/tfplan\.tgz" \| sha256sum -c -')
+    extract = _index(commands, r"tar -C .* -xzf /tmp/tfplan\.tgz")
+    init = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" init .*use_lockfile=true')
+    apply = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" apply -input=false tfplan$')
+    assert download < check < extract < init < apply
+    assert not [c for c in commands if re.search(r"terraform .* plan ", c)]  # never a fresh plan
+    assert "-auto-approve" not in commands[apply]
+    assert spec["phases"]["pre_build"].get("on-failure") == "ABORT"
+
+
+@pytest.mark.parametrize("tampered", [False, True])
+def test_cd_apply_refuses_a_bundle_other_than_the_reviewed_one(tmp_path, tampered):
+    """The plan's digest command and the apply's check, run as the buildspecs write them."""
+    plan_cmds = _phase_commands(_load("buildspec_cd_plan.yml"), "build")
+    apply_cmds = _phase_commands(_load("buildspec_cd_apply.yml"), "pre_build")
+    digest = plan_cmds[_index(plan_cmds, r"^PLAN_SHA256=")]
+    check = apply_cmds[_index(apply_cmds, r"sha256sum -c -")]
+    bundle = tmp_path / "tfplan.tgz"
+    bundle.write_bytes(b"reviewed plan")
+    script = f"set -e\n{digest}\n"
+    if tampered:
+        script += f"printf 'another plan' > {bundle}\n"
+    script += f"EXPECTED_PLAN_SHA256=$PLAN_SHA256\n{check}\necho CHECKED\n"
+    script = script.replace("/tmp/tfplan.tgz", str(bundle))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert (result.returncode != 0) is tampered
+    assert ("CHECKED" in result.stdout) is not tampered
 
 
 def test_github_ci_runs_the_same_checks_on_push_and_pull_request():
@@ -168,8 +212,12 @@ def test_back_sync_counts_changes_not_merge_commits(tmp_path):
 
 
 def test_readme_docs_and_cd_use_one_terraform_state_key():
-    cd = _phase_commands(_load("buildspec_cd.yml"), "pre_build")
-    (key,) = re.findall(r'-backend-config="key=([^"]+)"', " ".join(cd))
+    keys = set()
+    for buildspec in ("buildspec_cd_plan.yml", "buildspec_cd_apply.yml"):
+        keys.update(
+            re.findall(r'-backend-config="key=([^"]+)"', " ".join(_phase_commands(_load(buildspec), "pre_build")))
+        )
+    (key,) = keys
     assert key == "stock-insights/${STAGE}/terraform.tfstate"
     for page in ("README.md", "docs/deploying.md"):
         keys = set(re.findall(r"-backend-config=key=(\S+)", (REPO / page).read_text()))
@@ -215,3 +263,37 @@ def test_every_ci_runs_the_chaos_suite_after_the_tests():
     assert _index(runs, r"make test") < _index(runs, r"make chaos")
     build = _phase_commands(_load("buildspec_ci.yml"), "build")
     assert _index(build, r"pytest") < _index(build, r"make chaos")
+
+
+def test_cd_bundle_made_at_plan_time_applies_in_a_fresh_directory(tmp_path):
+    """The plan buildspec's bundle command and the apply buildspec's unpacking, as written, on a
+    provider-free configuration: the reviewed plan applies elsewhere, once; a stale one is refused."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        pytest.skip("terraform is not installed here")
+    plan_cmds = _phase_commands(_load("buildspec_cd_plan.yml"), "build")
+    apply_cmds = _phase_commands(_load("buildspec_cd_apply.yml"), "pre_build")
+    bundle_cmd = plan_cmds[_index(plan_cmds, r"tar -C .*-czf /tmp/tfplan\.tgz")]
+    unpack_cmd = apply_cmds[_index(apply_cmds, r"tar -C .* -xzf /tmp/tfplan\.tgz")]
+    planned, applied, bundle = tmp_path / "planned", tmp_path / "applied", tmp_path / "tfplan.tgz"
+    planned.mkdir()
+    (planned / "main.tf").write_text(
+        f'terraform {{\n  backend "local" {{\n    path = "{tmp_path / "state.tfstate"}"\n  }}\n}}\n'
+        'resource "terraform_data" "x" {\n  input = "reviewed"\n}\n'
+    )
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+
+    def sh(command: str, pkg_dir: Path) -> subprocess.CompletedProcess:
+        command = command.replace("/tmp/tfplan.tgz", str(bundle))
+        return subprocess.run(["bash", "-c", command], env={**env, "PKG_DIR": str(pkg_dir)}, capture_output=True)
+
+    for args in (["init", "-input=false"], ["plan", "-input=false", "-out=tfplan"]):
+        subprocess.run([terraform, f"-chdir={planned}", *args], env=env, check=True, capture_output=True)
+    assert sh(bundle_cmd, planned).returncode == 0
+    assert sh(unpack_cmd, applied).returncode == 0
+    subprocess.run([terraform, f"-chdir={applied}", "init", "-input=false"], env=env, check=True, capture_output=True)
+    apply = [terraform, f"-chdir={applied}", "apply", "-input=false", "-no-color", "tfplan"]
+    assert subprocess.run(apply, env=env, capture_output=True).returncode == 0
+    assert '"reviewed"' in (tmp_path / "state.tfstate").read_text()
+    stale = subprocess.run(apply, env=env, capture_output=True, text=True)
+    assert stale.returncode != 0 and "can no longer be applied" in stale.stdout + stale.stderr

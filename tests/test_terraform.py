@@ -482,6 +482,7 @@ def test_package_has_the_expected_files(package):
         "chalice.tf.json",
         "deployment.zip",
         "infra.tf.json",
+        "teardown.tf.json",
         "variables.tf.json",
         "versions.tf",
     ]  # no terraform.tfvars.json: the repository states no stage settings
