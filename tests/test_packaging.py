@@ -17,6 +17,8 @@ from tests.conftest import REPO
 # Import names that must be inside the deployment zip for each requirement.
 _MUST_CONTAIN = {
     "aws-lambda-powertools": "aws_lambda_powertools/",
+    "boto3": "boto3/",
+    "botocore": "botocore/",
     "orjson": "orjson/",
     "msgspec": "msgspec/",
     "numpy": "numpy/",
