@@ -116,3 +116,51 @@ def moto_server(monkeypatch):
         yield endpoint
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def terraform_package(tmp_path_factory) -> Path:
+    """`python -m infra.terraform` (what `make package` runs) once per session: the Terraform
+    directory with its deployment.zip, shared by the tests that read it (chalice package takes
+    10-60 s)."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("terraform")
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.terraform", "--stage", "dev", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def lambda_runtime_sdk() -> Path:
+    """A directory holding only the AWS SDK as Lambda's Python runtime provides it beside the task
+    root (requirements-lambda-runtime.txt), under build/; made on first use, again when the file
+    changes."""
+    import subprocess
+    import sys
+
+    requirements = REPO / "requirements-lambda-runtime.txt"
+    target = REPO / "build" / ".lambda-runtime-sdk"
+    stamp = target / ".requirements"
+    wanted = requirements.read_text()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        import shutil
+
+        shutil.rmtree(target, ignore_errors=True)
+        pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+        proc = subprocess.run(
+            [*pip, "--no-deps", "--target", str(target), "-r", str(requirements)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert proc.returncode == 0, f"installing the runtime's SDK failed:\n{proc.stderr[-3000:]}"
+        shutil.rmtree(target / "bin", ignore_errors=True)
+        stamp.write_text(wanted)
+    return target

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -448,18 +447,9 @@ def test_postprocess_keeps_chalices_own_settings():
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory) -> Path:
-    """`python -m infra.terraform` once for the module (chalice package takes 10-60 s)."""
-    out = tmp_path_factory.mktemp("terraform")
-    proc = subprocess.run(
-        [sys.executable, "-m", "infra.terraform", "--stage", "dev", "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out
+def package(terraform_package) -> Path:
+    """What `python -m infra.terraform` writes, built once per session (tests/conftest.py)."""
+    return terraform_package
 
 
 @pytest.fixture(scope="module")
