@@ -78,6 +78,12 @@ def _cold_summary(code: Any) -> dict:
     return {"code": code}
 
 
+# Lambda takes a .zip of at most 50 MB through its API (CreateFunction/UpdateFunctionCode, which both
+# `chalice deploy` and Terraform use); AWS Lambda developer guide, "Lambda quotas", read 2026-12-04.
+_DIRECT_UPLOAD_BYTES = 50 * 10**6
+# The app and its own dependencies, without the AWS SDK it ships: the size this case held before.
+_OWN_BYTES = 25 * 10**6
+
 DEPLOY_CONTENDERS = tuple(
     Contender(key, f"{code[:40]}", key.removeprefix("cold-"), _cold_import_setup(code), _cold_summary)
     for key, code in _COLD_IMPORTS.items()
@@ -88,13 +94,16 @@ def report_deploy(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
     print()
     print(
         f"deploy: chalice package --pkg-format terraform: deployment.zip {facts['zipped_bytes'] / 2**20:.1f} MiB zipped, "
-        f"{facts['unzipped_bytes'] / 2**20:.1f} MiB unzipped (target <= 25 MB zipped: "
-        f"{'PASS' if facts['zipped_bytes'] <= 25 * 10**6 else 'FAIL'}); cold imports: a fresh interpreter each, best of {args.repeat}"
+        f"{facts['unzipped_bytes'] / 2**20:.1f} MiB unzipped (target <= {_DIRECT_UPLOAD_BYTES // 10**6} MB zipped, "
+        f"Lambda's direct-upload quota: {'PASS' if facts['zipped_bytes'] <= _DIRECT_UPLOAD_BYTES else 'FAIL'}); "
+        f"cold imports: a fresh interpreter each, best of {args.repeat}"
     )
     sdk = facts.get("sdk_zipped_bytes", 0)
+    own = facts["zipped_bytes"] - sdk
     print(
         f"  of which the AWS SDK (boto3, botocore and their dependencies): {sdk / 2**20:.1f} MiB zipped; "
-        f"without it {(facts['zipped_bytes'] - sdk) / 2**20:.1f} MiB. The cold imports below load boto3 from the package."
+        f"without it {own / 2**20:.1f} MiB (target <= {_OWN_BYTES // 10**6} MB: {'PASS' if own <= _OWN_BYTES else 'FAIL'}). "
+        "The cold imports below load boto3 from the package."
     )
     print_table(rows)
     targets = (("app.py import / boto3+numpy", "app", "baseline", "seconds", "<=", 1.3),)
