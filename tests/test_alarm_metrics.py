@@ -147,3 +147,34 @@ def test_the_alarm_watches_what_the_code_emits(key, request, monkeypatch, capsys
     )
     assert max(values) > alarm["threshold"]
     assert alarm["treat_missing_data"] == "notBreaching"
+
+
+# CloudWatch, standard-resolution alarm: $0.10 per alarm metric a month (aws.amazon.com/cloudwatch/pricing,
+# read 2026-12-04).
+ALARM_MONTH_USD = 0.10
+
+
+def test_the_docs_count_and_price_the_alarms_a_deployment_has():
+    import re
+
+    from tests.conftest import REPO
+
+    plain = len(resource_specs("stock-insights", "prod")["alarms"])
+    with_fetch = len(resource_specs("stock-insights", "prod", fetch_symbols="AAPL")["alarms"])
+    readme = " ".join((REPO / "README.md").read_text().split())
+    deploying = " ".join((REPO / "docs" / "deploying.md").read_text().split())
+
+    assert f"{plain} alarms ${plain * ALARM_MONTH_USD:.2f} ({with_fetch} with the scheduled fetch, " in readme
+    assert f"${with_fetch * ALARM_MONTH_USD:.2f}" in readme
+    assert f"**{plain} alarms**, **{with_fetch} with the scheduled fetch**" in deploying
+    assert f"${plain * ALARM_MONTH_USD:.2f} a month, ${with_fetch * ALARM_MONTH_USD:.2f} with fetch" in deploying
+    # No other count of alarms anywhere in the docs.
+    for text in (readme, deploying):
+        counts = {int(n) for n in re.findall(r"\b(\d+) alarms\b", text)}
+        assert counts <= {plain}
+    # Every alarm of the deployment has its runbook line (named by its suffix after <app>-<stage>-).
+    table = deploying.split("## Alarms", 1)[1].split("## ", 1)[0]
+    for alarm in resource_specs("stock-insights", "prod", fetch_symbols="AAPL")["alarms"]:
+        suffix = alarm["name"].removeprefix("stock-insights-prod-").removeprefix("stock-insights-prod")
+        kind = suffix.split("-", 1)[-1] if alarm["namespace"] in ("AWS/Lambda", "AWS/SQS") else suffix
+        assert f"`{kind}`" in table or f"-{kind}`" in table, alarm["name"]
