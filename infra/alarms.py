@@ -101,6 +101,9 @@ def alarm_specs(
     for fn, spec in functions.items():
         if not spec["dead_letter_queue"]:
             continue
+        # SQS publishes its metrics while a queue is active, and a queue holding a message is
+        # (SQS Developer Guide, "Available CloudWatch metrics for Amazon SQS", read 2026-12-04):
+        # an empty, idle queue has no data, which is not breaching.
         queue = f"{prefix}-{spec['dead_letter_queue']}-dlq"
         alarms.append(
             {
