@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from chalicelib.config import Settings
+from infra.alarms import alarm_specs
 
 APP_NAME = "stock-insights"
 FUNCTIONS = ("ingest", "analyze", "notify")
@@ -297,7 +298,7 @@ def resource_specs(
         "event_bus": opts["event_bus"],
         "email_identity": {"email": opts["sender_email"]},
         "alarm_topic": {"name": f"{prefix}-alarms", "kms_key_alias": key_alias, "email": opts["alarm_email"]},
-        "alarms": _alarm_specs(prefix, stage, functions, opts),
+        "alarms": alarm_specs(prefix, stage, functions, opts, _METRIC_SERVICE),
         # What the functions must be told about these resources (chalicelib.config names).
         "environment": {
             "BUCKET_NAME": bucket_name,
@@ -321,72 +322,6 @@ def resource_specs(
             ),
         },
     }
-
-
-def _alarm_specs(prefix: str, stage: str, functions: dict[str, dict], opts: dict[str, Any]) -> list[dict[str, Any]]:
-    common = {
-        "period": opts["alarm_period_seconds"],
-        "evaluation_periods": 1,
-        "comparison_operator": "GreaterThanThreshold",
-        "treat_missing_data": "notBreaching",
-    }
-    # The app's metrics carry service and stage (chalicelib.observability), so stages sharing an
-    # account never trip each other's alarms.
-    app_metric = {"namespace": opts["metric_namespace"], "dimensions": {"service": _METRIC_SERVICE, "stage": stage}}
-    alarms = [
-        {
-            "key": f"{fn}_errors",
-            "name": f"{prefix}-{fn}-errors",
-            "description": f"{spec['function_name']} raised an error",
-            "namespace": "AWS/Lambda",
-            "metric_name": "Errors",
-            "dimensions": {"FunctionName": spec["function_name"]},
-            "statistic": "Sum",
-            "threshold": 0,
-            **common,
-        }
-        for fn, spec in functions.items()
-    ]
-    alarms.append(
-        {
-            "key": "rejected_percent",
-            "name": f"{prefix}-rejected-percent",
-            "description": "an ingested file had more rejected bars than the threshold (percent)",
-            "metric_name": "RejectedPercent",
-            "statistic": "Maximum",
-            "threshold": opts["rejected_percent_threshold"],
-            **app_metric,
-            **common,
-        }
-    )
-    alarms.append(
-        {
-            "key": "bedrock_retry_exceeded",
-            "name": f"{prefix}-bedrock-retry-exceeded",
-            "description": "a Bedrock call used up its attempts; the offline insights were used",
-            "metric_name": "BedrockRetryExceeded",
-            "statistic": "Sum",
-            "threshold": 0,
-            **app_metric,
-            **common,
-        }
-    )
-    alarms.append(
-        {
-            "key": "email_outcome_unknown",
-            "name": f"{prefix}-email-outcome-unknown",
-            "description": (
-                "a report email may or may not have gone out (an attempt ended between marking it as sending "
-                "and SES's answer); check SES sending activity, delete the email# marker to resend"
-            ),
-            "metric_name": "EmailOutcomeUnknown",
-            "statistic": "Sum",
-            "threshold": 0,
-            **app_metric,
-            **common,
-        }
-    )
-    return alarms
 
 
 def table_attributes(specs_table: dict[str, Any]) -> list[tuple[str, str]]:

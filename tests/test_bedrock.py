@@ -246,7 +246,7 @@ def test_five_failures_fall_back_offline_with_the_reason_and_the_metric(client, 
     assert len(sleeps) == 4
     assert all(0 <= s <= min(5.0, 1.0 * 2**i) for i, s in enumerate(sleeps))
     assert sleeps[-1] == pytest.approx(0.999 * 5.0)  # the cap bounds the last one
-    assert metrics == Counter({"BedrockRetryExceeded": 1, "BedrockFallbackSymbols": 3})
+    assert metrics == Counter({"BedrockRetryExceeded": 1, "BedrockFallbackSymbols": 3, "InsightsOffline": 1})
 
 
 def test_when_every_call_fails_the_whole_report_is_offline(client, stub, metrics):
@@ -264,7 +264,7 @@ def test_when_every_call_fails_the_whole_report_is_offline(client, stub, metrics
         "(2 call(s); last error: ThrottlingException)"
     ]
     assert insights.input_tokens == 0 and insights.cost_usd == 0
-    assert metrics == Counter({"BedrockRetryExceeded": 2, "BedrockFallbackSymbols": 2})
+    assert metrics == Counter({"BedrockRetryExceeded": 2, "BedrockFallbackSymbols": 2, "InsightsOffline": 1})
 
 
 def test_timeouts_are_retried(client, stub):
@@ -368,7 +368,7 @@ def test_no_access_is_not_retried_and_stops_every_other_call(client, stub, metri
     assert insights.notes == [
         f"model_unavailable: 25 symbol(s) and the executive summary written offline (4 call(s); last error: {code}: {message})"
     ]
-    assert metrics == Counter({"BedrockUnavailable": 4, "BedrockFallbackSymbols": 25})
+    assert metrics == Counter({"BedrockUnavailable": 4, "BedrockFallbackSymbols": 25, "InsightsOffline": 1})
 
 
 def test_missing_credentials_are_no_access(metrics):

@@ -490,3 +490,37 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
     }
     assert deployed["policies"] == function_policies(resolved)
     assert CHALICE_ACCOUNT not in json.dumps(deployed["functions"], default=str)
+
+
+@pytest.mark.parametrize("path", ["chalice_path", "terraform_path"])
+def test_every_alarm_is_deployed_as_defined_and_pages_the_alarm_topic(path, request):
+    """Each alarm of infra.alarms (functions, dead-letter queues, the app's metrics, SES), on both paths."""
+    from infra.resources import resource_specs
+
+    client = request.getfixturevalue(path)[0]
+    specs = resource_specs("stock-insights", STAGE, fetch_symbols=FETCH_SYMBOLS)
+    (topic,) = [
+        t["TopicArn"] for t in client("sns").list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alarms")
+    ]
+    deployed = {a["AlarmName"]: a for a in client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert set(deployed) == {a["name"] for a in specs["alarms"]}
+    for alarm in specs["alarms"]:
+        found = deployed[alarm["name"]]
+        assert (found["Namespace"], found["MetricName"], found["Statistic"]) == (
+            alarm["namespace"],
+            alarm["metric_name"],
+            alarm["statistic"],
+        )
+        assert {d["Name"]: d["Value"] for d in found["Dimensions"]} == alarm["dimensions"]
+        assert found["Threshold"] == pytest.approx(alarm["threshold"])
+        assert (found["ComparisonOperator"], found["TreatMissingData"]) == ("GreaterThanThreshold", "notBreaching")
+        assert found["AlarmActions"] == [topic]
+    # Every queue the deployment made (each function's dead-letter queue; notify's is the stream's
+    # on-failure queue; fetch's too) has its alarm.
+    queues = {url.rsplit("/", 1)[1] for url in client("sqs").list_queues()["QueueUrls"] if url.endswith("-dlq")}
+    watched = {a["dimensions"]["QueueName"] for a in specs["alarms"] if a["namespace"] == "AWS/SQS"}
+    assert queues == watched and f"{PREFIX}-fetch-dlq" in queues
+    functions = {f["FunctionName"] for f in client("lambda").list_functions()["Functions"]}
+    for metric in ("Errors", "Throttles"):
+        alarmed = {a["dimensions"]["FunctionName"] for a in specs["alarms"] if a["metric_name"] == metric}
+        assert alarmed == functions

@@ -206,7 +206,13 @@ def test_resource_specs_alarm_dimension_is_the_apps_metric_service():
     from chalicelib.observability import SERVICE
 
     app_alarms = [a for a in SPECS["alarms"] if a["namespace"] == "StockInsights"]
-    assert {a["metric_name"] for a in app_alarms} == {"RejectedPercent", "BedrockRetryExceeded", "EmailOutcomeUnknown"}
+    assert {a["metric_name"] for a in app_alarms} == {
+        "RejectedPercent",
+        "EmailRejected",
+        "InsightsOffline",
+        "EmailOutcomeUnknown",
+        "FilesQuarantined",
+    }
     assert all(a["dimensions"] == {"service": SERVICE, "stage": "dev"} for a in app_alarms)
     errors = {a["dimensions"]["FunctionName"] for a in SPECS["alarms"] if a["metric_name"] == "Errors"}
     assert errors == {f"stock-insights-dev-{fn}" for fn in ("ingest", "analyze", "notify")} | {"stock-insights-dev"}

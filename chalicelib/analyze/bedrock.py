@@ -30,7 +30,8 @@ because Bedrock bills them all.
 Metrics (EMF, only when non-zero): `BedrockRetryExceeded` (calls that exhausted their attempts),
 `BedrockDeadlineExceeded`, `BedrockUnavailable`, `BedrockCallErrors` (calls, by reason),
 `BedrockFallbackSymbols` (symbols written offline because a call failed or was not made),
-`BedrockInvalidOutputs` (replies rejected by validation). Token and cost metrics come from the
+`BedrockInvalidOutputs` (replies rejected by validation), `InsightsOffline` (1 per report that a failed
+call left wholly or partly offline; the alarm's metric). Token and cost metrics come from the
 analyze service.
 """
 
@@ -93,6 +94,8 @@ DEADLINE = "deadline"
 MODEL_UNAVAILABLE = "model_unavailable"
 ERROR = "error"
 NOT_ASKED = "not_asked"
+# One per report whose insights were (partly) written offline because Bedrock failed.
+INSIGHTS_OFFLINE = "InsightsOffline"
 _REASON_METRICS = {
     RETRIES_EXHAUSTED: "BedrockRetryExceeded",
     DEADLINE: "BedrockDeadlineExceeded",
@@ -329,6 +332,8 @@ class BedrockInsights:
             )
         for reason, entry in failed.items():
             count(_REASON_METRICS[reason], entry["calls"])
+        if failed:
+            count(INSIGHTS_OFFLINE)  # one per report, whatever the reasons: the alarm's metric
         if fallback_symbols:
             count("BedrockFallbackSymbols", fallback_symbols)
         invalid = sum(o.invalid_outputs for o in outcomes)
@@ -374,4 +379,5 @@ class BedrockUnavailable:
         insights.model = self.model_id
         insights.notes.append(f"{MODEL_UNAVAILABLE}: everything written offline (last error: {self.reason})")
         count(_REASON_METRICS[MODEL_UNAVAILABLE])
+        count(INSIGHTS_OFFLINE)
         return insights

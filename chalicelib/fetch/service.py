@@ -77,6 +77,7 @@ def handle_schedule(
     symbols = symbols if symbols is not None else load_symbols(settings.fetch_symbols)
     if not symbols:
         logger.warning("no symbols to fetch: set FETCH_SYMBOLS", extra={"fix": "set FETCH_SYMBOLS"})
+        count("FetchedNothing")
         return {"status": "no_symbols"}
     key = scheduled_key(settings, scheduled_time(event))
     logger.append_keys(fetch_key=key)
@@ -96,6 +97,8 @@ def handle_schedule(
     count("SymbolsFetched", fetched)
     count("SymbolFetchErrors", len(failed))
     count("TwelveDataRequests", report.requests)
+    if not fetched:
+        count("FetchedNothing")  # the alarm's metric: this run wrote no symbol's bars
     if report.out_of_time:
         count("FetchOutOfTime")
     log = logger.warning if failed else logger.info
