@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,31 @@ def fixture_bytes(name: str) -> bytes:
         pytest.skip(f"shared fixture {name} not found under {FIXTURES}")
     raw = (FIXTURES / name).read_bytes()
     return b"\n".join(line for line in raw.splitlines() if not line.lstrip().startswith(b"#"))
+
+
+# A deployer commits `.chalice/settings-<stage>.json` (docs/deploying.md); the tests state their own
+# settings, so every copy of the project or of `.chalice/` a test works in leaves those files out.
+STAGE_SETTINGS = "settings-*.json"
+_NOT_COPIED = (".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis")
+
+
+def copy_chalice_dir(dest: Path, source: Path = REPO / ".chalice") -> Path:
+    """`.chalice/` without the stage settings files a checkout may hold."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(STAGE_SETTINGS, "deployed", "deployments"))
+    return dest
+
+
+def copy_project(dest: Path, source: Path = REPO) -> Path:
+    """The project without its virtualenv, build output, caches or stage settings files."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = set(shutil.ignore_patterns(*_NOT_COPIED, "__pycache__")(directory, names))
+        if Path(directory).name == ".chalice":
+            skipped |= set(shutil.ignore_patterns(STAGE_SETTINGS, "deployed", "deployments")(directory, names))
+        return skipped
+
+    shutil.copytree(source, dest, ignore=ignore)
+    return dest
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import zipfile
 from contextlib import redirect_stdout
 
@@ -14,7 +13,7 @@ import pytest
 
 from infra import bootstrap
 from infra.resources import resource_specs, table_definition
-from tests.conftest import REPO
+from tests.conftest import copy_chalice_dir
 from tests.conftest import moto_server as start_moto_server
 
 REGION = "us-east-1"
@@ -52,7 +51,7 @@ def _resources_args(chalice_dir, *extra: str) -> tuple[str, ...]:
 
 def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     args = _resources_args(chalice_dir, "--alarm-email", "ops@example.org")
 
     first = _run(*args)
@@ -131,7 +130,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
 def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
     """A stage bootstrapped before the report archive: the next run adds the index (UpdateTable)."""
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     ddb = moto_server("dynamodb")
     old = {k: v for k, v in table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
@@ -149,7 +148,7 @@ def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
 
 def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     _run(*_resources_args(chalice_dir))
 
     # Sender and recipients are in the settings file now: the next run need not repeat them.
@@ -168,7 +167,7 @@ def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
 
 def test_sender_and_recipients_are_required_once_and_bad_values_touch_nothing(moto_server, tmp_path, capsys):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
 
     assert bootstrap.main(["resources", "--stage", "dev", "--chalice-dir", str(chalice_dir)]) == 2
     assert "no --sender and no --recipients" in capsys.readouterr().err
@@ -186,7 +185,7 @@ def test_sender_and_recipients_are_required_once_and_bad_values_touch_nothing(mo
 
 def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     base = _resources_args(chalice_dir)
 
     _run(*base, "--set", "rejected_percent_threshold=2.5")  # a float: the text "2.5" used to crash
@@ -200,7 +199,7 @@ def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
 
 def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     _run(*_resources_args(chalice_dir))
     specs = resource_specs(stage="dev")
     # What chalice deploy would have made: the three functions and the stream mapping.
@@ -257,7 +256,7 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
 
 def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     args = list(_resources_args(chalice_dir))
     _run(*args)
     sqs = moto_server("sqs")

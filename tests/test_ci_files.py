@@ -48,9 +48,9 @@ def test_ci_buildspec_runs_lint_tests_package_and_terraform_checks():
         _index(commands, r"make lint|ruff check"),
         _index(commands, r"pytest .*--junitxml=reports/junit\.xml"),
         _index(commands, r"^make package$"),
-        _index(commands, r"terraform -chdir=build/terraform fmt -check"),
-        _index(commands, r"terraform -chdir=build/terraform init -backend=false"),
-        _index(commands, r"terraform -chdir=build/terraform validate"),
+        _index(commands, r"terraform -chdir=build/terraform/dev fmt -check"),
+        _index(commands, r"terraform -chdir=build/terraform/dev init -backend=false"),
+        _index(commands, r"terraform -chdir=build/terraform/dev validate"),
     ]
     assert order == sorted(order)
     assert re.fullmatch(r"1\.13\.\d+", spec["env"]["variables"]["TF_VERSION"])
@@ -67,7 +67,7 @@ def test_make_lint_runs_ruff():
 def test_makefile_package_runs_the_terraform_generator():
     makefile = (REPO / "Makefile").read_text()
     package = re.search(r"^package:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    assert "-m infra.terraform --stage $(STAGE) --out build/terraform" in package
+    assert "-m infra.terraform --stage $(STAGE) --out build/terraform/$(STAGE)" in package
     assert re.search(r"^STAGE \?= dev$", makefile, re.M)  # make package STAGE=prod
 
 
@@ -75,10 +75,13 @@ def test_cd_buildspec_plans_to_a_file_keeps_it_and_applies_that_plan():
     spec = _load("buildspec_cd.yml")
     assert str(spec["version"]) == "0.2"
     commands = _phase_commands(spec, "install", "pre_build", "build")
-    init = _index(commands, r"terraform -chdir=build/terraform init .*-backend-config=\"bucket=\$\{TF_STATE_BUCKET\}\"")
-    plan = _index(commands, r"terraform -chdir=build/terraform plan .*-out=tfplan")
-    upload = _index(commands, r'aws s3 cp build/terraform/tfplan "\$\{PLAN_PREFIX\}/tfplan"')
-    apply = _index(commands, r"terraform -chdir=build/terraform apply .*\btfplan$")
+    init = _index(
+        commands,
+        r"terraform -chdir=build/terraform/\$\{STAGE\} init .*-backend-config=\"bucket=\$\{TF_STATE_BUCKET\}\"",
+    )
+    plan = _index(commands, r"terraform -chdir=build/terraform/\$\{STAGE\} plan .*-out=tfplan")
+    upload = _index(commands, r'aws s3 cp build/terraform/\$\{STAGE\}/tfplan "\$\{PLAN_PREFIX\}/tfplan"')
+    apply = _index(commands, r"terraform -chdir=build/terraform/\$\{STAGE\} apply .*\btfplan$")
     assert _index(commands, r"-m infra\.terraform --stage \"\$\{STAGE\}\"") < init < plan < upload < apply
     assert plan < _index(commands, r'^PLAN_PREFIX="s3://\$\{ARTIFACTS_BUCKET\}/') < upload
     assert "-auto-approve" not in commands[apply]  # a saved plan needs no approval; never a fresh plan
@@ -97,8 +100,8 @@ def test_github_ci_runs_the_same_checks_on_push_and_pull_request():
     order = [
         _index(runs, r"make test"),
         _index(runs, r"make package"),
-        _index(runs, r"terraform -chdir=build/terraform fmt -check"),
-        _index(runs, r"terraform -chdir=build/terraform validate"),
+        _index(runs, r"terraform -chdir=build/terraform/dev fmt -check"),
+        _index(runs, r"terraform -chdir=build/terraform/dev validate"),
     ]
     assert order == sorted(order)
     assert workflow["permissions"] == {"contents": "read"}

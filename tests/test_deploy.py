@@ -34,7 +34,7 @@ import pytest
 
 from infra.policies import function_policies
 from infra.resources import FUNCTIONS
-from tests.conftest import REPO, terraform_plugin_dir
+from tests.conftest import REPO, copy_project, terraform_plugin_dir
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +49,6 @@ STAGE = "dev"
 PREFIX = f"stock-insights-{STAGE}"
 ALL_FUNCTIONS = (*FUNCTIONS, "fetch")  # each with its dead-letter queue
 API_ROUTES = ("/", "/reports", "/reports/{report_id}", "/symbols/{symbol}")
-_IGNORED = shutil.ignore_patterns(
-    ".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
-)
 
 
 # --- the emulator and the commands a user runs -------------------------------------------------
@@ -139,8 +136,7 @@ def aws(endpoint: str):
 def project(tmp_path_factory) -> Path:
     """A clone of the project, so the bootstrap's writes to `.chalice/` stay out of the repository."""
     path = tmp_path_factory.mktemp("deploy") / "stock-insights"
-    shutil.copytree(REPO, path, ignore=_IGNORED)
-    return path
+    return copy_project(path)
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +167,8 @@ def terraform_path(project, chalice_path):
     plugins = terraform_plugin_dir()
     if plugins is None:
         pytest.skip("no AWS provider for Terraform offline (set TF_PLUGIN_DIR to a provider mirror)")
-    out = project / "build" / "terraform"
-    run([sys.executable, "-m", "infra.terraform", "--stage", STAGE, "--out", str(out)], project, dict(os.environ))
+    out = project / "build" / "terraform" / STAGE
+    run([sys.executable, "-m", "infra.terraform", "--stage", STAGE], project, dict(os.environ))  # make package
     package = {p.name: p.read_text() for p in out.iterdir() if p.name != "deployment.zip"}
     with emulator(TERRAFORM_ACCOUNT) as endpoint:
         # Harness only: the provider talks to the emulator and keeps its state locally (the

@@ -10,7 +10,6 @@ below check those ARNs name this stage's resources.
 from __future__ import annotations
 
 import json
-import shutil
 
 import boto3
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from infra import chalice_config
 from infra.resources import API_HANDLER, resource_specs, table_definition
 from infra.resources import FUNCTIONS as ASYNC_FUNCTIONS
-from tests.conftest import REPO, moto_server
+from tests.conftest import REPO, copy_chalice_dir, moto_server
 
 FUNCTIONS = (*ASYNC_FUNCTIONS, API_HANDLER)  # the archive's routes run in Chalice's one API handler
 
@@ -268,7 +267,7 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
 
 def test_a_stages_settings_file_reaches_its_policy_files_and_environment(tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(CHALICE, chalice_dir)
+    copy_chalice_dir(chalice_dir)
     settings = {"sender_email": "desk@news.acme.example", "recipient_emails": ["a@acme.example", "b@acme.example"]}
     (chalice_dir / "settings-uat.json").write_text(json.dumps(settings))
 

@@ -18,7 +18,7 @@ from infra import terraform_fixes as fixes
 from infra.policies import function_policies
 from infra.resources import DEFAULTS, resource_specs
 from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
-from tests.conftest import REPO, terraform_plugin_dir, tool_venv
+from tests.conftest import REPO, copy_project, terraform_plugin_dir, tool_venv
 
 SPECS = resource_specs("stock-insights", "dev")
 FNS = ("ingest", "analyze", "notify")
@@ -442,9 +442,10 @@ def test_postprocess_keeps_chalices_own_settings():
 def package(tmp_path_factory) -> Path:
     """`python -m infra.terraform` once for the module (chalice package takes 10-60 s)."""
     out = tmp_path_factory.mktemp("terraform")
+    project = copy_project(tmp_path_factory.mktemp("project") / "stock-insights")
     proc = subprocess.run(
         [sys.executable, "-m", "infra.terraform", "--stage", "dev", "--out", str(out)],
-        cwd=REPO,
+        cwd=project,
         capture_output=True,
         text=True,
         timeout=900,
@@ -498,10 +499,12 @@ def test_no_chalice_version_pins_remain_and_versions_accept_current_terraform(pa
     for ok in ("1.5.0", "1.11.4", "1.13.0", "1.13.5"):
         assert satisfies(ok, required), ok
     assert not satisfies("1.4.7", required) and not satisfies("2.0.0", required)
-    for ok in ("5.0.0", "5.100.0", "6.0.0", "6.27.0"):
+    for ok in ("5.0.0", "5.100.0"):
         assert satisfies(ok, aws), ok
-    assert not satisfies("4.67.0", aws) and not satisfies("7.0.0", aws)
-    assert 'backend "s3" {}' in text
+    # 6.0 removed aws_api_gateway_deployment's stage_name and invoke_url, which the package uses.
+    assert not satisfies("4.67.0", aws) and not satisfies("6.0.0", aws)
+    assert "stage_name" in json.dumps(_resources(documents, "aws_api_gateway_deployment"))
+    assert re.search(r'backend "s3" \{\s*key = "stock-insights/dev/terraform.tfstate"\s*\}', text)
     assert "null_data_source" not in json.dumps(documents["chalice.tf.json"])
 
 
@@ -678,7 +681,15 @@ def test_terraform_fmt_and_validate(package, tmp_path):
     fmt = run("fmt", "-check", "-diff")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     plugins = terraform_plugin_dir()
-    init = run("init", "-backend=false", "-input=false", "-no-color", *([f"-plugin-dir={plugins}"] if plugins else []))
+    # -lockfile=readonly: the committed lock (version, constraints, checksums) is accepted as it is.
+    init = run(
+        "init",
+        "-backend=false",
+        "-input=false",
+        "-no-color",
+        "-lockfile=readonly",
+        *([f"-plugin-dir={plugins}"] if plugins else []),
+    )
     if init.returncode != 0:
         if not plugins and re.search(r"registry|provider packages|could not connect", init.stderr, re.I):
             pytest.skip("no AWS provider offline (set TF_PLUGIN_DIR); CI's buildspec runs terraform validate")
@@ -706,3 +717,55 @@ def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output
     assert api_handler["function_name"] == "stock-insights-dev" and "dead_letter_config" not in api_handler
     policy = json.loads(chalice["resource"]["aws_iam_role_policy"]["api_handler_role"]["policy"])
     assert policy == function_policies(REFS)["api_handler"]
+
+
+def test_the_lock_file_pins_5_100_0_with_checksums_for_every_platform():
+    """`h1:` is ours (linux_amd64, what `terraform init` computed from the offline mirror); the `zh:`
+    are the SHA-256 of each platform's zip in the provider's SHA256SUMS (darwin_arm64 among them),
+    so `terraform init` on a Mac verifies its download without a `providers lock` of its own."""
+    lock = (REPO / "infra" / ".terraform.lock.hcl").read_text()
+    assert 'version     = "5.100.0"' in lock and 'constraints = ">= 5.0.0, < 6.0.0"' in lock
+    assert "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=" in lock
+    zh = re.findall(r'"zh:([0-9a-f]{64})"', lock)
+    assert len(zh) >= 14 and len(set(zh)) == len(zh)
+
+
+def _ci_artifact_files() -> tuple[list[str], list[str]]:
+    import yaml
+
+    buildspec = yaml.safe_load((REPO / "buildspec_ci.yml").read_text())["artifacts"]
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    (upload,) = [s for job in workflow["jobs"].values() for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+    return buildspec["files"], upload["with"]["path"].split()
+
+
+def test_the_lock_file_travels_with_the_ci_artifact():
+    buildspec_files, workflow_paths = _ci_artifact_files()
+    assert ".terraform.lock.hcl" in buildspec_files
+    assert "build/terraform/dev/.terraform.lock.hcl" in workflow_paths
+
+
+@pytest.mark.slow
+def test_two_stages_package_side_by_side_each_with_its_own_state(package, tmp_path):
+    """`make package STAGE=uat` beside dev's package: its own directory and state key, dev's untouched."""
+    project = copy_project(tmp_path / "stock-insights")
+    dev = project / "build" / "terraform" / "dev"
+    shutil.copytree(package, dev)
+    before = {p.name: p.read_bytes() for p in dev.iterdir()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.terraform", "--stage", "uat"],  # the Makefile's default --out
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    uat = project / "build" / "terraform" / "uat"
+    assert {p.name: p.read_bytes() for p in dev.iterdir()} == before
+    keys = {
+        stage: re.findall(r'key = "([^"]+)"', (d / "versions.tf").read_text())
+        for stage, d in (("dev", dev), ("uat", uat))
+    }
+    assert keys == {"dev": ["stock-insights/dev/terraform.tfstate"], "uat": ["stock-insights/uat/terraform.tfstate"]}
+    names = json.dumps(json.loads((uat / "infra.tf.json").read_text()))
+    assert "stock-insights-uat-analyses" in names and "stock-insights-dev-" not in names
