@@ -26,11 +26,9 @@ def literal_arns(
         "index_arns": [f"{table_arn}/index/{index['name']}" for index in specs["table"].get("indexes") or []],
         "stream_arn": f"{table_arn}/stream/*",
         "event_bus_arn": f"arn:{partition}:events:{region}:{account}:event-bus/{specs['event_bus']}",
-        # The address, or its domain when the domain is the verified identity.
-        "sender_identity_arns": [
-            f"arn:{partition}:ses:{region}:{account}:identity/{sender}",
-            f"arn:{partition}:ses:{region}:{account}:identity/{sender.rpartition('@')[2]}",
-        ],
+        # Every identity of the account and region SES may check for a send (`send_identities`).
+        "ses_identities_arn": f"arn:{partition}:ses:{region}:{account}:identity/*",
+        "sender_email": sender,
         "dlq_arns": {
             fn: f"arn:{partition}:sqs:{region}:{account}:{queue['name']}"
             for fn, queue in specs["dead_letter_queues"].items()
@@ -78,6 +76,20 @@ def _bedrock_model_arns(partition: str, region: str, account: str) -> list[str]:
     ]
 
 
+# SES authorizes a send against every identity the call uses: the sender's (its address or its
+# domain, whichever is verified) and, while the account is in the SES sandbox, each recipient's too,
+# since there every recipient must itself be a verified identity of the account (an unauthorized one
+# answers AccessDenied "… is not authorized to perform `ses:SendRawEmail' on resource
+# `arn:aws:ses:<region>:<account>:identity/<recipient>'"). So notify may use any identity of the
+# account and region, but only to send From the configured sender (`ses:FromAddress`): right in the
+# sandbox and with production access alike, and unchanged when a domain is verified instead of the
+# address. Read on 2026-12-04: SES Developer Guide, "Identity and access management in Amazon SES"
+# (control-user-access.html: condition keys ses:FromAddress/ses:Recipients; "if your account is in the
+# SES sandbox, its restrictions will prevent the implementation of some of these policies"), SES API
+# Reference, SendRawEmail (sandbox: send only to verified addresses), and aws/aws-sdk-js#3641 (the
+# AccessDenied on a sandbox recipient's identity ARN).
+
+
 def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """One IAM policy document per function: only the actions its code calls, on what it touches.
 
@@ -120,7 +132,12 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 arns["stream_arn"],
             ),
             allow("ListStreamsHasNoResourceLevelPermission", ["dynamodb:ListStreams"], "*"),
-            allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
+            allow(
+                "SendReportFromTheSenderOnly",
+                ["ses:SendRawEmail"],
+                arns["ses_identities_arn"],
+                {"StringEquals": {"ses:FromAddress": arns["sender_email"]}},
+            ),
         ],
     }
     # The report archive's API (chalicelib.api): reads only, and never a Scan.

@@ -5,7 +5,7 @@ function in `infra/terraform_fixes.py`), and writes beside it the app's other re
 
     chalice.tf.json        functions, role, triggers (post-processed)
     deployment.zip         the Lambda package
-    infra.tf.json          bucket, table, queues, log groups, alarm topic and alarms, key, SES identity
+    infra.tf.json          bucket, table, queues, log groups, alarm topic and alarms, key (not the SES identity)
     variables.tf.json      the stage's deploy settings as input variables (sender_email, recipient_emails, …)
     terraform.tfvars.json  their values, as `.chalice/settings-<stage>.json` states them (if it does)
     versions.tf            Terraform and provider versions, the S3 backend with the stage's state key

@@ -36,11 +36,9 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "stream_arn": "${aws_dynamodb_table.analyses.stream_arn}",
         "kms_key_arn": "${aws_kms_key.app.arn}",
         "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",
-        # The configured address and its domain (either may be the verified identity), no other.
-        "sender_identity_arns": [
-            "${aws_sesv2_email_identity.sender.arn}",
-            f"arn:{_PARTITION}:ses:{_REGION}:{_ACCOUNT}:identity/${{local.sender_domain}}",
-        ],
+        # Any identity of this account and region, From the configured sender only (infra.policies).
+        "ses_identities_arn": f"arn:{_PARTITION}:ses:{_REGION}:{_ACCOUNT}:identity/*",
+        "sender_email": "${var.sender_email}",
         "log_group_arns": {fn: f"${{aws_cloudwatch_log_group.{fn}.arn}}" for fn in specs["log_groups"]},
         "alarm_topic_arn": "${aws_sns_topic.alarms.arn}",
         "dlq_arns": {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in specs["dead_letter_queues"]},
@@ -53,7 +51,7 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
             "TABLE_NAME": "${aws_dynamodb_table.analyses.name}",
-            "SENDER_EMAIL": "${aws_sesv2_email_identity.sender.email_identity}",
+            "SENDER_EMAIL": "${var.sender_email}",
             "RECIPIENT_EMAILS": '${join(",", var.recipient_emails)}',
             "INSIGHTS_PROVIDER": "${var.insights_provider}",
             "STAGE": specs["stage"],
@@ -236,7 +234,9 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
             },
         )
 
-    add("aws_sesv2_email_identity", "sender", {"email_identity": "${var.sender_email}"})
+    # No SES identity here: it may exist already (verified earlier, for another stage or app) and
+    # be shared, so no stage's apply creates it and no stage's destroy deletes it. `python -m
+    # infra.bootstrap sender` creates it if missing (docs/deploying.md, section 2).
     add("aws_sns_topic", "alarms", {"name": specs["alarm_topic"]["name"], "kms_master_key_id": refs["kms_key_arn"]})
     add(
         "aws_sns_topic_subscription",
@@ -259,9 +259,7 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
         "aws_region": {"infra": {}},
         "aws_cloudwatch_event_bus": {"app": {"name": specs["event_bus"]}},
     }
-    # A local, not an inline expression: policies are JSON text, where its quotes would be escaped.
-    local_values = {"sender_domain": '${element(split("@", var.sender_email), 1)}'}
-    return {"resource": resources, "data": data, "locals": local_values}
+    return {"resource": resources, "data": data}
 
 
 _PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")

@@ -118,13 +118,41 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
         "recipient_emails": RECIPIENTS.split(","),
         "sender_email": SENDER,
     }
-    # notify may send as the configured sender (address or domain) and as nobody else.
+    # notify may send From the configured sender and from nobody else (any identity SES checks).
     notify = json.loads((chalice_dir / "policy-dev-notify.json").read_text())
-    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReport"]
-    assert send["Resource"] == ["arn:aws:ses:*:*:identity/reports@example.org", "arn:aws:ses:*:*:identity/example.org"]
+    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReportFromTheSenderOnly"]
+    assert send["Resource"] == "arn:aws:ses:*:*:identity/*"
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
     ingest = json.loads((chalice_dir / "policy-dev-ingest.json").read_text())
     assert f"arn:aws:s3:::{bucket}/inputs/*" in ingest["Statement"][0]["Resource"]
     assert bootstrap.chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 0
+
+
+def test_a_sender_identity_that_exists_already_is_shared_never_recreated(moto_server, tmp_path):
+    """Verified earlier (another app, another stage): every stage's bootstrap and the Terraform
+    path's `sender` step use it as it is; nothing deletes it."""
+    ses = moto_server("ses")
+    ses.verify_email_identity(EmailAddress=SENDER)
+    chalice_dir = tmp_path / ".chalice"
+    copy_chalice_dir(chalice_dir)
+    for stage in ("dev", "uat"):
+        args = ["resources", "--stage", stage, "--sender", SENDER, "--recipients", RECIPIENTS]
+        rows = _run(*args, "--chalice-dir", str(chalice_dir))
+        assert [outcome for kind, outcome, _ in rows if kind == "ses identity"] == ["unchanged"]
+        rows = _run("sender", "--stage", stage, "--chalice-dir", str(chalice_dir))
+        assert [(kind, outcome) for kind, outcome, _ in rows] == [("ses identity", "unchanged")]
+    assert ses.list_identities()["Identities"] == [SENDER]
+
+
+def test_the_sender_step_creates_only_the_identity(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    copy_chalice_dir(chalice_dir)
+    rows = _run(
+        "sender", "--stage", "uat", "--sender", SENDER, "--recipients", RECIPIENTS, "--chalice-dir", str(chalice_dir)
+    )
+    assert [(kind, outcome) for kind, outcome, _ in rows] == [("ses identity", "created")]
+    assert moto_server("ses").list_identities()["Identities"] == [SENDER]
+    assert moto_server("s3").list_buckets()["Buckets"] == []
 
 
 def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):

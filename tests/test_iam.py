@@ -275,11 +275,8 @@ def test_a_stages_settings_file_reaches_its_policy_files_and_environment(tmp_pat
     assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 0
 
     notify = json.loads((chalice_dir / "policy-uat-notify.json").read_text())
-    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReport"]
-    assert send["Resource"] == [
-        "arn:aws:ses:*:*:identity/desk@news.acme.example",
-        "arn:aws:ses:*:*:identity/news.acme.example",
-    ]
+    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReportFromTheSenderOnly"]
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "desk@news.acme.example"}}
     environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["uat"]["environment_variables"]
     assert environment["SENDER_EMAIL"] == "desk@news.acme.example"
     assert environment["RECIPIENT_EMAILS"] == "a@acme.example,b@acme.example"
