@@ -40,7 +40,7 @@ def literal_arns(
             fn: f"arn:{partition}:logs:{region}:{account}:log-group:{group['name']}"
             for fn, group in specs["log_groups"].items()
         },
-        "bedrock_model_arns": _bedrock_model_arns(partition, region, account),
+        "bedrock_model_arns": bedrock_model_arns(specs["settings"]["bedrock_model_id"], partition, region, account),
         "fetch": fetch_arns(specs, partition, region, account, f"ssm.{region}.amazonaws.com"),
     }
 
@@ -68,11 +68,42 @@ def fetch_arns(specs: dict[str, Any], partition: str, region: str, account: str,
     }
 
 
-def _bedrock_model_arns(partition: str, region: str, account: str) -> list[str]:
-    # Amazon Nova models, called directly or through a cross-region inference profile (us., eu., …).
+# A cross-region (system-defined) inference profile's id is its geography, a dot, and the model id;
+# Bedrock routes a call on it to the model in one of the geography's destination regions, and IAM
+# checks the caller may invoke both the profile (in the calling region) and the foundation model in
+# the destination region. The region patterns cover each geography's destination regions; `global.`
+# routes to every commercial region. Read on 2026-12-04: Amazon Bedrock User Guide, "Prerequisites
+# for inference profiles" (inference-profiles-prereq.html) and "Supported Regions and models for
+# inference profiles" (inference-profiles-support.html).
+BEDROCK_PROFILE_REGIONS = {
+    "us": "us-*",
+    "us-gov": "us-gov-*",
+    "eu": "eu-*",
+    "apac": "ap-*",
+    "jp": "ap-northeast-*",
+    "au": "ap-southeast-*",
+    "ca": "ca-*",
+    "global": "*",
+}
+
+
+def bedrock_model_parts(model_id: str) -> tuple[str, str]:
+    """(the profile's geography or "", the foundation model id) of a model or inference profile id."""
+    geography, dot, rest = model_id.partition(".")
+    if dot and geography in BEDROCK_PROFILE_REGIONS:
+        return geography, rest
+    return "", model_id
+
+
+def bedrock_model_arns(model_id: str, partition: str, region: str, account: str) -> list[str]:
+    """What analyze may invoke: the configured model, in the regions its profile routes to (the
+    calling region when it is a foundation model), and the profile itself. For a foundation model
+    the profile ARN names none (profile ids carry a geography), so it grants nothing more."""
+    geography, model = bedrock_model_parts(model_id)
+    regions = BEDROCK_PROFILE_REGIONS.get(geography, region)
     return [
-        f"arn:{partition}:bedrock:*::foundation-model/amazon.nova-*",
-        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/*.amazon.nova-*",
+        f"arn:{partition}:bedrock:{regions}::foundation-model/{model}",
+        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model_id}",
     ]
 
 

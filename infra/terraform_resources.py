@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.policies import fetch_arns, key_policy
-from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
+from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy
+from infra.resources import BEDROCK_MODEL_ID, DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
 _PARTITION = "${data.aws_partition.infra.partition}"
@@ -42,9 +42,10 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "log_group_arns": {fn: f"${{aws_cloudwatch_log_group.{fn}.arn}}" for fn in specs["log_groups"]},
         "alarm_topic_arn": "${aws_sns_topic.alarms.arn}",
         "dlq_arns": {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in specs["dead_letter_queues"]},
+        # infra.policies.bedrock_model_arns, computed by Terraform from the variable (locals below).
         "bedrock_model_arns": [
-            f"arn:{_PARTITION}:bedrock:*::foundation-model/amazon.nova-*",
-            f"arn:{_PARTITION}:bedrock:*:{_ACCOUNT}:inference-profile/*.amazon.nova-*",
+            f"arn:{_PARTITION}:bedrock:${{local.bedrock_model_regions}}::foundation-model/${{local.bedrock_foundation_model}}",
+            f"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:inference-profile/${{var.bedrock_model_id}}",
         ],
         "fetch": fetch_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
         # The variables chalicelib.config reads, by the resource or variable that defines their value.
@@ -54,6 +55,7 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
             "SENDER_EMAIL": "${var.sender_email}",
             "RECIPIENT_EMAILS": '${join(",", var.recipient_emails)}',
             "INSIGHTS_PROVIDER": "${var.insights_provider}",
+            "BEDROCK_MODEL_ID": "${var.bedrock_model_id}",
             "STAGE": specs["stage"],
             "ANALYSES_STREAM_ARN": "${aws_dynamodb_table.analyses.stream_arn}",
         },
@@ -109,6 +111,15 @@ def terraform_variables() -> dict[str, Any]:
                 "error_message": "insights_provider must be offline or bedrock.",
             },
         },
+        "bedrock_model_id": {
+            "type": "string",
+            "default": defaults["bedrock_model_id"],
+            "description": "Bedrock model or cross-region inference profile id (us.amazon.nova-lite-v1:0); analyze may invoke it only",
+            "validation": {
+                "condition": f'${{can(regex("^{_hcl(BEDROCK_MODEL_ID)}$", var.bedrock_model_id))}}',
+                "error_message": "bedrock_model_id must be a Bedrock model or inference profile id.",
+            },
+        },
         "log_retention_days": {
             "type": "number",
             "default": defaults["log_retention_days"],
@@ -123,6 +134,11 @@ def terraform_variables() -> dict[str, Any]:
     if missing:
         raise AssertionError(f"deploy settings and Terraform variables differ: {sorted(missing)}")
     return {"variable": variables}
+
+
+def _hcl(pattern: str) -> str:
+    """A regular expression as an HCL string literal's content (backslashes doubled)."""
+    return pattern.replace("\\", "\\\\")
 
 
 def terraform_variable_values(stated: dict[str, Any]) -> dict[str, Any]:
@@ -259,7 +275,18 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
         "aws_region": {"infra": {}},
         "aws_cloudwatch_event_bus": {"app": {"name": specs["event_bus"]}},
     }
-    return {"resource": resources, "data": data}
+    # Locals, not inline expressions: policies are JSON text, where their quotes would be escaped.
+    geographies = "|".join(sorted(BEDROCK_PROFILE_REGIONS, key=len, reverse=True))
+    regions = ", ".join(f'"{geo}" = "{pattern}"' for geo, pattern in BEDROCK_PROFILE_REGIONS.items())
+    local_values = {
+        "bedrock_geography": f'${{try(regex("^({geographies})\\\\.", var.bedrock_model_id)[0], "")}}',
+        "bedrock_foundation_model": (
+            '${local.bedrock_geography == "" ? var.bedrock_model_id : '
+            'trimprefix(var.bedrock_model_id, "${local.bedrock_geography}.")}'
+        ),
+        "bedrock_model_regions": f"${{lookup({{{regions}}}, local.bedrock_geography, data.aws_region.infra.name)}}",
+    }
+    return {"resource": resources, "data": data, "locals": local_values}
 
 
 _PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")

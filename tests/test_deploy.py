@@ -479,9 +479,9 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
             "api_handler": groups[f"/aws/lambda/{PREFIX}"],
         },
         "dlq_arns": deployed["dlqs"],
-        "bedrock_model_arns": [
-            "arn:aws:bedrock:*::foundation-model/amazon.nova-*",
-            f"arn:aws:bedrock:*:{TERRAFORM_ACCOUNT}:inference-profile/*.amazon.nova-*",
+        "bedrock_model_arns": [  # the default model, no profile: in the calling region only
+            f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-lite-v1:0",
+            f"arn:aws:bedrock:{REGION}:{TERRAFORM_ACCOUNT}:inference-profile/amazon.nova-lite-v1:0",
         ],
         "fetch": {
             "api_key_parameter_arn": (

@@ -15,9 +15,14 @@ from pathlib import Path
 import pytest
 
 from infra import terraform_fixes as fixes
-from infra.policies import function_policies
+from infra.policies import bedrock_model_arns, function_policies, literal_arns
 from infra.resources import DEFAULTS, resource_specs
-from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
+from infra.terraform_resources import (
+    terraform_references,
+    terraform_resources,
+    terraform_variable_values,
+    terraform_variables,
+)
 from tests.conftest import REPO, copy_project, terraform_plugin_dir, tool_venv
 
 SPECS = resource_specs("stock-insights", "dev")
@@ -346,6 +351,7 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "alarm_email",
         "insights_provider",
         "log_retention_days",
+        "bedrock_model_id",
     }
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
     assert variables["recipient_emails"]["type"] == "list(string)"
@@ -772,3 +778,63 @@ def test_two_stages_package_side_by_side_each_with_its_own_state(package, tmp_pa
     assert keys == {"dev": ["stock-insights/dev/terraform.tfstate"], "uat": ["stock-insights/uat/terraform.tfstate"]}
     names = json.dumps(json.loads((uat / "infra.tf.json").read_text()))
     assert "stock-insights-uat-analyses" in names and "stock-insights-dev-" not in names
+
+
+@pytest.mark.parametrize(
+    ("model_id", "foundation_model_arn"),
+    [
+        ("amazon.nova-lite-v1:0", "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0"),
+        ("us.amazon.nova-lite-v1:0", "arn:aws:bedrock:us-*::foundation-model/amazon.nova-lite-v1:0"),
+        ("eu.amazon.nova-pro-v1:0", "arn:aws:bedrock:eu-*::foundation-model/amazon.nova-pro-v1:0"),
+        ("global.amazon.nova-2-lite-v1:0", "arn:aws:bedrock:*::foundation-model/amazon.nova-2-lite-v1:0"),
+    ],
+)
+def test_analyze_may_invoke_the_configured_model_exactly(model_id, foundation_model_arn):
+    specs = resource_specs("stock-insights", "dev", "123456789012", "eu-west-1", bedrock_model_id=model_id)
+    assert specs["environment"]["BEDROCK_MODEL_ID"] == model_id
+    policy = function_policies(literal_arns(specs, "123456789012", "eu-west-1"))["analyze"]
+    (insights,) = [s for s in policy["Statement"] if s["Sid"] == "Insights"]
+    assert insights["Resource"] == [
+        foundation_model_arn,
+        f"arn:aws:bedrock:eu-west-1:123456789012:inference-profile/{model_id}",
+    ]
+    with pytest.raises(ValueError, match="bedrock_model_id"):
+        resource_specs(bedrock_model_id="Nova Lite")
+
+
+@pytest.mark.slow
+def test_terraform_computes_the_same_bedrock_grant_as_the_policy_files(tmp_path):
+    """The package's locals, evaluated by Terraform, give infra.policies.bedrock_model_arns' ARNs."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        pytest.skip("terraform is not installed here")
+    document = terraform_resources(resource_specs())
+    # Harness only: the region data source replaced by a literal, so no provider is needed.
+    local_values = {
+        name: value.replace("data.aws_region.infra.name", '"eu-west-1"') for name, value in document["locals"].items()
+    }
+    config = json.dumps({"locals": local_values, "variable": {"bedrock_model_id": {"type": "string"}}})
+    for model_id in (
+        "amazon.nova-lite-v1:0",
+        "us.amazon.nova-lite-v1:0",
+        "apac.amazon.nova-micro-v1:0",
+        "global.x.y-v1:0",
+    ):
+        work = tmp_path / model_id.replace(":", "_")
+        work.mkdir()
+        (work / "main.tf.json").write_text(config)
+        expression = (
+            'jsonencode(["arn:aws:bedrock:${local.bedrock_model_regions}::foundation-model/'
+            '${local.bedrock_foundation_model}"])'
+        )
+        proc = subprocess.run(
+            [terraform, "console", f"-var=bedrock_model_id={model_id}"],
+            cwd=work,
+            input=expression,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        (expected, _) = bedrock_model_arns(model_id, "aws", "eu-west-1", "1")
+        assert json.loads(json.loads(proc.stdout)) == [expected]
