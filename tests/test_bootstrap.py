@@ -253,12 +253,13 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     # set and reports it back, as Lambda does, so the second run can see it is already in place.
     dead_letter: dict[str, dict] = {}
 
+    # Likewise the environment's key (KMSKeyArn), which moto keeps only from CreateFunction.
     def remember(params, **kwargs):
-        dead_letter[params["FunctionName"]] = params["DeadLetterConfig"]
+        kept = {k: params[k] for k in ("DeadLetterConfig", "KMSKeyArn") if k in params}
+        dead_letter.setdefault(params["FunctionName"], {}).update(kept)
 
     def report(parsed, model, **kwargs):
-        if parsed.get("FunctionName") in dead_letter:
-            parsed["DeadLetterConfig"] = dead_letter[parsed["FunctionName"]]
+        parsed.update(dead_letter.get(parsed.get("FunctionName"), {}))
 
     def client(service):
         made = boto3.client(service, region_name=REGION)
@@ -270,12 +271,16 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     first = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
     second = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
 
-    assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
+    # Three queues, four environment keys, the mapping.
+    assert [o for _, o, _ in first] == ["updated"] * 8 and [o for _, o, _ in second] == ["unchanged"] * 8
+    key = moto_server("kms").describe_key(KeyId="alias/stock-insights-dev")["KeyMetadata"]["Arn"]
     for fn, function in specs["functions"].items():
+        assert dead_letter[function["function_name"]]["KMSKeyArn"] == key
         if fn == "api_handler":  # invoked synchronously by API Gateway: no queue is attached
-            assert function["function_name"] not in dead_letter
+            assert "DeadLetterConfig" not in dead_letter[function["function_name"]]
             continue
-        assert dead_letter[function["function_name"]]["TargetArn"].endswith(f":stock-insights-dev-{fn}-dlq")
+        target = dead_letter[function["function_name"]]["DeadLetterConfig"]["TargetArn"]
+        assert target.endswith(f":stock-insights-dev-{fn}-dlq")
     [mapping] = lam.list_event_source_mappings(FunctionName="stock-insights-dev-notify")["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5

@@ -280,6 +280,11 @@ def check_deployment(client, account: str, project: Path) -> dict:
         assert API_KEY not in json.dumps(variables)
         assert config["DeadLetterConfig"]["TargetArn"] == deployed["dlqs"][fn]
         functions[fn] = config
+    # Both paths: X-Ray active tracing and the environment encrypted with the app's key, every function.
+    key = client("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]["Arn"]
+    for name in (*(f"{PREFIX}-{fn}" for fn in ALL_FUNCTIONS), PREFIX):
+        config = lam.get_function_configuration(FunctionName=name)
+        assert (config["TracingConfig"]["Mode"], config.get("KMSKeyArn")) == ("Active", key), name
 
     # ingest on inputs/ only
     notification = client("s3").get_bucket_notification_configuration(Bucket=bucket)
