@@ -26,6 +26,7 @@ _EMAIL_RE = r"^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$"
 def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
     """Terraform expressions for the attributes other resources need (names, ARNs)."""
     return {
+        "region": _REGION,
         "bucket_name": "${aws_s3_bucket.data.bucket}",
         "bucket_arn": "${aws_s3_bucket.data.arn}",
         "table_arn": "${aws_dynamodb_table.analyses.arn}",

@@ -499,4 +499,7 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
         },
     }
     assert deployed["policies"] == function_policies(resolved)
+    # Role names carry the region (IAM names are global: another region's stage gets its own roles).
+    roles = {fn: f["Role"].rsplit("/", 1)[1] for fn, f in deployed["functions"].items()}
+    assert all(name.endswith(f"-{REGION}") for name in roles.values()), roles
     assert CHALICE_ACCOUNT not in json.dumps(deployed["functions"], default=str)

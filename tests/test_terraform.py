@@ -838,3 +838,21 @@ def test_terraform_computes_the_same_bedrock_grant_as_the_policy_files(tmp_path)
         assert proc.returncode == 0, proc.stderr
         (expected, _) = bedrock_model_arns(model_id, "aws", "eu-west-1", "1")
         assert json.loads(json.loads(proc.stdout)) == [expected]
+
+
+def test_role_names_carry_the_region():
+    """IAM names are global: the same stage in two regions of one account gets two sets of roles."""
+    tf = fixes.name_roles_by_region(_chalice_like(), "${data.aws_region.infra.name}")
+    names = {r["name"] for r in tf["resource"]["aws_iam_role"].values()}
+    assert names == {f"stock-insights-dev-{fn}-${{data.aws_region.infra.name}}" for fn in ALL_FNS}
+    assert fixes.name_roles_by_region(tf, "${data.aws_region.infra.name}") == tf  # once
+    long = _chalice_like()
+    long["resource"]["aws_iam_role"]["ingest_role"]["name"] = "x" * 50
+    with pytest.raises(fixes.PackageDrift, match="no room for the region"):
+        fixes.name_roles_by_region(long, "${data.aws_region.infra.name}")
+
+
+@pytest.mark.slow
+def test_the_packages_roles_are_named_per_region(documents):
+    roles = _resources(documents, "aws_iam_role")
+    assert roles and all(r["name"].endswith("-${data.aws_region.infra.name}") for r in roles.values())
