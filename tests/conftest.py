@@ -32,9 +32,29 @@ _NOT_COPIED = (".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".
 
 
 def copy_chalice_dir(dest: Path, source: Path = REPO / ".chalice") -> Path:
-    """`.chalice/` without the stage settings files a checkout may hold."""
+    """`.chalice/` as a checkout without stage settings files has it: those files left out, and the
+    environment and policy files rendered from them (and from a bootstrap) rendered anew."""
     shutil.copytree(source, dest, ignore=shutil.ignore_patterns(STAGE_SETTINGS, "deployed", "deployments"))
+    _render_without_stage_settings(dest)
     return dest
+
+
+def _render_without_stage_settings(chalice_dir: Path) -> None:
+    import json
+
+    from infra import chalice_config
+    from infra.resources import resource_specs
+
+    # Every variable the settings or a bootstrap may have written into a stage's environment.
+    every = resource_specs(fetch_symbols="X", api_auth="api_key", bucket_name="any-bucket")["environment"]
+    written = {*every, "ANALYSES_STREAM_ARN"}
+    config = json.loads((chalice_dir / "config.json").read_text())
+    for stage in config.get("stages", {}).values():
+        environment = stage.get("environment_variables", {})
+        for name in written & set(environment):
+            del environment[name]
+    (chalice_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 0
 
 
 def copy_project(dest: Path, source: Path = REPO) -> Path:
@@ -47,6 +67,7 @@ def copy_project(dest: Path, source: Path = REPO) -> Path:
         return skipped
 
     shutil.copytree(source, dest, ignore=ignore)
+    _render_without_stage_settings(dest / ".chalice")
     return dest
 
 

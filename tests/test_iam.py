@@ -9,7 +9,10 @@ below check those ARNs name this stage's resources.
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
+from pathlib import Path
 
 import boto3
 import pytest
@@ -26,8 +29,14 @@ REGION = "us-east-1"
 SPECS = resource_specs(stage="dev", account="123456789012", region=REGION)
 
 
+@functools.cache
+def _clean_chalice_dir() -> Path:
+    """`.chalice/` as rendered without a checkout's stage settings (the tests state their own)."""
+    return copy_chalice_dir(Path(tempfile.mkdtemp(prefix="chalice-")) / ".chalice")
+
+
 def _policy(stage: str, function: str) -> dict:
-    return json.loads((CHALICE / chalice_config.policy_file_name(stage, function)).read_text())
+    return json.loads((_clean_chalice_dir() / chalice_config.policy_file_name(stage, function)).read_text())
 
 
 def test_chalice_config_and_policy_files_are_generated_from_infra_resources():
@@ -281,6 +290,7 @@ def test_a_stages_settings_file_reaches_its_policy_files_and_environment(tmp_pat
     assert environment["SENDER_EMAIL"] == "desk@news.acme.example"
     assert environment["RECIPIENT_EMAILS"] == "a@acme.example,b@acme.example"
     # The other stages keep the defaults.
-    assert (chalice_dir / "policy-dev-notify.json").read_text() == (CHALICE / "policy-dev-notify.json").read_text()
+    clean = _clean_chalice_dir() / "policy-dev-notify.json"
+    assert (chalice_dir / "policy-dev-notify.json").read_text() == clean.read_text()
     (chalice_dir / "settings-uat.json").write_text(json.dumps({**settings, "sender_email": "not-an-address"}))
     assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 1
