@@ -48,8 +48,9 @@ bench: $(STAMP)
 templates: $(DEMO_STAMP)
 	$(PY) -m chalicelib.notify.precompiled
 
+# Each stage's package in a directory of its own, its state key written into its backend block.
 package: $(DEMO_STAMP)
-	$(PY) -m infra.terraform --stage $(STAGE) --out build/terraform
+	$(PY) -m infra.terraform --stage $(STAGE) --out build/terraform/$(STAGE)
 
 clean:
 	rm -rf $(VENV) out build .pytest_cache .ruff_cache .hypothesis

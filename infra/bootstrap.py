@@ -3,6 +3,7 @@
     python -m infra.bootstrap resources --stage dev --sender you@example.com --recipients a@x.com,b@y.com
     python -m infra.bootstrap wire --stage dev                                 # after chalice deploy
     python -m infra.bootstrap destroy --stage dev [--delete-data [--force]]   # after chalice delete
+    python -m infra.bootstrap sender --stage dev                  # the SES identity only (Terraform path)
 
 `resources` records the stage's settings in `.chalice/settings-<stage>.json` (what the command
 line states, merged into what the file already holds: every deploy path reads that file), then
@@ -14,10 +15,13 @@ the alarm topic (with `--alarm-email` subscribed) and the alarms, and finally wr
 policy files and environment (names, stream ARN, sender, recipients, insights provider) into
 `.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
 mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
-(`created`, `updated` or `unchanged`); a second run changes nothing. AWS settings come from the
-usual places (profile, region, `AWS_ENDPOINT_URL` for a test server). `destroy` (after
-`chalice delete`) removes what `resources` created (see `infra.teardown`), keeping the bucket, the
-table with their data and the key the table is encrypted with, unless `--delete-data` is given.
+(`created`, `updated` or `unchanged`); a second run changes nothing. `sender` creates the stage's
+SES sender identity if it is missing and nothing else: the Terraform package leaves the identity out
+(it may be shared by stages and apps, so no stage's destroy may delete it), and nothing here ever
+deletes one. AWS settings come from the usual places (profile, region, `AWS_ENDPOINT_URL` for a
+test server). `destroy` (after `chalice delete`) removes what `resources` created (see
+`infra.teardown`), keeping the bucket, the table with their data and the key the table is
+encrypted with, unless `--delete-data` is given.
 """
 
 from __future__ import annotations
@@ -69,8 +73,9 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     parser = argparse.ArgumentParser(prog="python -m infra.bootstrap", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "step",
-        choices=("resources", "wire", "destroy"),
-        help="resources: before chalice deploy; wire: after it; destroy: after chalice delete",
+        choices=("resources", "wire", "sender", "destroy"),
+        help="resources: before chalice deploy; wire: after it; sender: only the SES sender identity "
+        "(Terraform path); destroy: after chalice delete",
     )
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--sender", help="the verified SES address reports come from (required once)")
@@ -100,7 +105,7 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
         stated = {**load_stage_settings(args.chalice_dir, args.stage), **stated_settings(args)}
         missing = [flag for key, flag in (("sender_email", "--sender"), ("recipient_emails", "--recipients"))
                    if key not in stated]  # fmt: skip
-        if args.step == "resources" and missing:
+        if args.step in ("resources", "sender") and missing:
             raise ValueError(
                 f"stage {args.stage} has no {' and no '.join(missing)} yet: state them once, e.g. "
                 "--sender reports@your-domain.com --recipients you@your-domain.com "
@@ -139,6 +144,9 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+        return 0
+    if args.step == "sender":
+        bootstrap.email_identity()  # created if missing, never deleted: stages and apps may share it
         return 0
     settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
     report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)

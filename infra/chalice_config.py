@@ -60,6 +60,7 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
     files: dict[str, str] = {}
     for stage, specs in specs_by_stage.items():
         stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
+        stage_config["xray"] = True  # active tracing, as the Terraform package has (the roles may write)
         environment = stage_config.setdefault("environment_variables", {})
         for name, value in specs["environment"].items():
             if value is None or _APP_DEFAULTS.get(name) == value:

@@ -26,11 +26,9 @@ def literal_arns(
         "index_arns": [f"{table_arn}/index/{index['name']}" for index in specs["table"].get("indexes") or []],
         "stream_arn": f"{table_arn}/stream/*",
         "event_bus_arn": f"arn:{partition}:events:{region}:{account}:event-bus/{specs['event_bus']}",
-        # The address, or its domain when the domain is the verified identity.
-        "sender_identity_arns": [
-            f"arn:{partition}:ses:{region}:{account}:identity/{sender}",
-            f"arn:{partition}:ses:{region}:{account}:identity/{sender.rpartition('@')[2]}",
-        ],
+        # Every identity of the account and region SES may check for a send (`send_identities`).
+        "ses_identities_arn": f"arn:{partition}:ses:{region}:{account}:identity/*",
+        "sender_email": sender,
         "dlq_arns": {
             fn: f"arn:{partition}:sqs:{region}:{account}:{queue['name']}"
             for fn, queue in specs["dead_letter_queues"].items()
@@ -42,7 +40,7 @@ def literal_arns(
             fn: f"arn:{partition}:logs:{region}:{account}:log-group:{group['name']}"
             for fn, group in specs["log_groups"].items()
         },
-        "bedrock_model_arns": _bedrock_model_arns(partition, region, account),
+        "bedrock_model_arns": bedrock_model_arns(specs["settings"]["bedrock_model_id"], partition, region, account),
         "fetch": fetch_arns(specs, partition, region, account, f"ssm.{region}.amazonaws.com"),
     }
 
@@ -70,12 +68,57 @@ def fetch_arns(specs: dict[str, Any], partition: str, region: str, account: str,
     }
 
 
-def _bedrock_model_arns(partition: str, region: str, account: str) -> list[str]:
-    # Amazon Nova models, called directly or through a cross-region inference profile (us., eu., …).
+# A cross-region (system-defined) inference profile's id is its geography, a dot, and the model id;
+# Bedrock routes a call on it to the model in one of the geography's destination regions, and IAM
+# checks the caller may invoke both the profile (in the calling region) and the foundation model in
+# the destination region. The region patterns cover each geography's destination regions; `global.`
+# routes to every commercial region. Read on 2026-12-04: Amazon Bedrock User Guide, "Prerequisites
+# for inference profiles" (inference-profiles-prereq.html) and "Supported Regions and models for
+# inference profiles" (inference-profiles-support.html).
+BEDROCK_PROFILE_REGIONS = {
+    "us": "us-*",
+    "us-gov": "us-gov-*",
+    "eu": "eu-*",
+    "apac": "ap-*",
+    "jp": "ap-northeast-*",
+    "au": "ap-southeast-*",
+    "ca": "ca-*",
+    "global": "*",
+}
+
+
+def bedrock_model_parts(model_id: str) -> tuple[str, str]:
+    """(the profile's geography or "", the foundation model id) of a model or inference profile id."""
+    geography, dot, rest = model_id.partition(".")
+    if dot and geography in BEDROCK_PROFILE_REGIONS:
+        return geography, rest
+    return "", model_id
+
+
+def bedrock_model_arns(model_id: str, partition: str, region: str, account: str) -> list[str]:
+    """What analyze may invoke: the configured model, in the regions its profile routes to (the
+    calling region when it is a foundation model), and the profile itself. For a foundation model
+    the profile ARN names none (profile ids carry a geography), so it grants nothing more."""
+    geography, model = bedrock_model_parts(model_id)
+    regions = BEDROCK_PROFILE_REGIONS.get(geography, region)
     return [
-        f"arn:{partition}:bedrock:*::foundation-model/amazon.nova-*",
-        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/*.amazon.nova-*",
+        f"arn:{partition}:bedrock:{regions}::foundation-model/{model}",
+        f"arn:{partition}:bedrock:{region}:{account}:inference-profile/{model_id}",
     ]
+
+
+# SES authorizes a send against every identity the call uses: the sender's (its address or its
+# domain, whichever is verified) and, while the account is in the SES sandbox, each recipient's too,
+# since there every recipient must itself be a verified identity of the account (an unauthorized one
+# answers AccessDenied "… is not authorized to perform `ses:SendRawEmail' on resource
+# `arn:aws:ses:<region>:<account>:identity/<recipient>'"). So notify may use any identity of the
+# account and region, but only to send From the configured sender (`ses:FromAddress`): right in the
+# sandbox and with production access alike, and unchanged when a domain is verified instead of the
+# address. Read on 2026-12-04: SES Developer Guide, "Identity and access management in Amazon SES"
+# (control-user-access.html: condition keys ses:FromAddress/ses:Recipients; "if your account is in the
+# SES sandbox, its restrictions will prevent the implementation of some of these policies"), SES API
+# Reference, SendRawEmail (sandbox: send only to verified addresses), and aws/aws-sdk-js#3641 (the
+# AccessDenied on a sandbox recipient's identity ARN).
 
 
 def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -120,7 +163,12 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 arns["stream_arn"],
             ),
             allow("ListStreamsHasNoResourceLevelPermission", ["dynamodb:ListStreams"], "*"),
-            allow("SendReport", ["ses:SendRawEmail"], list(arns["sender_identity_arns"])),
+            allow(
+                "SendReportFromTheSenderOnly",
+                ["ses:SendRawEmail"],
+                arns["ses_identities_arn"],
+                {"StringEquals": {"ses:FromAddress": arns["sender_email"]}},
+            ),
         ],
     }
     # The report archive's API (chalicelib.api): reads only, and never a Scan.

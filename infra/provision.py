@@ -324,17 +324,28 @@ class Bootstrap:
             )["Attributes"]["QueueArn"]
             for fn, q in self.specs["dead_letter_queues"].items()
         }
+        # The functions' environment is encrypted with the app's key, as the Terraform package does
+        # (Chalice has no setting for it); each role may decrypt with it (AppKey in infra.policies).
+        key_arn = self.client("kms").describe_key(KeyId=self.specs["kms_key"]["alias"])["KeyMetadata"]["Arn"]
         for function in self.specs["functions"].values():
-            if function["dead_letter_queue"] is None:
-                continue  # the API handler: invoked synchronously, no queue
             name = function["function_name"]
             config = lam.get_function_configuration(FunctionName=name)
-            target = queue_arns[function["dead_letter_queue"]]
-            if (config.get("DeadLetterConfig") or {}).get("TargetArn") == target:
-                self.report("dead-letter config", name, UNCHANGED)
-            else:
-                lam.update_function_configuration(FunctionName=name, DeadLetterConfig={"TargetArn": target})
-                self.report("dead-letter config", name, UPDATED)
+            changes: dict[str, Any] = {}
+            rows = []
+            if function["dead_letter_queue"] is not None:  # the API handler: invoked synchronously, no queue
+                target = queue_arns[function["dead_letter_queue"]]
+                same = (config.get("DeadLetterConfig") or {}).get("TargetArn") == target
+                if not same:
+                    changes["DeadLetterConfig"] = {"TargetArn": target}
+                rows.append(("dead-letter config", UNCHANGED if same else UPDATED))
+            same = config.get("KMSKeyArn") == key_arn
+            if not same:
+                changes["KMSKeyArn"] = key_arn
+            rows.append(("environment key", UNCHANGED if same else UPDATED))
+            if changes:
+                lam.update_function_configuration(FunctionName=name, **changes)
+            for kind, outcome in rows:
+                self.report(kind, name, outcome)
         mapping_spec = self.specs["stream_mapping"]
         function_name = self.specs["functions"][mapping_spec["function"]]["function_name"]
         mappings = lam.list_event_source_mappings(FunctionName=function_name)["EventSourceMappings"]

@@ -37,6 +37,8 @@ _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip
 INSIGHTS_PROVIDERS = ("offline", "bedrock")
+# `provider.model-name-v1:0`, optionally behind an inference profile's geography prefix.
+BEDROCK_MODEL_ID = r"[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]+)?"
 
 _APP_DEFAULTS = Settings()
 
@@ -49,6 +51,9 @@ DEPLOY_SETTINGS: dict[str, Any] = {
     "alarm_email": None,  # None: nobody is subscribed to the alarm topic
     "insights_provider": _APP_DEFAULTS.insights_provider,
     "log_retention_days": 30,
+    # A foundation model (`amazon.nova-lite-v1:0`) or a cross-region inference profile (`us.…`,
+    # `eu.…`, `global.…`): analyze's BEDROCK_MODEL_ID, and what its role may invoke, exactly.
+    "bedrock_model_id": _APP_DEFAULTS.bedrock_model_id,
 }
 
 # Every setting a caller may override, with its default.
@@ -138,6 +143,10 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"log_retention_days must be one of {', '.join(map(str, LOG_RETENTION_DAYS))}")
     if opts["api_auth"] not in API_AUTH_MODES:
         raise ValueError(f"api_auth must be one of {', '.join(API_AUTH_MODES)}")
+    if not re.fullmatch(BEDROCK_MODEL_ID, str(opts["bedrock_model_id"])):
+        raise ValueError(
+            f"bedrock_model_id {opts['bedrock_model_id']!r} is not a Bedrock model or inference profile id"
+        )
     if opts["insights_provider"] not in INSIGHTS_PROVIDERS:
         raise ValueError(f"insights_provider must be one of {', '.join(INSIGHTS_PROVIDERS)}")
     opts["recipient_emails"] = email_list(opts["recipient_emails"])
@@ -306,6 +315,7 @@ def resource_specs(
             "SENDER_EMAIL": opts["sender_email"],
             "RECIPIENT_EMAILS": ",".join(opts["recipient_emails"]),
             "INSIGHTS_PROVIDER": opts["insights_provider"],
+            "BEDROCK_MODEL_ID": opts["bedrock_model_id"],
             "STAGE": stage,
             **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != "iam" else {}),
             **(

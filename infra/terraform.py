@@ -1,14 +1,14 @@
-"""`python -m infra.terraform --stage dev --out build/terraform`: a ready Terraform directory.
+"""`python -m infra.terraform --stage dev [--out build/terraform/dev]`: a ready Terraform directory.
 
 Runs `chalice package --pkg-format terraform`, fixes what its output gets wrong (each fix is one
 function in `infra/terraform_fixes.py`), and writes beside it the app's other resources, from `infra.resources`:
 
     chalice.tf.json        functions, role, triggers (post-processed)
     deployment.zip         the Lambda package
-    infra.tf.json          bucket, table, queues, log groups, alarm topic and alarms, key, SES identity
+    infra.tf.json          bucket, table, queues, log groups, alarm topic and alarms, key (not the SES identity)
     variables.tf.json      the stage's deploy settings as input variables (sender_email, recipient_emails, …)
     terraform.tfvars.json  their values, as `.chalice/settings-<stage>.json` states them (if it does)
-    versions.tf            Terraform and provider versions, the S3 backend (configured at init)
+    versions.tf            Terraform and provider versions, the S3 backend with the stage's state key
     .terraform.lock.hcl    the provider's pinned version and checksums (infra/.terraform.lock.hcl)
 
 The files refer to each other by Terraform expressions (bucket, stream ARN, queue ARNs), so
@@ -41,9 +41,20 @@ from infra.terraform_resources import (
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LOCK_FILE = Path(__file__).resolve().parent / ".terraform.lock.hcl"
-# Terraform 1.5+ (CI and CD pin 1.13) and AWS provider 5.x or 6.x. Chalice pins < 1.4.0 and < 5.
+# Terraform 1.5+ (CI and CD pin 1.13) and AWS provider 5.x: 6.0 removed aws_api_gateway_deployment's
+# stage_name and invoke_url, which Chalice's API resources use. Chalice pins < 1.4.0 and < 5.
 REQUIRED_TERRAFORM = ">= 1.5.0, < 2.0.0"
-REQUIRED_AWS_PROVIDER = ">= 5.0, < 7.0"
+REQUIRED_AWS_PROVIDER = ">= 5.0, < 6.0"
+
+
+def state_key(app_name: str, stage: str) -> str:
+    """The stage's Terraform state key: stages never share, so packaging one never plans over another."""
+    return f"{app_name}/{stage}/terraform.tfstate"
+
+
+def default_out(stage: str) -> Path:
+    """`build/terraform/<stage>`: each stage's package in a directory of its own."""
+    return Path("build") / "terraform" / stage
 
 
 def versions_tf(specs: dict[str, Any]) -> str:
@@ -65,9 +76,11 @@ terraform {{
     }}
   }}
 
-  # Partial configuration, as the CD buildspecs and docs/deploying.md give it: terraform init
-  #   -backend-config=bucket=... -backend-config=key={specs["app_name"]}/{specs["stage"]}/terraform.tfstate -backend-config=region=...
-  backend "s3" {{}}
+  # Each stage its own state: the key is this stage's; bucket and region are given at init
+  # (terraform init -backend-config=bucket=... -backend-config=region=...).
+  backend "s3" {{
+    key = "{state_key(specs["app_name"], specs["stage"])}"
+  }}
 }}
 
 provider "aws" {{
@@ -152,11 +165,12 @@ def build_package(stage: str, out_dir: Path, project_dir: Path = PROJECT_DIR, **
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.terraform", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stage", default="dev", help="Chalice stage (default: dev)")
-    parser.add_argument("--out", type=Path, default=Path("build/terraform"), help="output directory")
+    parser.add_argument("--out", type=Path, help="output directory (default: build/terraform/<stage>)")
     add_settings_option(parser)
     args = parser.parse_args(argv)
     try:
-        written = build_package(args.stage, args.out.resolve(), **dict(args.settings))
+        out = args.out or default_out(args.stage)
+        written = build_package(args.stage, out.resolve(), **dict(args.settings))
     except (PackageDrift, TypeError, ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

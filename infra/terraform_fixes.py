@@ -259,6 +259,26 @@ def grant_app_access(tf: dict[str, Any], refs: dict[str, Any]) -> dict[str, Any]
     return tf
 
 
+_ROLE_NAME_MAX = 64
+_LONGEST_REGION = len("ap-southeast-2")
+
+
+def name_roles_by_region(tf: dict[str, Any], region_ref: str) -> dict[str, Any]:
+    """Add the region to each IAM role's name: IAM names are global to the account, Chalice names a
+    role `<app>-<stage>[-<function>]`, so the same stage in two regions of one account would share
+    (and overwrite) its roles."""
+    tf = copy.deepcopy(tf)
+    for local_name, role in tf.get("resource", {}).get("aws_iam_role", {}).items():
+        name = role.get("name")
+        if not name:
+            raise PackageDrift(f"role {local_name} has no name")
+        if not name.endswith(f"-{region_ref}"):
+            if len(name) + 1 + _LONGEST_REGION > _ROLE_NAME_MAX:
+                raise PackageDrift(f"role name {name!r} leaves no room for the region ({_ROLE_NAME_MAX} characters)")
+            role["name"] = f"{name}-{region_ref}"
+    return tf
+
+
 def replace_rest_api_before_destroying_it(tf: dict[str, Any]) -> dict[str, Any]:
     """The archive's REST API: a replacement (a renamed API) is created before the old one goes,
     as Chalice already does for its deployment, so the endpoint is never missing mid-apply."""
@@ -286,6 +306,7 @@ def postprocess_chalice(tf: dict[str, Any], specs: dict[str, Any]) -> dict[str, 
     tf = grant_app_access(tf, refs)
     tf = wire_stream_mapping(tf, specs["stream_mapping"], refs)
     tf = replace_rest_api_before_destroying_it(tf)
+    tf = name_roles_by_region(tf, refs["region"])
     return tf
 
 

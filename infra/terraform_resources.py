@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.policies import fetch_arns, key_policy
-from infra.resources import DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
+from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy
+from infra.resources import BEDROCK_MODEL_ID, DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
 _PARTITION = "${data.aws_partition.infra.partition}"
@@ -26,6 +26,7 @@ _EMAIL_RE = r"^[^@\\s,]+@[^@\\s,]+\\.[^@\\s,]+$"
 def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
     """Terraform expressions for the attributes other resources need (names, ARNs)."""
     return {
+        "region": _REGION,
         "bucket_name": "${aws_s3_bucket.data.bucket}",
         "bucket_arn": "${aws_s3_bucket.data.arn}",
         "table_arn": "${aws_dynamodb_table.analyses.arn}",
@@ -36,26 +37,26 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
         "stream_arn": "${aws_dynamodb_table.analyses.stream_arn}",
         "kms_key_arn": "${aws_kms_key.app.arn}",
         "event_bus_arn": "${data.aws_cloudwatch_event_bus.app.arn}",
-        # The configured address and its domain (either may be the verified identity), no other.
-        "sender_identity_arns": [
-            "${aws_sesv2_email_identity.sender.arn}",
-            f"arn:{_PARTITION}:ses:{_REGION}:{_ACCOUNT}:identity/${{local.sender_domain}}",
-        ],
+        # Any identity of this account and region, From the configured sender only (infra.policies).
+        "ses_identities_arn": f"arn:{_PARTITION}:ses:{_REGION}:{_ACCOUNT}:identity/*",
+        "sender_email": "${var.sender_email}",
         "log_group_arns": {fn: f"${{aws_cloudwatch_log_group.{fn}.arn}}" for fn in specs["log_groups"]},
         "alarm_topic_arn": "${aws_sns_topic.alarms.arn}",
         "dlq_arns": {fn: f"${{aws_sqs_queue.{fn}_dlq.arn}}" for fn in specs["dead_letter_queues"]},
+        # infra.policies.bedrock_model_arns, computed by Terraform from the variable (locals below).
         "bedrock_model_arns": [
-            f"arn:{_PARTITION}:bedrock:*::foundation-model/amazon.nova-*",
-            f"arn:{_PARTITION}:bedrock:*:{_ACCOUNT}:inference-profile/*.amazon.nova-*",
+            f"arn:{_PARTITION}:bedrock:${{local.bedrock_model_regions}}::foundation-model/${{local.bedrock_foundation_model}}",
+            f"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:inference-profile/${{var.bedrock_model_id}}",
         ],
         "fetch": fetch_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
         # The variables chalicelib.config reads, by the resource or variable that defines their value.
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
             "TABLE_NAME": "${aws_dynamodb_table.analyses.name}",
-            "SENDER_EMAIL": "${aws_sesv2_email_identity.sender.email_identity}",
+            "SENDER_EMAIL": "${var.sender_email}",
             "RECIPIENT_EMAILS": '${join(",", var.recipient_emails)}',
             "INSIGHTS_PROVIDER": "${var.insights_provider}",
+            "BEDROCK_MODEL_ID": "${var.bedrock_model_id}",
             "STAGE": specs["stage"],
             "ANALYSES_STREAM_ARN": "${aws_dynamodb_table.analyses.stream_arn}",
         },
@@ -111,6 +112,15 @@ def terraform_variables() -> dict[str, Any]:
                 "error_message": "insights_provider must be offline or bedrock.",
             },
         },
+        "bedrock_model_id": {
+            "type": "string",
+            "default": defaults["bedrock_model_id"],
+            "description": "Bedrock model or cross-region inference profile id (us.amazon.nova-lite-v1:0); analyze may invoke it only",
+            "validation": {
+                "condition": f'${{can(regex("^{_hcl(BEDROCK_MODEL_ID)}$", var.bedrock_model_id))}}',
+                "error_message": "bedrock_model_id must be a Bedrock model or inference profile id.",
+            },
+        },
         "log_retention_days": {
             "type": "number",
             "default": defaults["log_retention_days"],
@@ -142,6 +152,11 @@ def teardown_variables() -> dict[str, Any]:
             }
         }
     }
+
+
+def _hcl(pattern: str) -> str:
+    """A regular expression as an HCL string literal's content (backslashes doubled)."""
+    return pattern.replace("\\", "\\\\")
 
 
 def terraform_variable_values(stated: dict[str, Any]) -> dict[str, Any]:
@@ -261,7 +276,9 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
             },
         )
 
-    add("aws_sesv2_email_identity", "sender", {"email_identity": "${var.sender_email}"})
+    # No SES identity here: it may exist already (verified earlier, for another stage or app) and
+    # be shared, so no stage's apply creates it and no stage's destroy deletes it. `python -m
+    # infra.bootstrap sender` creates it if missing (docs/deploying.md, section 2).
     add("aws_sns_topic", "alarms", {"name": specs["alarm_topic"]["name"], "kms_master_key_id": refs["kms_key_arn"]})
     add(
         "aws_sns_topic_subscription",
@@ -284,8 +301,17 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
         "aws_region": {"infra": {}},
         "aws_cloudwatch_event_bus": {"app": {"name": specs["event_bus"]}},
     }
-    # A local, not an inline expression: policies are JSON text, where its quotes would be escaped.
-    local_values = {"sender_domain": '${element(split("@", var.sender_email), 1)}'}
+    # Locals, not inline expressions: policies are JSON text, where their quotes would be escaped.
+    geographies = "|".join(sorted(BEDROCK_PROFILE_REGIONS, key=len, reverse=True))
+    regions = ", ".join(f'"{geo}" = "{pattern}"' for geo, pattern in BEDROCK_PROFILE_REGIONS.items())
+    local_values = {
+        "bedrock_geography": f'${{try(regex("^({geographies})\\\\.", var.bedrock_model_id)[0], "")}}',
+        "bedrock_foundation_model": (
+            '${local.bedrock_geography == "" ? var.bedrock_model_id : '
+            'trimprefix(var.bedrock_model_id, "${local.bedrock_geography}.")}'
+        ),
+        "bedrock_model_regions": f"${{lookup({{{regions}}}, local.bedrock_geography, data.aws_region.infra.name)}}",
+    }
     return {"resource": resources, "data": data, "locals": local_values}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import urllib.request
 from pathlib import Path
@@ -22,6 +23,52 @@ def fixture_bytes(name: str) -> bytes:
         pytest.skip(f"shared fixture {name} not found under {FIXTURES}")
     raw = (FIXTURES / name).read_bytes()
     return b"\n".join(line for line in raw.splitlines() if not line.lstrip().startswith(b"#"))
+
+
+# A deployer commits `.chalice/settings-<stage>.json` (docs/deploying.md); the tests state their own
+# settings, so every copy of the project or of `.chalice/` a test works in leaves those files out.
+STAGE_SETTINGS = "settings-*.json"
+_NOT_COPIED = (".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis")
+
+
+def copy_chalice_dir(dest: Path, source: Path = REPO / ".chalice") -> Path:
+    """`.chalice/` as a checkout without stage settings files has it: those files left out, and the
+    environment and policy files rendered from them (and from a bootstrap) rendered anew."""
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns(STAGE_SETTINGS, "deployed", "deployments"))
+    _render_without_stage_settings(dest)
+    return dest
+
+
+def _render_without_stage_settings(chalice_dir: Path) -> None:
+    import json
+
+    from infra import chalice_config
+    from infra.resources import resource_specs
+
+    # Every variable the settings or a bootstrap may have written into a stage's environment.
+    every = resource_specs(fetch_symbols="X", api_auth="api_key", bucket_name="any-bucket")["environment"]
+    written = {*every, "ANALYSES_STREAM_ARN"}
+    config = json.loads((chalice_dir / "config.json").read_text())
+    for stage in config.get("stages", {}).values():
+        environment = stage.get("environment_variables", {})
+        for name in written & set(environment):
+            del environment[name]
+    (chalice_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    assert chalice_config.main(["--chalice-dir", str(chalice_dir)]) == 0
+
+
+def copy_project(dest: Path, source: Path = REPO) -> Path:
+    """The project without its virtualenv, build output, caches or stage settings files."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = set(shutil.ignore_patterns(*_NOT_COPIED, "__pycache__")(directory, names))
+        if Path(directory).name == ".chalice":
+            skipped |= set(shutil.ignore_patterns(STAGE_SETTINGS, "deployed", "deployments")(directory, names))
+        return skipped
+
+    shutil.copytree(source, dest, ignore=ignore)
+    _render_without_stage_settings(dest / ".chalice")
+    return dest
 
 
 @pytest.fixture
@@ -127,9 +174,10 @@ def terraform_package(tmp_path_factory) -> Path:
     import sys
 
     out = tmp_path_factory.mktemp("terraform")
+    project = copy_project(tmp_path_factory.mktemp("project") / "stock-insights")  # no stage settings
     proc = subprocess.run(
         [sys.executable, "-m", "infra.terraform", "--stage", "dev", "--out", str(out)],
-        cwd=REPO,
+        cwd=project,
         capture_output=True,
         text=True,
         timeout=900,

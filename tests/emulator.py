@@ -12,6 +12,8 @@ test harness, never in product code. Each workaround names what real AWS does:
    compares the exact string. Here a name also matches the mapping of that function's ARN.
 3. `DeadLetterConfig` of a function: AWS stores it (CreateFunction, UpdateFunctionConfiguration)
    and returns it from GetFunctionConfiguration; moto drops it. Here it is kept and returned.
+   Likewise `KMSKeyArn` and `TracingConfig` given to UpdateFunctionConfiguration: AWS applies
+   them, moto keeps only what CreateFunction was given. Here an update applies them.
 4. A REST API from a Swagger 2.0 document (what Chalice writes; `chalice deploy` imports it with
    ImportRestApi, Terraform's `aws_api_gateway_rest_api.body` puts it with PutRestApi). AWS takes
    Swagger 2.0 and OpenAPI 3, `info.description` optional, and sets each method's authorization
@@ -76,6 +78,10 @@ def install_workarounds() -> None:
     def update_configuration(self, config_updates):
         if "DeadLetterConfig" in config_updates:
             self.dead_letter_config = config_updates["DeadLetterConfig"]
+        if "KMSKeyArn" in config_updates:
+            self.kms_key_arn = config_updates["KMSKeyArn"]
+        if "TracingConfig" in config_updates:
+            self.tracing_config = config_updates["TracingConfig"]
         return update(self, config_updates)
 
     def get_configuration(self, on_create=False):

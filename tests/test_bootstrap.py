@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
 import zipfile
 from contextlib import redirect_stdout
 
@@ -14,7 +13,7 @@ import pytest
 
 from infra import bootstrap
 from infra.resources import resource_specs, table_definition
-from tests.conftest import REPO
+from tests.conftest import copy_chalice_dir
 from tests.conftest import moto_server as start_moto_server
 
 REGION = "us-east-1"
@@ -52,7 +51,7 @@ def _resources_args(chalice_dir, *extra: str) -> tuple[str, ...]:
 
 def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     args = _resources_args(chalice_dir, "--alarm-email", "ops@example.org")
 
     first = _run(*args)
@@ -119,19 +118,47 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
         "recipient_emails": RECIPIENTS.split(","),
         "sender_email": SENDER,
     }
-    # notify may send as the configured sender (address or domain) and as nobody else.
+    # notify may send From the configured sender and from nobody else (any identity SES checks).
     notify = json.loads((chalice_dir / "policy-dev-notify.json").read_text())
-    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReport"]
-    assert send["Resource"] == ["arn:aws:ses:*:*:identity/reports@example.org", "arn:aws:ses:*:*:identity/example.org"]
+    (send,) = [s for s in notify["Statement"] if s["Sid"] == "SendReportFromTheSenderOnly"]
+    assert send["Resource"] == "arn:aws:ses:*:*:identity/*"
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
     ingest = json.loads((chalice_dir / "policy-dev-ingest.json").read_text())
     assert f"arn:aws:s3:::{bucket}/inputs/*" in ingest["Statement"][0]["Resource"]
     assert bootstrap.chalice_config.main(["--check", "--chalice-dir", str(chalice_dir)]) == 0
 
 
+def test_a_sender_identity_that_exists_already_is_shared_never_recreated(moto_server, tmp_path):
+    """Verified earlier (another app, another stage): every stage's bootstrap and the Terraform
+    path's `sender` step use it as it is; nothing deletes it."""
+    ses = moto_server("ses")
+    ses.verify_email_identity(EmailAddress=SENDER)
+    chalice_dir = tmp_path / ".chalice"
+    copy_chalice_dir(chalice_dir)
+    for stage in ("dev", "uat"):
+        args = ["resources", "--stage", stage, "--sender", SENDER, "--recipients", RECIPIENTS]
+        rows = _run(*args, "--chalice-dir", str(chalice_dir))
+        assert [outcome for kind, outcome, _ in rows if kind == "ses identity"] == ["unchanged"]
+        rows = _run("sender", "--stage", stage, "--chalice-dir", str(chalice_dir))
+        assert [(kind, outcome) for kind, outcome, _ in rows] == [("ses identity", "unchanged")]
+    assert ses.list_identities()["Identities"] == [SENDER]
+
+
+def test_the_sender_step_creates_only_the_identity(moto_server, tmp_path):
+    chalice_dir = tmp_path / ".chalice"
+    copy_chalice_dir(chalice_dir)
+    rows = _run(
+        "sender", "--stage", "uat", "--sender", SENDER, "--recipients", RECIPIENTS, "--chalice-dir", str(chalice_dir)
+    )
+    assert [(kind, outcome) for kind, outcome, _ in rows] == [("ses identity", "created")]
+    assert moto_server("ses").list_identities()["Identities"] == [SENDER]
+    assert moto_server("s3").list_buckets()["Buckets"] == []
+
+
 def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
     """A stage bootstrapped before the report archive: the next run adds the index (UpdateTable)."""
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     specs = resource_specs(stage="dev", account=ACCOUNT, region=REGION, sender_email=SENDER)
     ddb = moto_server("dynamodb")
     old = {k: v for k, v in table_definition(specs["table"]).items() if k != "GlobalSecondaryIndexes"}
@@ -149,7 +176,7 @@ def test_a_table_made_before_the_index_gets_it_once(moto_server, tmp_path):
 
 def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     _run(*_resources_args(chalice_dir))
 
     # Sender and recipients are in the settings file now: the next run need not repeat them.
@@ -168,7 +195,7 @@ def test_a_changed_setting_is_applied_on_the_next_run(moto_server, tmp_path):
 
 def test_sender_and_recipients_are_required_once_and_bad_values_touch_nothing(moto_server, tmp_path, capsys):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
 
     assert bootstrap.main(["resources", "--stage", "dev", "--chalice-dir", str(chalice_dir)]) == 2
     assert "no --sender and no --recipients" in capsys.readouterr().err
@@ -186,7 +213,7 @@ def test_sender_and_recipients_are_required_once_and_bad_values_touch_nothing(mo
 
 def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     base = _resources_args(chalice_dir)
 
     _run(*base, "--set", "rejected_percent_threshold=2.5")  # a float: the text "2.5" used to crash
@@ -200,7 +227,7 @@ def test_settings_are_typed_like_the_terraform_commands(moto_server, tmp_path):
 
 def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     _run(*_resources_args(chalice_dir))
     specs = resource_specs(stage="dev")
     # What chalice deploy would have made: the three functions and the stream mapping.
@@ -226,12 +253,13 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     # set and reports it back, as Lambda does, so the second run can see it is already in place.
     dead_letter: dict[str, dict] = {}
 
+    # Likewise the environment's key (KMSKeyArn), which moto keeps only from CreateFunction.
     def remember(params, **kwargs):
-        dead_letter[params["FunctionName"]] = params["DeadLetterConfig"]
+        kept = {k: params[k] for k in ("DeadLetterConfig", "KMSKeyArn") if k in params}
+        dead_letter.setdefault(params["FunctionName"], {}).update(kept)
 
     def report(parsed, model, **kwargs):
-        if parsed.get("FunctionName") in dead_letter:
-            parsed["DeadLetterConfig"] = dead_letter[parsed["FunctionName"]]
+        parsed.update(dead_letter.get(parsed.get("FunctionName"), {}))
 
     def client(service):
         made = boto3.client(service, region_name=REGION)
@@ -243,12 +271,16 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     first = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
     second = _run("wire", "--stage", "dev", "--chalice-dir", str(chalice_dir), client=client)
 
-    assert [o for _, o, _ in first] == ["updated"] * 4 and [o for _, o, _ in second] == ["unchanged"] * 4
+    # Three queues, four environment keys, the mapping.
+    assert [o for _, o, _ in first] == ["updated"] * 8 and [o for _, o, _ in second] == ["unchanged"] * 8
+    key = moto_server("kms").describe_key(KeyId="alias/stock-insights-dev")["KeyMetadata"]["Arn"]
     for fn, function in specs["functions"].items():
+        assert dead_letter[function["function_name"]]["KMSKeyArn"] == key
         if fn == "api_handler":  # invoked synchronously by API Gateway: no queue is attached
-            assert function["function_name"] not in dead_letter
+            assert "DeadLetterConfig" not in dead_letter[function["function_name"]]
             continue
-        assert dead_letter[function["function_name"]]["TargetArn"].endswith(f":stock-insights-dev-{fn}-dlq")
+        target = dead_letter[function["function_name"]]["DeadLetterConfig"]["TargetArn"]
+        assert target.endswith(f":stock-insights-dev-{fn}-dlq")
     [mapping] = lam.list_event_source_mappings(FunctionName="stock-insights-dev-notify")["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5
@@ -257,7 +289,7 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
 
 def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_server, tmp_path):
     chalice_dir = tmp_path / ".chalice"
-    shutil.copytree(REPO / ".chalice", chalice_dir)
+    copy_chalice_dir(chalice_dir)
     args = list(_resources_args(chalice_dir))
     _run(*args)
     sqs = moto_server("sqs")

@@ -49,9 +49,9 @@ def test_ci_buildspec_runs_lint_tests_package_and_terraform_checks():
         _index(commands, r"make lint|ruff check"),
         _index(commands, r"pytest .*--junitxml=reports/junit\.xml"),
         _index(commands, r"^make package$"),
-        _index(commands, r"terraform -chdir=build/terraform fmt -check"),
-        _index(commands, r"terraform -chdir=build/terraform init -backend=false"),
-        _index(commands, r"terraform -chdir=build/terraform validate"),
+        _index(commands, r"terraform -chdir=build/terraform/dev fmt -check"),
+        _index(commands, r"terraform -chdir=build/terraform/dev init -backend=false"),
+        _index(commands, r"terraform -chdir=build/terraform/dev validate"),
     ]
     assert order == sorted(order)
     assert re.fullmatch(r"1\.13\.\d+", spec["env"]["variables"]["TF_VERSION"])
@@ -68,7 +68,7 @@ def test_make_lint_runs_ruff():
 def test_makefile_package_runs_the_terraform_generator():
     makefile = (REPO / "Makefile").read_text()
     package = re.search(r"^package:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
-    assert "-m infra.terraform --stage $(STAGE) --out build/terraform" in package
+    assert "-m infra.terraform --stage $(STAGE) --out build/terraform/$(STAGE)" in package
     assert re.search(r"^STAGE \?= dev$", makefile, re.M)  # make package STAGE=prod
 
 
@@ -81,9 +81,11 @@ def test_cd_plan_buildspec_plans_to_a_file_and_keeps_it_without_applying():
     assert spec["phases"]["install"]["runtime-versions"]["python"] == "3.13"
     assert CD_IMAGE in (REPO / "buildspec_cd_plan.yml").read_text()
     commands = _phase_commands(spec, "install", "pre_build", "build")
-    package = _index(commands, r'-m infra\.terraform --stage "\$\{STAGE\}" --out "\$\{PKG_DIR\}"')
-    init = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" init .*-backend-config="bucket=\$\{TF_STATE_BUCKET\}"')
-    plan = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" plan .*-out=tfplan')
+    package = _index(commands, r'-m infra\.terraform --stage "\$\{STAGE\}" --out "\$\{PKG_DIR\}/\$\{STAGE\}"')
+    init = _index(
+        commands, r'terraform -chdir="\$\{PKG_DIR\}/\$\{STAGE\}" init .*-backend-config="bucket=\$\{TF_STATE_BUCKET\}"'
+    )
+    plan = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}/\$\{STAGE\}" plan .*-out=tfplan')
     bundle = _index(commands, r"tar -C .*-czf /tmp/tfplan\.tgz")
     digest = _index(commands, r"^PLAN_SHA256=.*sha256sum /tmp/tfplan\.tgz")
     upload = _index(commands, r'aws s3 cp /tmp/tfplan\.tgz "\$\{PLAN_URI\}"')
@@ -102,8 +104,8 @@ def test_cd_apply_buildspec_applies_only_the_reviewed_plan():
     download = _index(commands, r'aws s3 cp "\$\{PLAN_URI\}" /tmp/tfplan\.tgz')
     check = _index(commands, r'echo "\$\{EXPECTED_PLAN_SHA256\} /tmp/tfplan\.tgz" \| sha256sum -c -')
     extract = _index(commands, r"tar -C .* -xzf /tmp/tfplan\.tgz")
-    init = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" init .*use_lockfile=true')
-    apply = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}" apply -input=false tfplan$')
+    init = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}/\$\{STAGE\}" init .*use_lockfile=true')
+    apply = _index(commands, r'terraform -chdir="\$\{PKG_DIR\}/\$\{STAGE\}" apply -input=false tfplan$')
     assert download < check < extract < init < apply
     assert not [c for c in commands if re.search(r"terraform .* plan ", c)]  # never a fresh plan
     assert "-auto-approve" not in commands[apply]
@@ -141,8 +143,8 @@ def test_github_ci_runs_the_same_checks_on_push_and_pull_request():
     order = [
         _index(runs, r"make test"),
         _index(runs, r"make package"),
-        _index(runs, r"terraform -chdir=build/terraform fmt -check"),
-        _index(runs, r"terraform -chdir=build/terraform validate"),
+        _index(runs, r"terraform -chdir=build/terraform/dev fmt -check"),
+        _index(runs, r"terraform -chdir=build/terraform/dev validate"),
     ]
     assert order == sorted(order)
     assert workflow["permissions"] == {"contents": "read"}
@@ -285,7 +287,11 @@ def test_cd_bundle_made_at_plan_time_applies_in_a_fresh_directory(tmp_path):
 
     def sh(command: str, pkg_dir: Path) -> subprocess.CompletedProcess:
         command = command.replace("/tmp/tfplan.tgz", str(bundle))
-        return subprocess.run(["bash", "-c", command], env={**env, "PKG_DIR": str(pkg_dir)}, capture_output=True)
+        return subprocess.run(
+            ["bash", "-c", command],
+            env={**env, "PKG_DIR": str(pkg_dir.parent), "STAGE": pkg_dir.name},
+            capture_output=True,
+        )
 
     for args in (["init", "-input=false"], ["plan", "-input=false", "-out=tfplan"]):
         subprocess.run([terraform, f"-chdir={planned}", *args], env=env, check=True, capture_output=True)

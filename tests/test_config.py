@@ -59,3 +59,29 @@ def test_readme_documents_every_setting():
     readme = (REPO / "README.md").read_text()
     missing = [env for env, _ in SETTINGS_TABLE.values() if f"| `{env}` |" not in readme]
     assert missing == []
+
+
+def test_the_tests_never_read_a_checkouts_stage_settings(tmp_path):
+    """A deployer commits `.chalice/settings-<stage>.json`; every copy the tests work in leaves it out,
+    so the tests' own settings (and the package's expected files) hold in such a checkout too."""
+    import json
+
+    from infra.settings import load_stage_settings
+    from tests.conftest import copy_chalice_dir, copy_project
+
+    checkout = tmp_path / "checkout"
+    (checkout / ".chalice").mkdir(parents=True)
+    (checkout / "app.py").write_text("")
+    (checkout / ".chalice" / "config.json").write_text('{"app_name": "stock-insights"}')
+    stated = {
+        "sender_email": "desk@acme.example",
+        "recipient_emails": ["a@acme.example"],
+        "alarm_email": "o@acme.example",
+    }
+    (checkout / ".chalice" / "settings-dev.json").write_text(json.dumps(stated))
+    assert load_stage_settings(checkout / ".chalice", "dev") == stated
+    project = copy_project(tmp_path / "project", source=checkout)
+    chalice_dir = copy_chalice_dir(tmp_path / "chalice", source=checkout / ".chalice")
+    for copied in (project / ".chalice", chalice_dir):
+        assert (copied / "config.json").exists()
+        assert load_stage_settings(copied, "dev") == {}

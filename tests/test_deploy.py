@@ -34,7 +34,7 @@ import pytest
 
 from infra.policies import function_policies
 from infra.resources import FUNCTIONS
-from tests.conftest import REPO, terraform_plugin_dir
+from tests.conftest import REPO, copy_project, terraform_plugin_dir
 
 pytestmark = pytest.mark.slow
 
@@ -49,9 +49,6 @@ STAGE = "dev"
 PREFIX = f"stock-insights-{STAGE}"
 ALL_FUNCTIONS = (*FUNCTIONS, "fetch")  # each with its dead-letter queue
 API_ROUTES = ("/", "/reports", "/reports/{report_id}", "/symbols/{symbol}")
-_IGNORED = shutil.ignore_patterns(
-    ".venv", ".git", "build", "out", "bench-out", ".pytest_cache", ".ruff_cache", ".hypothesis", "__pycache__"
-)
 
 
 # --- the emulator and the commands a user runs -------------------------------------------------
@@ -139,8 +136,7 @@ def aws(endpoint: str):
 def project(tmp_path_factory) -> Path:
     """A clone of the project, so the bootstrap's writes to `.chalice/` stay out of the repository."""
     path = tmp_path_factory.mktemp("deploy") / "stock-insights"
-    shutil.copytree(REPO, path, ignore=_IGNORED)
-    return path
+    return copy_project(path)
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +167,8 @@ def terraform_path(project, chalice_path):
     plugins = terraform_plugin_dir()
     if plugins is None:
         pytest.skip("no AWS provider for Terraform offline (set TF_PLUGIN_DIR to a provider mirror)")
-    out = project / "build" / "terraform"
-    run([sys.executable, "-m", "infra.terraform", "--stage", STAGE, "--out", str(out)], project, dict(os.environ))
+    out = project / "build" / "terraform" / STAGE
+    run([sys.executable, "-m", "infra.terraform", "--stage", STAGE], project, dict(os.environ))  # make package
     package = {p.name: p.read_text() for p in out.iterdir() if p.name != "deployment.zip"}
     with emulator(TERRAFORM_ACCOUNT) as endpoint:
         # Harness only: the provider talks to the emulator and keeps its state locally (the
@@ -185,6 +181,9 @@ def terraform_path(project, chalice_path):
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
         }
+        # The sender's SES identity, the step docs/deploying.md gives before the first apply: it
+        # exists when Terraform applies (as one verified earlier, or another stage's, would).
+        run([sys.executable, "-m", "infra.bootstrap", "sender", "--stage", STAGE], project, env)
         tf = [terraform, f"-chdir={out}"]
         run([*tf, "init", "-input=false", "-no-color", f"-plugin-dir={plugins}"], project, env)
         run([*tf, "plan", "-input=false", "-no-color", "-out=tfplan"], project, env)
@@ -281,6 +280,11 @@ def check_deployment(client, account: str, project: Path) -> dict:
         assert API_KEY not in json.dumps(variables)
         assert config["DeadLetterConfig"]["TargetArn"] == deployed["dlqs"][fn]
         functions[fn] = config
+    # Both paths: X-Ray active tracing and the environment encrypted with the app's key, every function.
+    key = client("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]["Arn"]
+    for name in (*(f"{PREFIX}-{fn}" for fn in ALL_FUNCTIONS), PREFIX):
+        config = lam.get_function_configuration(FunctionName=name)
+        assert (config["TracingConfig"]["Mode"], config.get("KMSKeyArn")) == ("Active", key), name
 
     # ingest on inputs/ only
     notification = client("s3").get_bucket_notification_configuration(Bucket=bucket)
@@ -350,9 +354,13 @@ def check_deployment(client, account: str, project: Path) -> dict:
     )
     assert _statement(fetch, "WriteScheduledInputs")["Resource"] == f"arn:aws:s3:::{bucket}/inputs/scheduled/*"
     assert _statement(fetch, "DecryptKeyThroughSsmOnly")["Condition"]["StringLike"]["kms:ViaService"].startswith("ssm.")
-    send = _statement(deployed["policies"]["notify"], "SendReport")
+    send = _statement(deployed["policies"]["notify"], "SendReportFromTheSenderOnly")
     assert send["Action"] == ["ses:SendRawEmail"]
-    assert [arn.rsplit(":identity/", 1)[1] for arn in _as_list(send["Resource"])] == [SENDER, SENDER.split("@")[1]]
+    # Any identity SES checks (the sandbox checks the recipients' too), From the configured sender only.
+    assert send["Resource"].endswith(":identity/*")
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": SENDER}}
+    # The sender's identity exists (a step of each path) and no deployment owns it alone.
+    assert SENDER in client("ses").list_identities(IdentityType="EmailAddress")["Identities"]
     return deployed
 
 
@@ -446,6 +454,8 @@ def test_terraform_package_after_a_bootstrap_holds_nothing_from_that_account(ter
     text = "\n".join(package.values())
     assert CHALICE_ACCOUNT not in text  # the bootstrap's stream ARN and bucket never reach the package
     assert API_KEY not in text  # nor the API key, in the package or in Terraform's state
+    # No stage's state owns the SES identity others may share: a destroy of this stage leaves it.
+    assert "aws_ses" not in package["terraform.tfstate"] and "identity/" + SENDER not in package["terraform.tfstate"]
     assert json.loads(package["terraform.tfvars.json"]) == {
         "alarm_email": ALARM_EMAIL,
         "recipient_emails": RECIPIENTS,
@@ -460,23 +470,23 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
     kms = client("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]["Arn"]
     groups = {g["logGroupName"]: g["arn"].removesuffix(":*") for g in client("logs").describe_log_groups()["logGroups"]}
     bus = client("events").describe_event_bus(Name="default")["Arn"]
-    identity = f"arn:aws:ses:{REGION}:{TERRAFORM_ACCOUNT}:identity"
     resolved = {
         "bucket_arn": f"arn:aws:s3:::{deployed['bucket']}",
         "table_arn": deployed["table"]["TableArn"],
         "stream_arn": deployed["stream_arn"],
         "kms_key_arn": kms,
         "event_bus_arn": bus,
-        "sender_identity_arns": [f"{identity}/{SENDER}", f"{identity}/{SENDER.split('@')[1]}"],
+        "ses_identities_arn": f"arn:aws:ses:{REGION}:{TERRAFORM_ACCOUNT}:identity/*",
+        "sender_email": SENDER,
         "index_arns": [f"{deployed['table']['TableArn']}/index/kind-created_at"],
         "log_group_arns": {
             **{fn: groups[f"/aws/lambda/{PREFIX}-{fn}"] for fn in ALL_FUNCTIONS},
             "api_handler": groups[f"/aws/lambda/{PREFIX}"],
         },
         "dlq_arns": deployed["dlqs"],
-        "bedrock_model_arns": [
-            "arn:aws:bedrock:*::foundation-model/amazon.nova-*",
-            f"arn:aws:bedrock:*:{TERRAFORM_ACCOUNT}:inference-profile/*.amazon.nova-*",
+        "bedrock_model_arns": [  # the default model, no profile: in the calling region only
+            f"arn:aws:bedrock:{REGION}::foundation-model/amazon.nova-lite-v1:0",
+            f"arn:aws:bedrock:{REGION}:{TERRAFORM_ACCOUNT}:inference-profile/amazon.nova-lite-v1:0",
         ],
         "fetch": {
             "api_key_parameter_arn": (
@@ -489,6 +499,9 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
         },
     }
     assert deployed["policies"] == function_policies(resolved)
+    # Role names carry the region (IAM names are global: another region's stage gets its own roles).
+    roles = {fn: f["Role"].rsplit("/", 1)[1] for fn, f in deployed["functions"].items()}
+    assert all(name.endswith(f"-{REGION}") for name in roles.values()), roles
     assert CHALICE_ACCOUNT not in json.dumps(deployed["functions"], default=str)
 
 

@@ -9,15 +9,21 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from infra import terraform_fixes as fixes
-from infra.policies import function_policies
+from infra.policies import bedrock_model_arns, function_policies, literal_arns
 from infra.resources import DEFAULTS, resource_specs
-from infra.terraform_resources import terraform_references, terraform_variable_values, terraform_variables
-from tests.conftest import REPO, terraform_plugin_dir, tool_venv
+from infra.terraform_resources import (
+    terraform_references,
+    terraform_resources,
+    terraform_variable_values,
+    terraform_variables,
+)
+from tests.conftest import REPO, copy_project, terraform_plugin_dir, tool_venv
 
 SPECS = resource_specs("stock-insights", "dev")
 FNS = ("ingest", "analyze", "notify")
@@ -320,7 +326,7 @@ def test_reference_environment_replaces_literals_and_refuses_drift():
         variables = function["environment"]["variables"]
         assert variables["BUCKET_NAME"] == "${aws_s3_bucket.data.bucket}"
         assert variables["TABLE_NAME"] == "${aws_dynamodb_table.analyses.name}"
-        assert variables["SENDER_EMAIL"] == "${aws_sesv2_email_identity.sender.email_identity}"
+        assert variables["SENDER_EMAIL"] == "${var.sender_email}"
         assert variables["RECIPIENT_EMAILS"] == '${join(",", var.recipient_emails)}'
         assert variables["INSIGHTS_PROVIDER"] == "${var.insights_provider}"
         assert variables["ANALYSES_STREAM_ARN"] == "${aws_dynamodb_table.analyses.stream_arn}"
@@ -352,6 +358,7 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "alarm_email",
         "insights_provider",
         "log_retention_days",
+        "bedrock_model_id",
     }
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
     assert variables["recipient_emails"]["type"] == "list(string)"
@@ -405,12 +412,14 @@ def test_grant_app_access_gives_each_function_its_own_policy_and_orders_it_after
         statements = {s["Sid"]: s for s in policies[fn]["Statement"]}
         assert statements["OwnDeadLetterQueue"]["Resource"] == REFS["dlq_arns"][fn]
     notify = {s["Sid"]: s for s in policies["notify"]["Statement"]}
-    # The configured sender's identities, address and domain, and no other.
-    assert notify["SendReport"]["Resource"] == [
-        "${aws_sesv2_email_identity.sender.arn}",
+    # Any identity of the account and region SES checks (the sender's; in the sandbox the recipients'
+    # too), From the configured sender only.
+    send = notify["SendReportFromTheSenderOnly"]
+    assert send["Resource"] == (
         "arn:${data.aws_partition.infra.partition}:ses:${data.aws_region.infra.name}:"
-        "${data.aws_caller_identity.infra.account_id}:identity/${local.sender_domain}",
-    ]
+        "${data.aws_caller_identity.infra.account_id}:identity/*"
+    )
+    assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "${var.sender_email}"}}
     assert "PublishIngestorCompleted" not in notify and "Insights" not in notify
     for function in tf["resource"]["aws_lambda_function"].values():
         assert set(function["depends_on"]) >= {
@@ -504,10 +513,12 @@ def test_no_chalice_version_pins_remain_and_versions_accept_current_terraform(pa
     for ok in ("1.5.0", "1.11.4", "1.13.0", "1.13.5"):
         assert satisfies(ok, required), ok
     assert not satisfies("1.4.7", required) and not satisfies("2.0.0", required)
-    for ok in ("5.0.0", "5.100.0", "6.0.0", "6.27.0"):
+    for ok in ("5.0.0", "5.100.0"):
         assert satisfies(ok, aws), ok
-    assert not satisfies("4.67.0", aws) and not satisfies("7.0.0", aws)
-    assert 'backend "s3" {}' in text
+    # 6.0 removed aws_api_gateway_deployment's stage_name and invoke_url, which the package uses.
+    assert not satisfies("4.67.0", aws) and not satisfies("6.0.0", aws)
+    assert "stage_name" in json.dumps(_resources(documents, "aws_api_gateway_deployment"))
+    assert re.search(r'backend "s3" \{\s*key = "stock-insights/dev/terraform.tfstate"\s*\}', text)
     assert "null_data_source" not in json.dumps(documents["chalice.tf.json"])
 
 
@@ -593,7 +604,8 @@ def test_infra_resources_match_the_specs(documents):
     assert all(a["alarm_actions"] == ["${aws_sns_topic.alarms.arn}"] for a in alarms.values())
     (unknown,) = [a for a in alarms.values() if a["metric_name"] == "EmailOutcomeUnknown"]
     assert unknown["namespace"] == "StockInsights" and unknown["threshold"] == 0
-    assert infra["aws_sesv2_email_identity"]["sender"]["email_identity"] == "${var.sender_email}"
+    # The sender's identity may be shared by stages: no stage's Terraform owns (and destroys) it.
+    assert not [rtype for d in documents.values() for rtype in d.get("resource", {}) if "_ses" in rtype]
     groups = infra["aws_cloudwatch_log_group"]
     assert {g["name"] for g in groups.values()} == {f"/aws/lambda/stock-insights-dev-{fn}" for fn in FNS} | {
         "/aws/lambda/stock-insights-dev"
@@ -684,7 +696,15 @@ def test_terraform_fmt_and_validate(package, tmp_path):
     fmt = run("fmt", "-check", "-diff")
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     plugins = terraform_plugin_dir()
-    init = run("init", "-backend=false", "-input=false", "-no-color", *([f"-plugin-dir={plugins}"] if plugins else []))
+    # -lockfile=readonly: the committed lock (version, constraints, checksums) is accepted as it is.
+    init = run(
+        "init",
+        "-backend=false",
+        "-input=false",
+        "-no-color",
+        "-lockfile=readonly",
+        *([f"-plugin-dir={plugins}"] if plugins else []),
+    )
     if init.returncode != 0:
         if not plugins and re.search(r"registry|provider packages|could not connect", init.stderr, re.I):
             pytest.skip("no AWS provider offline (set TF_PLUGIN_DIR); CI's buildspec runs terraform validate")
@@ -712,3 +732,133 @@ def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output
     assert api_handler["function_name"] == "stock-insights-dev" and "dead_letter_config" not in api_handler
     policy = json.loads(chalice["resource"]["aws_iam_role_policy"]["api_handler_role"]["policy"])
     assert policy == function_policies(REFS)["api_handler"]
+
+
+def test_the_lock_file_pins_5_100_0_with_checksums_for_every_platform():
+    """`h1:` is ours (linux_amd64, what `terraform init` computed from the offline mirror); the `zh:`
+    are the SHA-256 of each platform's zip in the provider's SHA256SUMS (darwin_arm64 among them),
+    so `terraform init` on a Mac verifies its download without a `providers lock` of its own."""
+    lock = (REPO / "infra" / ".terraform.lock.hcl").read_text()
+    assert 'version     = "5.100.0"' in lock and 'constraints = ">= 5.0.0, < 6.0.0"' in lock
+    assert "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=" in lock
+    zh = re.findall(r'"zh:([0-9a-f]{64})"', lock)
+    assert len(zh) >= 14 and len(set(zh)) == len(zh)
+
+
+def _ci_artifact_files() -> tuple[list[str], list[str]]:
+    import yaml
+
+    buildspec = yaml.safe_load((REPO / "buildspec_ci.yml").read_text())["artifacts"]
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    (upload,) = [s for job in workflow["jobs"].values() for s in job["steps"] if "upload-artifact" in s.get("uses", "")]
+    return buildspec["files"], upload["with"]["path"].split()
+
+
+def test_the_lock_file_travels_with_the_ci_artifact():
+    buildspec_files, workflow_paths = _ci_artifact_files()
+    assert ".terraform.lock.hcl" in buildspec_files
+    assert "build/terraform/dev/.terraform.lock.hcl" in workflow_paths
+
+
+@pytest.mark.slow
+def test_two_stages_package_side_by_side_each_with_its_own_state(package, tmp_path):
+    """`make package STAGE=uat` beside dev's package: its own directory and state key, dev's untouched."""
+    project = copy_project(tmp_path / "stock-insights")
+    dev = project / "build" / "terraform" / "dev"
+    shutil.copytree(package, dev)
+    before = {p.name: p.read_bytes() for p in dev.iterdir()}
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.terraform", "--stage", "uat"],  # the Makefile's default --out
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    uat = project / "build" / "terraform" / "uat"
+    assert {p.name: p.read_bytes() for p in dev.iterdir()} == before
+    keys = {
+        stage: re.findall(r'key = "([^"]+)"', (d / "versions.tf").read_text())
+        for stage, d in (("dev", dev), ("uat", uat))
+    }
+    assert keys == {"dev": ["stock-insights/dev/terraform.tfstate"], "uat": ["stock-insights/uat/terraform.tfstate"]}
+    names = json.dumps(json.loads((uat / "infra.tf.json").read_text()))
+    assert "stock-insights-uat-analyses" in names and "stock-insights-dev-" not in names
+
+
+@pytest.mark.parametrize(
+    ("model_id", "foundation_model_arn"),
+    [
+        ("amazon.nova-lite-v1:0", "arn:aws:bedrock:eu-west-1::foundation-model/amazon.nova-lite-v1:0"),
+        ("us.amazon.nova-lite-v1:0", "arn:aws:bedrock:us-*::foundation-model/amazon.nova-lite-v1:0"),
+        ("eu.amazon.nova-pro-v1:0", "arn:aws:bedrock:eu-*::foundation-model/amazon.nova-pro-v1:0"),
+        ("global.amazon.nova-2-lite-v1:0", "arn:aws:bedrock:*::foundation-model/amazon.nova-2-lite-v1:0"),
+    ],
+)
+def test_analyze_may_invoke_the_configured_model_exactly(model_id, foundation_model_arn):
+    specs = resource_specs("stock-insights", "dev", "123456789012", "eu-west-1", bedrock_model_id=model_id)
+    assert specs["environment"]["BEDROCK_MODEL_ID"] == model_id
+    policy = function_policies(literal_arns(specs, "123456789012", "eu-west-1"))["analyze"]
+    (insights,) = [s for s in policy["Statement"] if s["Sid"] == "Insights"]
+    assert insights["Resource"] == [
+        foundation_model_arn,
+        f"arn:aws:bedrock:eu-west-1:123456789012:inference-profile/{model_id}",
+    ]
+    with pytest.raises(ValueError, match="bedrock_model_id"):
+        resource_specs(bedrock_model_id="Nova Lite")
+
+
+@pytest.mark.slow
+def test_terraform_computes_the_same_bedrock_grant_as_the_policy_files(tmp_path):
+    """The package's locals, evaluated by Terraform, give infra.policies.bedrock_model_arns' ARNs."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        pytest.skip("terraform is not installed here")
+    document = terraform_resources(resource_specs())
+    # Harness only: the region data source replaced by a literal, so no provider is needed.
+    local_values = {
+        name: value.replace("data.aws_region.infra.name", '"eu-west-1"') for name, value in document["locals"].items()
+    }
+    config = json.dumps({"locals": local_values, "variable": {"bedrock_model_id": {"type": "string"}}})
+    for model_id in (
+        "amazon.nova-lite-v1:0",
+        "us.amazon.nova-lite-v1:0",
+        "apac.amazon.nova-micro-v1:0",
+        "global.x.y-v1:0",
+    ):
+        work = tmp_path / model_id.replace(":", "_")
+        work.mkdir()
+        (work / "main.tf.json").write_text(config)
+        expression = (
+            'jsonencode(["arn:aws:bedrock:${local.bedrock_model_regions}::foundation-model/'
+            '${local.bedrock_foundation_model}"])'
+        )
+        proc = subprocess.run(
+            [terraform, "console", f"-var=bedrock_model_id={model_id}"],
+            cwd=work,
+            input=expression,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        (expected, _) = bedrock_model_arns(model_id, "aws", "eu-west-1", "1")
+        assert json.loads(json.loads(proc.stdout)) == [expected]
+
+
+def test_role_names_carry_the_region():
+    """IAM names are global: the same stage in two regions of one account gets two sets of roles."""
+    tf = fixes.name_roles_by_region(_chalice_like(), "${data.aws_region.infra.name}")
+    names = {r["name"] for r in tf["resource"]["aws_iam_role"].values()}
+    assert names == {f"stock-insights-dev-{fn}-${{data.aws_region.infra.name}}" for fn in ALL_FNS}
+    assert fixes.name_roles_by_region(tf, "${data.aws_region.infra.name}") == tf  # once
+    long = _chalice_like()
+    long["resource"]["aws_iam_role"]["ingest_role"]["name"] = "x" * 50
+    with pytest.raises(fixes.PackageDrift, match="no room for the region"):
+        fixes.name_roles_by_region(long, "${data.aws_region.infra.name}")
+
+
+@pytest.mark.slow
+def test_the_packages_roles_are_named_per_region(documents):
+    roles = _resources(documents, "aws_iam_role")
+    assert roles and all(r["name"].endswith("-${data.aws_region.infra.name}") for r in roles.values())
