@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from infra.settings import save_stage_settings
-from tests.conftest import REPO, terraform_plugin_dir
-from tests.test_deploy import _IGNORED, _provider_override, aws, emulator, run, user_environment
+from tests.conftest import REPO, copy_project, terraform_plugin_dir
+from tests.test_deploy import _provider_override, aws, emulator, run, user_environment
 
 ACCOUNT = "333333333333"
-SENDER = "reports@mail.acme-analytics.example"  # dev's; uat sends from uat-reports@… (one identity each)
+SENDER = "reports@mail.acme-analytics.example"  # both stages send from it: one identity, owned by neither
 RECIPIENTS = ["ana@acme-analytics.example"]
 DOCS = (REPO / "docs" / "deploying.md").read_text()
 # The documented keep-data step, as docs/deploying.md gives it.
@@ -37,10 +37,9 @@ def deployed(tmp_path_factory):
     if not terraform or plugins is None:
         pytest.skip("terraform or an offline AWS provider (TF_PLUGIN_DIR) is missing here")
     project = tmp_path_factory.mktemp("teardown") / "stock-insights"
-    shutil.copytree(REPO, project, ignore=_IGNORED)
+    copy_project(project)
     for stage in ("dev", "uat"):
-        sender = SENDER if stage == "dev" else f"uat-{SENDER}"
-        stated = {"sender_email": sender, "recipient_emails": RECIPIENTS, "alarm_email": "ops@acme-analytics.example"}
+        stated = {"sender_email": SENDER, "recipient_emails": RECIPIENTS, "alarm_email": "ops@acme-analytics.example"}
         save_stage_settings(project / ".chalice", stage, stated)
     run([sys.executable, "-m", "infra.chalice_config"], project, dict(os.environ))
     with emulator(ACCOUNT) as endpoint:
@@ -54,6 +53,7 @@ def deployed(tmp_path_factory):
                 project,
                 dict(os.environ),
             )
+            run([sys.executable, "-m", "infra.bootstrap", "sender", "--stage", stage], project, env)  # as section 3b
             (out / "emulator_override.tf").write_text(_provider_override(endpoint))  # harness only, as in test_deploy
             run(
                 [terraform, f"-chdir={out}", "init", "-input=false", "-no-color", f"-plugin-dir={plugins}"],
@@ -111,8 +111,6 @@ def test_terraform_destroy_with_delete_data_removes_bucket_table_and_key(deploye
         env,
         terraform,
     )
-    assert "terraform state rm aws_sesv2_email_identity.sender\n" in DOCS
-    _in(stage["dir"], ["state", "rm", "aws_sesv2_email_identity.sender"], env, terraform)
     _in(
         stage["dir"],
         ["destroy", "-input=false", "-no-color", "-auto-approve", "-var", "delete_data=true"],
@@ -124,13 +122,13 @@ def test_terraform_destroy_with_delete_data_removes_bucket_table_and_key(deploye
     assert stage["bucket"] not in [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
     assert stage["table"] not in client("dynamodb").list_tables()["TableNames"]
     assert client("kms").describe_key(KeyId=stage["key"])["KeyMetadata"]["KeyState"] == "PendingDeletion"
-    assert f"uat-{SENDER}" in [i["IdentityName"] for i in client("sesv2").list_email_identities()["EmailIdentities"]]
+    assert SENDER in [i["IdentityName"] for i in client("sesv2").list_email_identities()["EmailIdentities"]]
 
 
 def test_chalice_path_delete_then_bootstrap_destroy_keeps_only_the_data(tmp_path_factory):
     """resources → chalice deploy → wire → chalice delete → bootstrap destroy, in a fresh account."""
     project = tmp_path_factory.mktemp("teardown-chalice") / "stock-insights"
-    shutil.copytree(REPO, project, ignore=_IGNORED)
+    copy_project(project)
     python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
     bootstrap = [python, "-m", "infra.bootstrap"]
     resources = [*bootstrap, "resources", "--stage", "dev", "--sender", SENDER, "--recipients", RECIPIENTS[0]]
