@@ -82,7 +82,7 @@ class Bootstrap:
 
     def kms_key(self) -> str:
         kms, spec = self.client("kms"), self.specs["kms_key"]
-        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in _pages(kms, "list_aliases", "Aliases")}
+        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in pages(kms, "list_aliases", "Aliases")}
         policy = json.dumps(key_policy(spec["service_principals"], f"arn:{self.partition}:iam::{self.account}:root"))
         if spec["alias"] in aliases:
             key_id, outcome = aliases[spec["alias"]], UNCHANGED
@@ -221,7 +221,7 @@ class Bootstrap:
 
     def email_identity(self) -> None:
         ses, email = self.client("ses"), self.specs["email_identity"]["email"]
-        known = set(_pages(ses, "list_identities", "Identities", IdentityType="EmailAddress"))
+        known = set(pages(ses, "list_identities", "Identities", IdentityType="EmailAddress"))
         if email in known:
             self.report("ses identity", email, UNCHANGED)
             return
@@ -252,7 +252,7 @@ class Bootstrap:
 
     def alarm_topic(self) -> str:
         sns, spec = self.client("sns"), self.specs["alarm_topic"]
-        existing = {t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in _pages(sns, "list_topics", "Topics")}
+        existing = {t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in pages(sns, "list_topics", "Topics")}
         if spec["name"] in existing:
             arn = existing[spec["name"]]
             if sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId") != spec["kms_key_alias"]:
@@ -274,7 +274,7 @@ class Bootstrap:
         for group in self.specs["log_groups"].values():
             found = [
                 g
-                for g in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=group["name"])
+                for g in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=group["name"])
                 if g["logGroupName"] == group["name"]
             ]
             outcome = UNCHANGED
@@ -293,7 +293,7 @@ class Bootstrap:
         sns = self.client("sns")
         subscribed = {
             s["Endpoint"]
-            for s in _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
+            for s in pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
             if s.get("Protocol") == "email"
         }
         if email in subscribed:
@@ -413,7 +413,8 @@ def _same(current: Any, wanted: Any) -> bool:
     return current == wanted
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
+def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
+    """Every item under `key` of every page of a paginated call."""
     items: list = []
     for page in client.get_paginator(operation).paginate(**kwargs):
         items.extend(page.get(key, []))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.aws import error_code
+from infra.provision import pages
 
 DELETED, ABSENT, KEPT = "deleted", "absent", "kept"
 _MISSING = (
@@ -89,11 +90,11 @@ class Teardown:
 
     def alarm_topic(self) -> None:
         sns, name = self.client("sns"), self.specs["alarm_topic"]["name"]
-        arns = [t["TopicArn"] for t in _pages(sns, "list_topics", "Topics") if t["TopicArn"].rsplit(":", 1)[1] == name]
+        arns = [t["TopicArn"] for t in pages(sns, "list_topics", "Topics") if t["TopicArn"].rsplit(":", 1)[1] == name]
         if not arns:
             self.report("alarm topic", name, ABSENT)
             return
-        for sub in _pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arns[0]):
+        for sub in pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=arns[0]):
             arn = sub["SubscriptionArn"]
             if arn.startswith("arn:"):  # "PendingConfirmation" ones go with the topic
                 sns.unsubscribe(SubscriptionArn=arn)
@@ -104,36 +105,33 @@ class Teardown:
     def dead_letter_queues(self) -> None:
         sqs = self.client("sqs")
         for spec in self.specs["dead_letter_queues"].values():
-            try:
-                url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
-            except Exception as exc:
-                if error_code(exc) not in _MISSING:
-                    raise
-                self.report("dead-letter queue", spec["name"], ABSENT)
-                continue
-            sqs.delete_queue(QueueUrl=url)
-            self.report("dead-letter queue", spec["name"], DELETED)
+            self._delete_or_absent(
+                "dead-letter queue",
+                spec["name"],
+                lambda name=spec["name"]: sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"]),
+            )
 
     def log_groups(self) -> None:
         logs = self.client("logs")
         for group in self.specs["log_groups"].values():
-            try:
-                logs.delete_log_group(logGroupName=group["name"])
-                self.report("log group", group["name"], DELETED)
-            except Exception as exc:
-                if error_code(exc) not in _MISSING:
-                    raise
-                self.report("log group", group["name"], ABSENT)
+            self._delete_or_absent(
+                "log group", group["name"], lambda name=group["name"]: logs.delete_log_group(logGroupName=name)
+            )
 
     def api_key_parameter(self) -> None:
         name = self.specs["fetch"]["api_key_parameter"]
+        self._delete_or_absent("api key parameter", name, lambda: self.client("ssm").delete_parameter(Name=name))
+
+    def _delete_or_absent(self, kind: str, name: str, delete: Callable[[], Any]) -> None:
+        """Run `delete`; a resource that is already gone is reported `absent`, any other error raised."""
         try:
-            self.client("ssm").delete_parameter(Name=name)
-            self.report("api key parameter", name, DELETED)
+            delete()
         except Exception as exc:
             if error_code(exc) not in _MISSING:
                 raise
-            self.report("api key parameter", name, ABSENT)
+            self.report(kind, name, ABSENT)
+            return
+        self.report(kind, name, DELETED)
 
     def bucket(self) -> None:
         s3, name = self.client("s3"), self.specs["bucket"]["name"]
@@ -172,7 +170,7 @@ class Teardown:
 
     def kms_key(self) -> None:
         kms, spec = self.client("kms"), self.specs["kms_key"]
-        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in _pages(kms, "list_aliases", "Aliases")}
+        aliases = {a["AliasName"]: a.get("TargetKeyId") for a in pages(kms, "list_aliases", "Aliases")}
         if spec["alias"] not in aliases:
             self.report("kms key", spec["alias"], ABSENT)
             return
@@ -185,7 +183,3 @@ class Teardown:
         days = spec["deletion_window_days"]
         kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=days)
         self.report("kms key", spec["alias"], f"scheduled for deletion in {days} days")
-
-
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
-    return [item for page in client.get_paginator(operation).paginate(**kwargs) for item in page.get(key, [])]
