@@ -20,14 +20,15 @@ from typing import Any
 SES_BOUNCE_RATE_ALARM = 0.04
 SES_COMPLAINT_RATE_ALARM = 0.0008
 
-# key, metric, statistic, threshold, description: the app's metrics an alarm watches (each is
-# only emitted when the event happens, so missing data is "not breaching").
+# key, metric, statistic, the setting its threshold comes from (None: any count, > 0), description:
+# the app's metrics an alarm watches (each is only emitted when the event happens, so missing data
+# is "not breaching").
 APP_METRIC_ALARMS: list[tuple[str, str, str, str | None, str]] = [
     (
         "rejected_percent",
         "RejectedPercent",
         "Maximum",
-        None,
+        "rejected_percent_threshold",
         "an ingested file had more rejected bars than the threshold (percent)",
     ),
     (
@@ -120,9 +121,7 @@ def alarm_specs(
         )
     app_metric = {"namespace": opts["metric_namespace"], "dimensions": {"service": service, "stage": stage}}
     watched = APP_METRIC_ALARMS + (FETCH_METRIC_ALARMS if "fetch" in functions else [])
-    for key, metric, statistic, threshold, description in watched:
-        if threshold is None:
-            threshold = opts["rejected_percent_threshold"] if key == "rejected_percent" else 0
+    for key, metric, statistic, threshold_setting, description in watched:
         alarms.append(
             {
                 "key": key,
@@ -130,7 +129,7 @@ def alarm_specs(
                 "description": description,
                 "metric_name": metric,
                 "statistic": statistic,
-                "threshold": threshold,
+                "threshold": opts[threshold_setting] if threshold_setting else 0,
                 **app_metric,
                 **common,
             }
