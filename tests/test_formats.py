@@ -781,6 +781,15 @@ def test_error_payloads_from_the_typed_decoder_hold_plain_bars(document):
     assert "Bar(" not in json.dumps(error.payload)  # json.dumps would raise on a struct anyway
 
 
+def _decode_outcome(raw: bytes, key: str):
+    """What decode_input makes of a file: its series and errors, or the reason it refused it."""
+    try:
+        parsed = decode_input(raw, key, MAX_BYTES)
+    except InputRejected as error:
+        return error.reason
+    return [(s.symbol, plain(s.values)) for s in parsed.series], [e.message for e in parsed.errors]
+
+
 @pytest.mark.parametrize("depth", [1021, 1022, 1023, 1024])
 @pytest.mark.parametrize("where", ["meta", "status"])
 def test_deeply_nested_meta_of_a_multi_symbol_file_gets_the_generic_decoders_answer(depth, where):
@@ -789,19 +798,12 @@ def test_deeply_nested_meta_of_a_multi_symbol_file_gets_the_generic_decoders_ans
     bars = json.dumps(CSV_BARS).encode()
     raw = b'{"AAPL": {"%s": %s, "values": %s}, "MSFT": {"values": %s}}' % (where.encode(), nested, bars, bars)
 
-    def outcome():
-        try:
-            parsed = decode_input(raw, "inputs/batch.json", MAX_BYTES)
-        except InputRejected as error:
-            return error.reason
-        return [(s.symbol, plain(s.values)) for s in parsed.series], [e.message for e in parsed.errors]
-
-    fast = outcome()
+    fast = _decode_outcome(raw, "inputs/batch.json")
     with (
         mock.patch.object(formats, "_typed_document", return_value=None),
         mock.patch.object(formats, "_columnar_document", return_value=None),
     ):
-        assert fast == outcome()
+        assert fast == _decode_outcome(raw, "inputs/batch.json")
 
 
 @pytest.mark.parametrize("depth", [10, 1000, 1023, 1024, 1025, 2000, 50_000])
@@ -810,13 +812,6 @@ def test_deeply_nested_meta_gets_the_generic_decoders_answer(depth, where):
     nested = b"[" * depth + b"]" * depth
     raw = b'{"%s": %s, "values": %s}' % (where.encode(), nested, json.dumps(CSV_BARS).encode())
 
-    def outcome():
-        try:
-            parsed = decode_input(raw, "inputs/AAPL_1day.json", MAX_BYTES)
-        except InputRejected as error:
-            return error.reason
-        return [(s.symbol, plain(s.values)) for s in parsed.series], [e.message for e in parsed.errors]
-
-    typed_path = outcome()
+    typed_path = _decode_outcome(raw, "inputs/AAPL_1day.json")
     with mock.patch.object(formats, "_typed_document", return_value=None):
-        assert typed_path == outcome()
+        assert typed_path == _decode_outcome(raw, "inputs/AAPL_1day.json")
