@@ -123,15 +123,24 @@ def tool_venv(name: str, requirements: Path) -> Path:
     import sys
 
     venv = REPO / "build" / f".venv-{name}"
-    stamp = venv / ".requirements"
-    wanted = requirements.read_text()
-    if not stamp.exists() or stamp.read_text() != wanted:
+
+    def install() -> None:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
         proc = subprocess.run([*pip, "-r", str(requirements)], capture_output=True, text=True, timeout=1200)
         assert proc.returncode == 0, f"installing {name} failed:\n{proc.stderr[-3000:]}"
-        stamp.write_text(wanted)
+
+    _installed_once(venv, requirements, install)
     return venv / "bin"
+
+
+def _installed_once(directory: Path, requirements: Path, install) -> None:
+    """Run `install` (which fills `directory`) unless the directory's stamp holds these requirements."""
+    stamp = directory / ".requirements"
+    wanted = requirements.read_text()
+    if not stamp.exists() or stamp.read_text() != wanted:
+        install()
+        stamp.write_text(wanted)
 
 
 def terraform_plugin_dir() -> Path | None:
@@ -195,11 +204,8 @@ def lambda_runtime_sdk() -> Path:
 
     requirements = REPO / "requirements-lambda-runtime.txt"
     target = REPO / "build" / ".lambda-runtime-sdk"
-    stamp = target / ".requirements"
-    wanted = requirements.read_text()
-    if not stamp.exists() or stamp.read_text() != wanted:
-        import shutil
 
+    def install() -> None:
         shutil.rmtree(target, ignore_errors=True)
         pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
         proc = subprocess.run(
@@ -210,5 +216,6 @@ def lambda_runtime_sdk() -> Path:
         )
         assert proc.returncode == 0, f"installing the runtime's SDK failed:\n{proc.stderr[-3000:]}"
         shutil.rmtree(target / "bin", ignore_errors=True)
-        stamp.write_text(wanted)
+
+    _installed_once(target, requirements, install)
     return target
