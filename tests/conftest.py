@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-# The real Twelve Data responses of `../shared/fixtures`; SHARED_FIXTURES points elsewhere.
-FIXTURES = Path(os.environ.get("SHARED_FIXTURES") or REPO.parent / "shared" / "fixtures") / "twelvedata"
+# Real Twelve Data responses, kept in the repository (tests/fixtures/twelvedata/README.md says where
+# each came from).
+FIXTURES = REPO / "tests" / "fixtures" / "twelvedata"
 SAMPLES = REPO / "sandbox" / "samples"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -20,8 +19,8 @@ from chalicelib.ingest.columnar import ColumnarBars, Scanner
 from chalicelib.ingest.formats import InputRejected, decode_input
 from chalicelib.ingest.parsing import _datetime_seconds
 from chalicelib.ingest.pipeline import ingest_document
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "twelvedata"
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=300)
 NOW = 1_767_225_600  # 2026-01-01
 DAY = 86_400

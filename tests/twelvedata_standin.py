@@ -1,6 +1,6 @@
 """A stand-in for Twelve Data's `/time_series` on loopback: real HTTP for the real client code.
 
-It answers from the shared fixtures' shapes: a symbol it knows gets a daily series, `NOTFOUND…`
+It answers from the shapes of the Twelve Data samples (tests/fixtures/twelvedata): a symbol it knows gets a daily series, `NOTFOUND…`
 symbols get the fixture's "symbol not found" error, and a test can script the next answers
 (a 429 body, a 5xx, a malformed body, a slow answer) with `then`. Every request is recorded.
 """
