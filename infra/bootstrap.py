@@ -11,8 +11,8 @@ creates (or brings back to its definition) the app's KMS key, the bucket (public
 default encryption, versioning, lifecycle rules; named after the account and region unless
 `--bucket` names it), the analyses table (stream NEW_IMAGE, point-in-time recovery), the SES
 sender identity, a dead-letter queue per function, each function's log group with its retention,
-the alarm topic (with `--alarm-email` subscribed) and the alarms, and finally writes the stage's
-policy files and environment (names, stream ARN, sender, recipients, insights provider) into
+the alarm topic (with `--alarm-email` subscribed) and the alarms, each function's IAM role (named
+per region, `infra.roles`), and finally writes the stage's policy files, role ARNs and environment (names, stream ARN, sender, recipients, insights provider) into
 `.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
 mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
 (`created`, `updated` or `unchanged`); a second run changes nothing. `sender` creates the stage's
@@ -37,16 +37,20 @@ from typing import Any
 from infra import chalice_config
 from infra.provision import UNCHANGED, UPDATED, Bootstrap
 from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs
+from infra.roles import ensure_roles
 from infra.settings import load_stage_settings, save_stage_settings
 from infra.teardown import Teardown
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 
 
-def write_chalice_files(chalice_dir: Path, specs: dict[str, Any], stream_arn: str) -> list[str]:
-    """The stage's policy files and environment (with the stream ARN) in `chalice_dir`; the names written."""
+def write_chalice_files(
+    chalice_dir: Path, specs: dict[str, Any], stream_arn: str, role_arns: dict[str, str]
+) -> list[str]:
+    """The stage's policy files, roles and environment (with the stream ARN) in `chalice_dir`; the
+    names written."""
     config = json.loads((chalice_dir / "config.json").read_text())
-    config, files = chalice_config.render(config, {specs["stage"]: specs})
+    config, files = chalice_config.render(config, {specs["stage"]: specs}, {specs["stage"]: role_arns})
     config["stages"][specs["stage"]]["environment_variables"]["ANALYSES_STREAM_ARN"] = stream_arn
     stale = chalice_config.stale_files(chalice_dir, config, files)
     for name, text in stale.items():
@@ -128,7 +132,11 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     sts = client("sts")
     identity = sts.get_caller_identity()
     account, partition, region = identity["Account"], identity["Arn"].split(":")[1], sts.meta.region_name
-    specs = resource_specs(app_name, args.stage, account, region, **stated)
+    try:
+        specs = resource_specs(app_name, args.stage, account, region, **stated)  # names with the region
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     def report(kind: str, name: str, outcome: str) -> None:
         print(f"  {kind:<18} {name:<45} {outcome}")
@@ -151,7 +159,8 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
     report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)
     stream_arn = bootstrap.resources(api_key)
-    written = write_chalice_files(args.chalice_dir, specs, stream_arn)
+    role_arns = ensure_roles(specs, client, report, chalice_config.stage_policies(specs), account, partition)
+    written = write_chalice_files(args.chalice_dir, specs, stream_arn, role_arns)
     report("chalice config", str(args.chalice_dir), f"{UPDATED} ({', '.join(written)})" if written else UNCHANGED)
     return 0
 

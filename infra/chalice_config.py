@@ -4,7 +4,8 @@ For each stage it reads the stage's settings (`.chalice/settings-<stage>.json`, 
 and writes one IAM policy file per function (`policy-<stage>-<function>.json`, from
 `function_policies`: notify may send only as the configured sender) and, in `.chalice/config.json`,
 each function's `iam_policy_file` with `autogen_policy: false` (Chalice's own analysis reads only
-`app.py` and misses what the handlers call) and the stage's environment: resource names, sender,
+`app.py` and misses what the handlers call), once the bootstrap has made the roles (`infra.roles`,
+named per region) `manage_iam_role: false` with each role's ARN, and the stage's environment: resource names, sender,
 recipients, insights provider. `--check` fails if the files on disk differ from what would be
 written (drift). The bootstrap runs the same rendering for its stage once it knows the account.
 """
@@ -54,9 +55,21 @@ def stage_specs(
     return resource_specs(config["app_name"], stage, account, region, **stated)
 
 
-def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the new config.json, {policy file name: its text}) for these stages."""
+def stage_policies(specs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{function: its IAM policy} as the policy files hold it (any account and region of the stage)."""
+    return function_policies(literal_arns(specs))
+
+
+def render(
+    config: dict[str, Any],
+    specs_by_stage: dict[str, dict[str, Any]],
+    role_arns: dict[str, dict[str, str]] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the new config.json, {policy file name: its text}) for these stages. `role_arns`
+    ({stage: {function: ARN}}, from the bootstrap): the roles `chalice deploy` is to use instead of
+    making its own (`infra.roles`); a stage without them keeps what its config says."""
     config = json.loads(json.dumps(config))
+    role_arns = role_arns or {}
     files: dict[str, str] = {}
     for stage, specs in specs_by_stage.items():
         stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
@@ -67,7 +80,7 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
                 environment.pop(name, None)  # the app's own default applies
             else:
                 environment[name] = value
-        policies = function_policies(literal_arns(specs))
+        policies = stage_policies(specs)
         functions = stage_config.setdefault("lambda_functions", {})
         if "fetch" not in specs["functions"]:
             functions.pop("fetch", None)  # no symbols: no fetch function to configure
@@ -76,6 +89,8 @@ def render(config: dict[str, Any], specs_by_stage: dict[str, dict[str, Any]]) ->
             files[name] = json.dumps(policies[function], indent=2) + "\n"
             entry = functions.setdefault(function, {})
             entry.update({"iam_policy_file": name, "autogen_policy": False})
+            if function in role_arns.get(stage, {}):
+                entry.update({"manage_iam_role": False, "iam_role_arn": role_arns[stage][function]})
     return config, files
 
 

@@ -23,6 +23,7 @@ FUNCTIONS = ("ingest", "analyze", "notify")
 # Chalice's one function for every API route (the report archive, chalicelib.api), named
 # `<app>-<stage>`. API Gateway invokes it synchronously: it has no dead-letter queue.
 API_HANDLER = "api_handler"
+_ROLE_NAME_MAX = 64  # IAM quotas (read 2026-12-04), as infra.roles says
 API_AUTH_MODES = ("iam", "api_key")
 
 # The EMF dimension every metric carries (chalicelib.observability.SERVICE); the app's own
@@ -212,6 +213,11 @@ def resource_specs(
     names = (*FUNCTIONS, "fetch") if fetch else FUNCTIONS
     functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in names}
     functions[API_HANDLER] = {"function_name": prefix, "dead_letter_queue": None}
+    for fn, function in functions.items():
+        # IAM names are global to the account: the region keeps two regions' roles apart (infra.roles).
+        function["role_name"] = f"{prefix}-{fn}-{region}" if region else None
+        if function["role_name"] and len(function["role_name"]) > _ROLE_NAME_MAX:
+            raise ValueError(f"role name {function['role_name']!r} is longer than {_ROLE_NAME_MAX} characters")
 
     return {
         "app_name": app_name,

@@ -1,14 +1,15 @@
 """`python -m infra.bootstrap destroy`: removes what `Bootstrap.resources()` created for a stage.
 
-Run it after `chalice delete --stage X` (which removes the functions, roles and triggers Chalice
-made). It deletes the alarms, the dead-letter queues, the log groups, the alarm topic with its
-subscriptions and the fetch's API key parameter. The bucket, the table and the KMS key the table is
-encrypted with are kept, with their data, unless `delete_data` is set: then every object version
-and delete marker is removed, then the bucket, then the table (refused while the table's deletion
-protection is on, unless `force` is set), and the key is scheduled for deletion with the stage's
-`kms_key_deletion_window_days` (AWS allows 7 to 30 days; read 2026-12-04,
-https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html). The SES identity is left alone: stages may share it. Each step tells
-`report` what it did (`deleted`, `scheduled for deletion`, `kept`, `absent`), so a second run only
+Run it after `chalice delete --stage X` (which removes the functions and triggers Chalice made).
+It deletes the alarms, the functions' IAM roles (`infra.roles`), the dead-letter queues, the log
+groups, the alarm topic with its subscriptions and the fetch's API key parameter. The bucket, the
+table and the KMS key the table is encrypted with are kept, with their data, unless `delete_data`
+is set: then every object version and delete marker is removed, then the bucket, then the table
+(refused while the table's deletion protection is on, unless `force` is set), and the key is
+scheduled for deletion with the stage's `kms_key_deletion_window_days` (AWS allows 7 to 30 days;
+read 2026-12-04, https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html).
+The SES identity is left alone: stages may share it. Each step tells `report` what it did
+(`deleted`, `scheduled for deletion`, `kept`, `absent`), so a second run only
 reports `absent`.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from chalicelib.aws import error_code
 from infra.provision import pages
+from infra.roles import delete_roles
 
 DELETED, ABSENT, KEPT = "deleted", "absent", "kept"
 _MISSING = (
@@ -45,6 +47,7 @@ class Teardown:
         if delete_data:
             self.check_table_protection(force)
         self.alarms()
+        delete_roles(self.specs, self.client, self.report)
         self.alarm_topic()
         self.dead_letter_queues()
         self.log_groups()

@@ -102,11 +102,54 @@ def chalice_executable() -> str:
     return str(beside) if beside.exists() else shutil.which("chalice") or "chalice"
 
 
+# What `chalice package` reads of a project: the app, its library, its requirements, its config.
+_PACKAGED = ("app.py", "chalicelib", "vendor", "requirements.txt")
+# The bootstrap's roles (`infra.roles`) belong to the `chalice deploy` path, in one account and
+# region: the Terraform package makes its own (named per region by `terraform_fixes`).
+_DEPLOY_PATH_ROLE_KEYS = ("manage_iam_role", "iam_role_arn")
+
+
+def without_deploy_path_roles(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` without the role ARNs the bootstrap wrote for `chalice deploy`."""
+    config = json.loads(json.dumps(config))
+    scopes = [config, *config.get("stages", {}).values()]
+    for scope in list(scopes):
+        scopes.extend(scope.get("lambda_functions", {}).values())
+    for scope in scopes:
+        for key in _DEPLOY_PATH_ROLE_KEYS:
+            scope.pop(key, None)
+    return config
+
+
+def packaging_copy(project_dir: Path, dest: Path) -> Path:
+    """What `chalice package` reads of `project_dir`, in `dest`, with the config's deploy-path roles
+    left out. Chalice's cache of built dependencies (`.chalice/deployments`) is shared, not copied."""
+    dest.mkdir(parents=True)
+    for name in _PACKAGED:
+        source = project_dir / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copyfile(source, dest / name)
+    chalice_dir = dest / ".chalice"
+    chalice_dir.mkdir()
+    for path in (project_dir / ".chalice").glob("*.json"):
+        shutil.copyfile(path, chalice_dir / path.name)
+    config = json.loads((project_dir / ".chalice" / "config.json").read_text())
+    write_json(chalice_dir / "config.json", without_deploy_path_roles(config))
+    cache = project_dir / ".chalice" / "deployments"
+    cache.mkdir(exist_ok=True)
+    (chalice_dir / "deployments").symlink_to(cache, target_is_directory=True)
+    return dest
+
+
 def run_chalice_package(project_dir: Path, stage: str, out_dir: Path) -> None:
     """`chalice package --pkg-format terraform` into `out_dir` (Chalice wants a region, not credentials)."""
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
     cmd = [chalice_executable(), "package", "--pkg-format", "terraform", "--stage", stage, str(out_dir)]
-    proc = subprocess.run(cmd, cwd=project_dir, env=env, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="chalice-project-") as tmp:
+        copy = packaging_copy(project_dir, Path(tmp) / project_dir.name)
+        proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 

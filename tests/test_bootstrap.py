@@ -312,3 +312,50 @@ def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_
     with pytest.raises(SystemExit, match="overlapping notifications"):
         with redirect_stdout(io.StringIO()):
             bootstrap.main(args)
+
+
+def test_the_same_stage_in_two_regions_gets_roles_of_its_own(moto_server, tmp_path):
+    """IAM names are global to the account: each region's bootstrap makes its own roles, and the
+    stage's config tells `chalice deploy` to use them (Chalice's own would be shared)."""
+    dirs = {}
+    for region in (REGION, "eu-west-1"):
+        dirs[region] = tmp_path / region / ".chalice"
+        copy_chalice_dir(dirs[region])
+        rows = _run(
+            *_resources_args(dirs[region]), client=lambda service, r=region: boto3.client(service, region_name=r)
+        )
+        assert sorted(
+            line.split()[2] for kind, outcome, line in rows if kind == "iam role" and outcome == "created"
+        ) == [f"stock-insights-dev-{fn}-{region}" for fn in ("analyze", "api_handler", "ingest", "notify")]
+    iam = moto_server("iam")
+    for region, chalice_dir in dirs.items():
+        config = json.loads((chalice_dir / "config.json").read_text())
+        for fn, entry in config["stages"]["dev"]["lambda_functions"].items():
+            role = f"stock-insights-dev-{fn}-{region}"
+            assert (entry["manage_iam_role"], entry["iam_role_arn"]) == (False, f"arn:aws:iam::{ACCOUNT}:role/{role}")
+            # The role's one policy is the policy file, naming this region's bucket only.
+            written = json.loads((chalice_dir / f"policy-dev-{fn}.json").read_text())
+            assert iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"] == written
+            assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [role]
+            trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]["Statement"]
+            assert [(s["Principal"], s["Action"]) for s in trust] == [
+                ({"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
+            ]
+        ingest = (chalice_dir / "policy-dev-ingest.json").read_text()
+        assert f"-{region}" in ingest and ingest.count("stock-insights-dev-data-") == ingest.count(f"-{region}")
+    # A role changed by hand is brought back to its definition on the next run.
+    role = f"stock-insights-dev-ingest-{REGION}"
+    iam.put_role_policy(RoleName=role, PolicyName=role, PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))  # fmt: skip
+    rows = _run(*_resources_args(dirs[REGION]))
+    assert [outcome for kind, outcome, line in rows if kind == "iam role" and role in line] == ["updated"]
+    assert iam.get_role_policy(RoleName=role, PolicyName=role)["PolicyDocument"] == json.loads(
+        (dirs[REGION] / "policy-dev-ingest.json").read_text()
+    )
+
+
+def test_a_role_name_that_cannot_fit_is_refused_before_anything_is_made():
+    with pytest.raises(ValueError, match="longer than 64 characters"):
+        resource_specs(
+            "a-very-long-application-name-for-stock", "staging", "1" * 12, "ap-southeast-2", bucket_name="data"
+        )

@@ -420,6 +420,10 @@ def test_chalice_path_delivers_every_setting(chalice_path, project):
         written = json.loads((project / ".chalice" / f"policy-{STAGE}-{fn}.json").read_text())
         assert deployed["policies"][fn] == written
     assert "arn:aws:s3:::" + deployed["bucket"] in json.dumps(deployed["policies"]["ingest"])
+    # Each function runs with the role the bootstrap made for it in this region (infra.roles).
+    for fn, function in deployed["functions"].items():
+        assert function["Role"] == f"arn:aws:iam::{CHALICE_ACCOUNT}:role/{PREFIX}-{fn}-{REGION}"
+        assert _function_settings(project, fn)["iam_role_arn"] == function["Role"]
     # The key went from the deployer's environment to a SecureString, and nowhere else.
     parameter = client("ssm").get_parameter(Name=f"/stock-insights/{STAGE}/twelvedata-api-key", WithDecryption=True)
     assert (parameter["Parameter"]["Type"], parameter["Parameter"]["Value"]) == ("SecureString", API_KEY)
@@ -434,6 +438,46 @@ def test_chalice_path_run_twice_changes_nothing(chalice_path):
     assert set(resources.values()) <= {"unchanged", "ready"}, resources
     assert set(wire.values()) == {"unchanged"}, wire
     assert "updated" in report_outcomes(first[2]).values()  # the first wire had work to do
+
+
+OTHER_REGION = "eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def second_region(chalice_path, tmp_path_factory):
+    """The same stage deployed by the README's steps to another region of the same account, from a
+    checkout of its own (its `.chalice/` holds that region's bucket, stream and roles)."""
+    client, _, _ = chalice_path
+    endpoint = client("sts").meta.endpoint_url
+    project = copy_project(tmp_path_factory.mktemp("other-region") / "stock-insights")
+    python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
+    env = {**user_environment(endpoint), "AWS_DEFAULT_REGION": OTHER_REGION}
+    resources = [python, "-m", "infra.bootstrap", "resources", "--stage", STAGE, "--sender", SENDER]
+    run([*resources, "--recipients", ",".join(RECIPIENTS)], project, env)
+    run([chalice, "deploy", "--stage", STAGE], project, env)
+    run([python, "-m", "infra.bootstrap", "wire", "--stage", STAGE], project, env)
+
+    def other(service: str):
+        return boto3.client(service, region_name=OTHER_REGION, endpoint_url=endpoint,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+
+    return other, project
+
+
+def test_the_same_stage_in_two_regions_of_one_account_keeps_its_own_roles(chalice_path, second_region, project):
+    client, _, _ = chalice_path
+    other, other_project = second_region
+    buckets = {REGION: f"{PREFIX}-data-{CHALICE_ACCOUNT}-{REGION}",
+               OTHER_REGION: f"{PREFIX}-data-{CHALICE_ACCOUNT}-{OTHER_REGION}"}  # fmt: skip
+    for region, factory, checkout in ((REGION, client, project), (OTHER_REGION, other, other_project)):
+        for fn in ALL_FUNCTIONS if region == REGION else FUNCTIONS:
+            role = factory("lambda").get_function_configuration(FunctionName=f"{PREFIX}-{fn}")["Role"]
+            assert role.endswith(f"/{PREFIX}-{fn}-{region}"), (region, fn, role)
+            policy = json.dumps(_role_policy(factory, role))
+            # Each region's role still reads its own region's bucket after the other was deployed.
+            assert f"arn:aws:s3:::{buckets[region]}" in policy or fn != "ingest"
+            assert f"arn:aws:s3:::{buckets[REGION if region == OTHER_REGION else OTHER_REGION]}" not in policy
+            assert json.loads(policy) == json.loads((checkout / ".chalice" / f"policy-{STAGE}-{fn}.json").read_text())
 
 
 def test_the_settings_file_holds_what_the_deployer_stated_and_nothing_from_the_account(chalice_path, project):

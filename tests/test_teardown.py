@@ -32,6 +32,11 @@ def test_destroy_removes_bootstrap_resources_keeps_data_then_delete_data(moto_se
     outcomes = {(kind, outcome) for kind, outcome, _ in first}
     assert ("alarm topic", "deleted") in outcomes and ("alarm subscription", "deleted") in outcomes
     assert {o for k, o, _ in first if k in ("alarm", "dead-letter queue", "log group")} == {"deleted"}
+    # The functions' roles the bootstrap made (chalice delete leaves roles it did not make).
+    assert sorted(line.split()[2] for k, o, line in first if k == "iam role" and o == "deleted") == [
+        f"stock-insights-dev-{fn}-{REGION}" for fn in ("analyze", "api_handler", "ingest", "notify")
+    ]
+    assert not [r for r in client("iam").list_roles()["Roles"] if r["RoleName"].startswith("stock-insights-dev")]
     assert [o for k, o, _ in first if k in ("bucket", "table", "ses identity", "kms key")] == ["kept"] * 4
 
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix="stock-insights-dev")["MetricAlarms"] == []

@@ -862,3 +862,28 @@ def test_role_names_carry_the_region():
 def test_the_packages_roles_are_named_per_region(documents):
     roles = _resources(documents, "aws_iam_role")
     assert roles and all(r["name"].endswith("-${data.aws_region.infra.name}") for r in roles.values())
+
+
+def test_the_deploy_paths_roles_stay_out_of_what_chalice_package_reads(tmp_path):
+    """The bootstrap's per-region roles are for `chalice deploy`; the package makes its own."""
+    from infra.terraform import packaging_copy
+
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "chalicelib", project / "chalicelib")
+    for name in ("app.py", "requirements.txt"):
+        shutil.copyfile(REPO / name, project / name)
+    shutil.copytree(REPO / ".chalice", project / ".chalice", ignore=shutil.ignore_patterns("deploy*"))
+    config = json.loads((project / ".chalice" / "config.json").read_text())
+    arn = "arn:aws:iam::111111111111:role/stock-insights-dev-ingest-eu-west-1"
+    config["stages"]["dev"]["lambda_functions"]["ingest"].update(manage_iam_role=False, iam_role_arn=arn)
+    (project / ".chalice" / "config.json").write_text(json.dumps(config))
+
+    copy = packaging_copy(project, tmp_path / "copy")
+
+    packaged = json.loads((copy / ".chalice" / "config.json").read_text())
+    ingest = packaged["stages"]["dev"]["lambda_functions"]["ingest"]
+    assert "iam_role_arn" not in ingest and "manage_iam_role" not in ingest
+    assert ingest["iam_policy_file"] == "policy-dev-ingest.json"  # the rest of the config is as it was
+    assert (copy / "app.py").read_text() == (REPO / "app.py").read_text()
+    assert (copy / ".chalice" / "policy-dev-ingest.json").exists() and (copy / "chalicelib" / "config.py").exists()
+    assert json.loads((project / ".chalice" / "config.json").read_text()) == config  # the checkout's own is untouched
