@@ -56,12 +56,8 @@ class Bootstrap:
         """The fetch's Twelve Data key as an SSM SecureString (never printed): written from the
         value given, or checked for and explained when none is given."""
         ssm, name = self.client("ssm"), self.specs["fetch"]["api_key_parameter"]
-        try:
-            current = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
-        except Exception as exc:
-            if error_code(exc) != "ParameterNotFound":
-                raise
-            current = None
+        current = unless_missing("ParameterNotFound", lambda: ssm.get_parameter(Name=name, WithDecryption=True))
+        current = current and current["Parameter"]
         if api_key is None:
             if current is None:
                 self.report(
@@ -411,6 +407,16 @@ def _same(current: Any, wanted: Any) -> bool:
     if isinstance(wanted, float) and current is not None:
         return float(current) == wanted
     return current == wanted
+
+
+def unless_missing(missing_code: str, call: Callable[[], Any]) -> Any:
+    """`call()`'s answer, or None when AWS answers that the resource does not exist (`missing_code`)."""
+    try:
+        return call()
+    except Exception as exc:
+        if error_code(exc) != missing_code:
+            raise
+        return None
 
 
 def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.aws import error_code
+from infra.provision import unless_missing
 
 # Chalice's own trust policy for the roles it manages (chalice.constants.LAMBDA_TRUST_POLICY).
 LAMBDA_TRUST_POLICY = {
@@ -52,11 +53,8 @@ def ensure_roles(
     for function, spec in specs["functions"].items():
         name = spec["role_name"]
         arns[function] = role_arn(partition, account, name)
-        try:
-            role = iam.get_role(RoleName=name)["Role"]
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
+        found = unless_missing("NoSuchEntity", lambda name=name: iam.get_role(RoleName=name))
+        if found is None:
             tags = [{"Key": key, "Value": value} for key, value in specs["tags"].items()]
             iam.create_role(
                 RoleName=name,
@@ -68,16 +66,11 @@ def ensure_roles(
             report("iam role", name, CREATED)
             continue
         changed = False
-        if role.get("AssumeRolePolicyDocument") != LAMBDA_TRUST_POLICY:
+        if found["Role"].get("AssumeRolePolicyDocument") != LAMBDA_TRUST_POLICY:
             iam.update_assume_role_policy(RoleName=name, PolicyDocument=_json(LAMBDA_TRUST_POLICY))
             changed = True
-        try:
-            current = iam.get_role_policy(RoleName=name, PolicyName=name)["PolicyDocument"]
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
-            current = None
-        if current != policies[function]:
+        current = unless_missing("NoSuchEntity", lambda name=name: iam.get_role_policy(RoleName=name, PolicyName=name))
+        if (current or {}).get("PolicyDocument") != policies[function]:
             iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=_json(policies[function]))
             changed = True
         report("iam role", name, UPDATED if changed else UNCHANGED)
