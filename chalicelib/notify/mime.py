@@ -27,7 +27,10 @@ SENDER_NAME = "Stock Insights"
 _BODY_POLICY = policy.SMTP.clone(max_line_length=76)
 # The bytes written out: headers set with `set_raw` (the text ones) go out exactly as built here
 # (`refold_source="none"`), and the generator refuses any header line that would start a new
-# header (`verify_generated_headers`, on by default since Python 3.13).
+# header (`verify_generated_headers`, on by default since Python 3.13). SES takes the message as
+# given: a header and a body separated by a blank line, no line over 1,000 characters (RFC 5321),
+# content outside 7-bit ASCII encoded (SES API v2 Reference, "RawMessage",
+# docs.aws.amazon.com/ses/latest/APIReference-V2/API_RawMessage.html, read 2026-12-04).
 _WIRE_POLICY = policy.SMTP.clone(max_line_length=998, refold_source="none", verify_generated_headers=True)
 
 
