@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 RejectRule = Literal[
     "bad_symbol",
@@ -73,6 +73,9 @@ class IngestorCompletedDetail(TypedDict):
     counts: IngestCounts
     correlation_id: str
     reject_rules: dict[str, int]  # beyond the contract's fields: rule -> rejected count, for the report
+    # The S3 key as uploaded, present only when it differs from `input_key` (the key without the
+    # control, bidi and zero-width characters a name may not show): the analysis id is its.
+    object_key: NotRequired[str]
 
 
 IngestStatus = Literal["processed", "duplicate", "quarantined"]

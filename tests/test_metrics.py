@@ -88,6 +88,8 @@ def _reference(close: np.ndarray, volume: np.ndarray, dates: list[str]) -> dict:
     for i in range(max(1, n - 5), n):
         if prior_mean.iloc[i] > 0 and volume[i] / prior_mean.iloc[i] > 1.5:
             anomalies.append(("volume_spike", dates[i], volume[i] / prior_mean.iloc[i]))
+        elif prior_mean.iloc[i] == 0 and volume[i] > 0:  # over a zero mean: a spike, ratio null
+            anomalies.append(("volume_spike", dates[i], None))
     for i in range(max(1, n - 5), n):
         move = 100 * returns.iloc[i]
         if abs(move) > 5:
@@ -119,7 +121,9 @@ def test_every_metric_matches_talib_and_pandas_on_real_prefixes(prefix_metrics):
         got = sorted((a["type"], a["datetime"], a["value"]) for a in mine["anomalies"])
         want = sorted(ref["anomalies"])
         assert [(t, d) for t, d, _ in got] == [(t, d) for t, d, _ in want], symbol
-        assert all(math.isclose(g[2], w[2], rel_tol=REL) for g, w in zip(got, want, strict=True))
+        assert all(
+            g[2] is w[2] is None or math.isclose(g[2], w[2], rel_tol=REL) for g, w in zip(got, want, strict=True)
+        )
     assert checked > 3000  # ~340 real prefixes x 9 numeric metrics
 
 
@@ -205,11 +209,29 @@ def test_all_closes_equal_is_flat_with_zero_volatility():
     _assert_no_nan(m)
 
 
-def test_zero_average_volume_has_no_ratio_and_no_spike():
-    m = _series([1.0, 1.1, 1.2, 1.3], [0, 0, 0, 500])
+def test_a_volume_over_a_zero_average_is_a_spike_with_a_null_ratio():
+    m = _series([1.0, 1.01, 1.02, 1.03], [0, 0, 0, 500])
     assert m["avg_volume"] == 0 and m["volume_ratio"] is None
-    assert all(a["type"] != "volume_spike" for a in m["anomalies"])
+    assert m["anomalies"] == [{"type": "volume_spike", "datetime": "2024-01-04", "value": None, "window": 3}]
     _assert_no_nan(m)
+    # zero after zeros is no spike; a zero average from the first bar on is a spike on bar 1
+    assert _series([1.0, 1.01, 1.02], [0, 0, 0])["anomalies"] == []
+    assert [a["datetime"] for a in _series([1.0, 1.01, 1.02], [0, 7, 5])["anomalies"]] == ["2024-01-02"]
+
+
+def test_extreme_storable_prices_have_a_finite_volatility():
+    # Prices ingest accepts (1e-130 .. 1e126): returns near 1e255, whose squares overflow a float.
+    closes = [1e-129, 1e126, 1e-129, 1e126, 1e-129]
+    m = _series(closes, [1] * 5)
+    returns = [closes[i] / closes[i - 1] - 1 for i in range(1, 5)]
+    mean = sum(returns) / 4
+    expected = 100 * math.sqrt(sum(((r - mean) / 1e255) ** 2 for r in returns) / 3) * 1e255
+    assert m["volatility_pct"] == pytest.approx(expected, rel=1e-9)
+    assert math.isfinite(m["volatility_pct"])
+    # and ordinary prices keep their value (the real-data comparison above covers the rest)
+    assert _series([10.0, 11.0, 10.0], [1] * 3)["volatility_pct"] == pytest.approx(
+        100 * float(np.std([0.1, 10 / 11 - 1], ddof=1))
+    )
 
 
 def test_instrument_without_volume():
@@ -242,6 +264,27 @@ def test_symbols_keep_their_own_interval_and_order():
     assert metrics["A"]["interval"] == "1day" and metrics["B"]["interval"] == "1h"
     assert metrics["A"]["percent_change"] == 100.0 and metrics["B"]["percent_change"] == 100.0
     assert metrics["B"]["last_datetime"] == "2024-01-01 10:00:00"
+
+
+def test_one_symbol_at_two_intervals_is_two_series_keyed_symbol_at_interval():
+    daily = [
+        {"symbol": "A", "interval": "1day", "datetime": f"2024-01-0{d}", "close": str(d), "volume": "1"} for d in (1, 2)
+    ]
+    hourly = [
+        {"symbol": "A", "interval": "1h", "datetime": f"2024-01-02 1{h}:00:00", "close": str(10 + h), "volume": "1"}
+        for h in (0, 1, 2)
+    ]
+    other = [{"symbol": "B", "interval": "1day", "datetime": "2024-01-01", "close": "3", "volume": "1"}]
+    body = b"".join(orjson.dumps(bar) + b"\n" for bar in daily + hourly + other)
+    for columns in (load_processed(body), columns_from_bars(daily + hourly + other)):
+        assert columns.symbols.tolist() == ["A@1day", "A@1h", "B"]
+        assert columns.series_symbols() == ["A", "A", "B"]
+        metrics = compute_metrics(columns)
+        assert metrics["A@1day"]["interval"] == "1day" and metrics["A@1day"]["bars"] == 2
+        assert metrics["A@1day"]["percent_change"] == 100.0
+        assert metrics["A@1h"]["interval"] == "1h" and metrics["A@1h"]["bars"] == 3
+        assert metrics["A@1h"]["last_close"] == 12.0 and metrics["A@1h"]["first_datetime"] == "2024-01-02 10:00:00"
+        assert metrics["B"]["interval"] == "1day"
 
 
 def test_empty_input():

@@ -8,6 +8,7 @@ from email import policy
 
 import pytest
 
+from chalicelib.notify.formatting import clean_line
 from chalicelib.notify.mime import browser_html, build_message, message_id
 from chalicelib.notify.render import InlineImage, Report, render_report, standalone_html
 from tests.report_records import hostile_record, market_record
@@ -143,3 +144,29 @@ def test_browser_html_puts_the_pictures_back_in_place(report):
     assert page.replace("\r\n", "\n").rstrip("\n") == standalone_html(report)
     plain_report = Report(subject="s", html="<!DOCTYPE html><p>h</p>", text="t", images=[])
     assert browser_html(build(plain_report)).strip() == "<!DOCTYPE html><p>h</p>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stock Insights | =?utf-8?q?Q3=0D=0AReply-To=3A_x=40evil=2Eio=0D=0AX-Tail=3A?=.json | Bullish",
+        "Top: =?l1?q?=0D=0ACc:x@e.i?= +12.00%",
+        "=?utf-8?b?DQpCY2M6IHhAZXZpbC5pbw==?=",
+        "ÄPFEL " + "€" * 90 + " 😀 end",
+        "=?" * 100,
+        "plain ascii " * 16,
+    ],
+)
+def test_text_from_data_reads_back_as_itself_in_every_header_it_reaches(text):
+    raw = build(Report(subject=text, html="<p>h</p>", text="t"), correlation_id=text, analysis_id="a1")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert max(raw) < 128
+    for reader in (policy.default, policy.SMTP, policy.compat32):
+        message = email.message_from_bytes(raw, policy=reader)
+        assert message.keys() == list(parse(build(Report(subject="s", html="<p>h</p>", text="t"))).keys())
+    message = parse(raw)
+    # exactly the one line the subject and the id were cut to, nothing decoded out of it
+    assert message["Subject"] == clean_line(text, 200)
+    assert message["X-Correlation-Id"] == clean_line(text, 100)
+    for line in head.split(b"\r\n"):
+        assert len(line) <= (76 if b"=?utf-8?b?" in line else 998)

@@ -238,6 +238,22 @@ def test_same_symbol_twice_in_a_batch_is_deduplicated_across_both_requests():
     assert reject["bar"] == bar("2023-01-03", close="126.00000")
 
 
+def test_one_symbol_at_two_intervals_is_two_series_each_with_its_interval():
+    daily = series("AAPL", "1day", [bar("2023-01-04"), bar("2023-01-03")])
+    hourly = series("AAPL", "1h", [bar("2023-01-04 15:30:00"), bar("2023-01-04")])
+
+    outcome = ingest(batch(daily, hourly), "inputs/batch.json")
+
+    processed, rejects = assert_counts_add_up(outcome)
+    assert rejects == []  # the hourly 2023-01-04 is no duplicate of the daily one: another series
+    assert [(p["interval"], p["datetime"]) for p in processed] == [
+        ("1day", "2023-01-04"),
+        ("1day", "2023-01-03"),
+        ("1h", "2023-01-04 15:30:00"),
+        ("1h", "2023-01-04"),
+    ]
+
+
 def test_different_symbols_may_share_a_datetime():
     outcome = ingest(batch(series("AAPL", "1day", [bar("2023-01-03")]), series("MSFT", "1day", [bar("2023-01-03")])))
 

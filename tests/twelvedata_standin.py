@@ -2,7 +2,8 @@
 
 It answers from the shapes of the Twelve Data samples (tests/fixtures/twelvedata): a symbol it knows gets a daily series, `NOTFOUND…`
 symbols get the fixture's "symbol not found" error, and a test can script the next answers
-(a 429 body, a 5xx, a malformed body, a slow answer) with `then`. Every request is recorded.
+(a 429 body, a 5xx, a malformed body, a slow or dripping answer, a redirect) with `then`. Every
+request is recorded, with its headers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Answer:
     status: int = 200
     body: bytes | None = None  # None: the normal answer for the requested symbols
     delay_s: float = 0.0
+    headers: dict = field(default_factory=dict)  # e.g. a redirect's Location
+    drip_s: float = 0.0  # if set: no Content-Length, the body a byte at a time, this far apart
 
 
 @dataclass
@@ -85,9 +88,18 @@ def start(stand_in: StandIn) -> ThreadingHTTPServer:
             try:
                 self.send_response(answer.status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                if not answer.drip_s:
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if answer.drip_s:  # close-delimited, a byte at a time: a slow-drip answer
+                    for i in range(len(body)):
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(answer.drip_s)
+                else:
+                    self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up waiting (a timeout test)
 

@@ -17,19 +17,40 @@ _GET_CORE = itemgetter("symbol", "datetime", "close")
 
 @dataclass
 class BarColumns:
-    """All bars of a file, grouped by symbol (ascending) and sorted by datetime within a symbol."""
+    """All bars of a file, grouped by series (ascending) and sorted by datetime within a series.
 
-    symbols: np.ndarray  # (S,) unique symbols, sorted
-    intervals: list  # (S,) interval of each symbol (from its first line)
+    A series is a symbol and an interval: the same symbol at two intervals is two series, named
+    `SYMBOL@INTERVAL` each (`columnar_lines.series_names`); a symbol at one interval is named as is.
+    """
+
+    symbols: np.ndarray  # (S,) each series' name, in order of (symbol, interval)
+    intervals: list  # (S,) interval of each series (from its first line)
     starts: np.ndarray  # (S,) index of each symbol's first bar
     counts: np.ndarray  # (S,) bars per symbol
     datetimes: np.ndarray  # (N,) datetime strings (numpy unicode)
     close: np.ndarray  # (N,) float64
     volume: np.ndarray  # (N,) float64, NaN where the instrument has no volume
 
+    base_symbols: list | None = None  # (S,) each series' symbol; None: the names themselves
+
     @property
     def ends(self) -> np.ndarray:
         return self.starts + self.counts
+
+    def series_symbols(self) -> list[str]:
+        """The symbol of each series (its name without any `@INTERVAL`)."""
+        return list(self.base_symbols) if self.base_symbols is not None else self.symbols.tolist()
+
+
+# Between a symbol and its interval in a series key: no valid symbol holds a control character,
+# and it sorts below every character a symbol can hold, so keys sort as (symbol, interval) pairs.
+_SEP = "\x1f"
+
+
+def _interval_text(interval: object) -> str:
+    if interval is None:
+        return ""
+    return interval if isinstance(interval, str) else repr(interval)
 
 
 _CHUNK_BYTES = 8 << 20  # parse ~8 MiB of lines at a time: only one chunk's dicts are ever alive
@@ -54,11 +75,12 @@ def _columnar_columns(body: bytes) -> BarColumns | None:
     for name, column in (("close", lines.close), ("volume", lines.volume)):
         if name in lines.left and not _settle(body, column, lines.left[name], set(lines.not_json.get(name, ()))):
             return None
-    symbols, intervals, counts, order = columnar_lines.sort_lines(lines)
+    series, intervals, counts, order = columnar_lines.sort_lines(lines)
     width = max(lines.width, 1)
     datetimes = lines.words[order].view(np.uint8)[:, :width].astype(np.uint32).view(f"<U{width}").reshape(-1)
     return BarColumns(
-        symbols=np.array(symbols, dtype=str),
+        symbols=np.array(columnar_lines.series_names(series), dtype=str),
+        base_symbols=[symbol for symbol, _ in series],
         intervals=intervals,
         starts=np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64),
         counts=counts,
@@ -119,9 +141,15 @@ def _typed_chunk_columns(part: bytes) -> tuple | None:
     if not lines:
         return None
     symbols, datetimes, closes, volumes = (list(map(get, lines)) for get in _GET_LINE)
-    names = np.array(symbols, dtype=str)
+    raws = [bytes(line.interval) for line in lines]
+    if len(set(raws)) == 1:  # one interval in the chunk (the usual case): one text for every line
+        keys = [symbol + _SEP + _interval_text(_raw_value(lines[0].interval)) for symbol in symbols]
+    else:
+        texts = {raw: _interval_text(orjson.loads(raw) if raw else None) for raw in set(raws)}
+        keys = [symbol + _SEP + texts[raw] for symbol, raw in zip(symbols, raws, strict=True)]
+    names = np.array(keys, dtype=str)
     _, first = np.unique(names, return_index=True)
-    intervals = {symbols[i]: _raw_value(lines[i].interval) for i in first.tolist()}
+    intervals = {keys[i]: _raw_value(lines[i].interval) for i in first.tolist()}
     return names, np.array(datetimes, dtype=str), _floats(closes), _floats(volumes), intervals
 
 
@@ -158,9 +186,10 @@ def _parse_lines(part: bytes) -> list:
 
 def _chunk_columns(bars: list) -> tuple:
     symbols, datetimes, closes = zip(*map(_GET_CORE, bars), strict=True)
-    names = np.array(symbols, dtype=str)
+    keys = [symbol + _SEP + _interval_text(bar.get("interval")) for symbol, bar in zip(symbols, bars, strict=True)]
+    names = np.array(keys, dtype=str)
     _, first = np.unique(names, return_index=True)
-    intervals = {symbols[i]: bars[i].get("interval") for i in first.tolist()}
+    intervals = {keys[i]: bars[i].get("interval") for i in first.tolist()}
     volumes = _floats([bar.get("volume") for bar in bars])
     return names, np.array(datetimes, dtype=str), _floats(closes), volumes, intervals
 
@@ -177,12 +206,15 @@ def _assemble(chunks: list[tuple]) -> BarColumns:
         for symbol, interval in chunk[4].items():
             intervals.setdefault(symbol, interval)
     unique, codes = np.unique(names, return_inverse=True)
-    # Within a symbol every datetime has a validated ISO form, which sorts correctly as text.
+    # Within a series every datetime has a validated ISO form, which sorts correctly as text.
     order = np.lexsort((datetimes, codes))
     counts = np.bincount(codes, minlength=len(unique))
+    keys = unique.tolist()
+    series = [tuple(key.split(_SEP, 1)) for key in keys]
     return BarColumns(
-        symbols=unique,
-        intervals=[intervals.get(symbol) for symbol in unique.tolist()],
+        symbols=np.array(columnar_lines.series_names(series), dtype=str),
+        base_symbols=[symbol for symbol, _ in series],
+        intervals=[intervals.get(key) for key in keys],
         starts=np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64),
         counts=counts.astype(np.int64),
         datetimes=datetimes[order],

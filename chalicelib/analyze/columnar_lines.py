@@ -212,13 +212,20 @@ class _Reader:
         new = np.ones(len(s), dtype=bool)
         new[1:] = (width[1:] != width[:-1]) | (w[1:] != w[:-1]).any(axis=1)
         interval = values[layout.at("interval")] if layout.at("interval") is not None else None
+        if interval is not None:  # a series is a symbol and an interval: a new interval starts a run too
+            iwidth = interval[1] - interval[0]
+            if int(iwidth.max()) > 8 * _MAX_WORDS:
+                return False
+            iw = self._words(interval[0], interval[1], max(1, -(-int(iwidth.max()) // 8)))
+            new[1:] |= (iwidth[1:] != iwidth[:-1]) | (iw[1:] != iw[:-1]).any(axis=1)
         for i in np.flatnonzero(new).tolist():
             symbol = body[s[i] : e[i]].decode("ascii")
-            if i == 0 and runs[1] and runs[1][-1] == symbol:
+            text = None if interval is None else body[interval[0][i] : interval[1][i]].decode("ascii")
+            if i == 0 and runs[1] and runs[1][-1] == symbol and runs[2][-1] == text:
                 continue
             runs[0].append(first + i)
             runs[1].append(symbol)
-            runs[2].append(None if interval is None else body[interval[0][i] : interval[1][i]].decode("ascii"))
+            runs[2].append(text)
         return True
 
     def _words(self, starts: np.ndarray, ends: np.ndarray, k: int) -> np.ndarray:
@@ -256,27 +263,27 @@ class _Reader:
         return numbers
 
 
-def sort_lines(lines: Lines) -> tuple[list[str], list, np.ndarray, np.ndarray]:
-    """(symbols, intervals, counts, order): the symbols sorted, each one's interval (from its first
-    line) and line count, and the lines in order of symbol, then datetime text (ties in file order),
-    as a stable sort on (symbol, datetime) would give them.
+def sort_lines(lines: Lines) -> tuple[list[tuple[str, str]], list, np.ndarray, np.ndarray]:
+    """(series, intervals, counts, order): the series sorted as (symbol, interval text) pairs, each
+    one's interval and line count, and the lines in order of series, then datetime
+    text (ties in file order), as a stable sort on (symbol, interval, datetime) would give them.
 
     A symbol that is one run of lines with datetimes strictly falling (as ingest writes Twelve Data
     series) or rising is reversed or kept as it is; any other is sorted on its datetime words.
     """
     starts = np.array([*lines.run_starts, lines.count], dtype=np.int64)
     lengths = np.diff(starts)
-    groups: dict[str, list[int]] = {}
-    for run, symbol in enumerate(lines.run_symbols):
-        groups.setdefault(symbol, []).append(run)
-    symbols = sorted(groups)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for run, (symbol, interval) in enumerate(zip(lines.run_symbols, lines.run_intervals, strict=True)):
+        groups.setdefault((symbol, interval or ""), []).append(run)
+    series = sorted(groups)
     keys = lines.words.byteswap()  # big-endian: the words compare as the text does
     falls, rises = _steps(keys, starts)
     order = np.empty(lines.count, dtype=np.int64)
     counts, intervals, at = [], [], 0
     plain_runs, plain_at, plain_down = [], [], []
-    for symbol in symbols:
-        runs = groups[symbol]
+    for key in series:
+        runs = groups[key]
         size = int(lengths[runs].sum())
         intervals.append(lines.run_intervals[runs[0]])
         counts.append(size)
@@ -300,7 +307,16 @@ def sort_lines(lines: Lines) -> tuple[list[str], list, np.ndarray, np.ndarray]:
             down, lengths[run_of_line] - 1 - offset, offset
         )
         order[target] = line
-    return symbols, intervals, np.array(counts, dtype=np.int64), order
+    return series, intervals, np.array(counts, dtype=np.int64), order
+
+
+def series_names(series: list[tuple[str, str]]) -> list[str]:
+    """The key of each (symbol, interval) series in the analysis: the symbol, or `SYMBOL@INTERVAL`
+    for each series of a symbol present at more than one interval in the file."""
+    per_symbol: dict[str, int] = {}
+    for symbol, _ in series:
+        per_symbol[symbol] = per_symbol.get(symbol, 0) + 1
+    return [symbol if per_symbol[symbol] == 1 else f"{symbol}@{interval}" for symbol, interval in series]
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

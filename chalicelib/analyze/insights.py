@@ -62,8 +62,9 @@ class OfflineInsights:
 
 def notability(anomaly: dict) -> tuple[bool, float]:
     """Sort key, most notable first: a price move says more than a volume spike; within a type,
-    the larger value wins."""
-    return anomaly["type"] != "price_move", -abs(anomaly["value"])
+    the larger value wins (a spike over a zero average, whose ratio is null, above any other)."""
+    value = anomaly.get("value")
+    return anomaly["type"] != "price_move", -abs(value) if value is not None else float("-inf")
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
@@ -198,7 +199,10 @@ def symbol_insight(symbol: str, m: dict[str, Any], settings: MetricSettings | No
             key = f"Price moved {_pct(top['value'])} on {top['datetime']}."
         else:
             averaged = int(top.get("window") or settings.window)
-            key = f"Volume spiked to {top['value']:.1f}x {_average_of(averaged, settings)} on {top['datetime']}."
+            if top.get("value") is None:
+                key = f"Volume rose from {_average_of(averaged, settings)} of zero on {top['datetime']}."
+            else:
+                key = f"Volume spiked to {top['value']:.1f}x {_average_of(averaged, settings)} on {top['datetime']}."
     elif checked:
         key = f"No anomalies in the last {plural(checked, 'bar')}."
     else:

@@ -122,12 +122,21 @@ def _slope_pct(window: np.ndarray, n: np.ndarray, size: int) -> np.ndarray:
 
 
 def _volatility_pct(window: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """100 x sample std (ddof=1) of the last min(20, n-1) returns; needs at least 2 returns."""
+    """100 x sample std (ddof=1) of the last min(20, n-1) returns; needs at least 2 returns.
+
+    Prices ingest accepts span 1e-130 to 1e126, so one return can be near 1e256 and its square
+    would overflow to infinity: each deviation is divided by the row's largest one before it is
+    squared (each scaled square is then at most 1), and the scale multiplied back after the root.
+    """
     mask = ~np.isnan(window)
     count = mask.sum(axis=1)
     mean = np.where(mask, window, 0.0).sum(axis=1) / np.maximum(count, 1)
-    squares = np.where(mask, (window - mean[:, None]) ** 2, 0.0).sum(axis=1)
-    return np.where(count >= 2, 100.0 * np.sqrt(squares / np.maximum(count - 1, 1)), np.nan)
+    deviation = np.where(mask, window - mean[:, None], 0.0)
+    scale = np.abs(deviation).max(axis=1, initial=0.0)
+    safe = np.where(scale > 0, scale, 1.0)
+    squares = ((deviation / safe[:, None]) ** 2).sum(axis=1)
+    std = safe * np.sqrt(squares / np.maximum(count - 1, 1))
+    return np.where(count >= 2, np.where(scale > 0, 100.0 * std, 0.0), np.nan)
 
 
 def _mean_present(values: np.ndarray) -> np.ndarray:
@@ -160,13 +169,20 @@ def _anomalies(
             before = _mean_present(window)
             ratio = volume[:, col] / before
             move = 100.0 * returns[:, col - 1]
-        spike = exists & (before > 0) & (ratio > settings.volume_spike_ratio)
+        # Over a mean of zero any volume is a spike; its ratio has no value (reported as null).
+        from_zero = exists & (before == 0) & (volume[:, col] > 0)
+        spike = (exists & (before > 0) & (ratio > settings.volume_spike_ratio)) | from_zero
         jump = exists & (np.abs(move) > settings.price_move_pct)
         datetimes = bars.datetimes[index[:, col]].tolist()
         averaged = (~np.isnan(window)).sum(axis=1)  # the volumes the average really covers
         for i in np.flatnonzero(spike):
             found[i].append(
-                {"type": "volume_spike", "datetime": datetimes[i], "value": float(ratio[i]), "window": int(averaged[i])}
+                {
+                    "type": "volume_spike",
+                    "datetime": datetimes[i],
+                    "value": None if from_zero[i] else float(ratio[i]),
+                    "window": int(averaged[i]),
+                }
             )
         for i in np.flatnonzero(jump):
             found[i].append({"type": "price_move", "datetime": datetimes[i], "value": float(move[i])})

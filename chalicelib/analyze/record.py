@@ -55,6 +55,11 @@ def symbol_error_entry(reject: dict) -> SymbolErrorEntry:
     )
 
 
+def object_key(detail: dict) -> str:
+    """The input's S3 key as uploaded: `object_key` where ingest cleaned the name shown as `input_key`."""
+    return str(detail.get("object_key") or detail["input_key"])
+
+
 def analysis_id_for(bucket: str, key: str, etag: str) -> str:
     """Deterministic: the same input always maps to the same analysis (replays collide)."""
     return hashlib.sha256(f"s3://{bucket}/{key}#{etag}".encode()).hexdigest()[:32]
@@ -76,7 +81,7 @@ def build_record(
     }
     counts = detail.get("counts") or {}
     return AnalysisRecord(
-        analysis_id=analysis_id_for(detail["bucket"], detail["input_key"], detail["etag"]),
+        analysis_id=analysis_id_for(detail["bucket"], object_key(detail), detail["etag"]),
         correlation_id=detail.get("correlation_id", ""),
         source=AnalysisSource(
             bucket=detail["bucket"],

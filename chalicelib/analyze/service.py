@@ -11,7 +11,7 @@ from chalicelib.analyze.aggregates import market_aggregates
 from chalicelib.analyze.bars import load_processed
 from chalicelib.analyze.insights import InsightProvider, OfflineInsights
 from chalicelib.analyze.metrics import compute_metrics, empty_metrics
-from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record, symbol_error_entry
+from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record, object_key, symbol_error_entry
 from chalicelib.config import Settings, get_settings
 from chalicelib.observability import MetricUnit, count, logger
 from chalicelib.storage import ObjectStore
@@ -32,7 +32,7 @@ def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
         count("MalformedEvents")
         return {"status": "malformed", "error": problem}
     logger.set_correlation_id(detail.get("correlation_id"))
-    analysis_id = analysis_id_for(detail["bucket"], detail["input_key"], detail["etag"])
+    analysis_id = analysis_id_for(detail["bucket"], object_key(detail), detail["etag"])
     logger.append_keys(analysis_id=analysis_id, input_key=detail["input_key"])
     objects = ObjectStore(aws.client("s3"), detail["bucket"])
     store = AnalysisStore(aws.client("dynamodb"), settings.table_name, objects, settings.analysis_item_max_kb * 1024)
@@ -106,12 +106,16 @@ def analyze(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small acyclic objects while parsing; the cyclic GC only re-walks them
     try:
-        metrics = compute_metrics(load_processed(processed), settings.metric_settings())
+        bars = load_processed(processed)
+        metrics = compute_metrics(bars, settings.metric_settings())
+        with_bars = set(bars.series_symbols())  # a symbol at two intervals is keyed SYMBOL@INTERVAL
+        del bars
     finally:
         if gc_was_enabled:
             gc.enable()
     for symbol in symbols_without_bars:
-        metrics.setdefault(symbol, empty_metrics())
+        if symbol not in with_bars:
+            metrics.setdefault(symbol, empty_metrics())
     windows = settings.metric_settings()
     aggregates = market_aggregates(metrics, turbulence_min_bars=windows.window + 1)
     return build_record(

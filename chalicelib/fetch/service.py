@@ -10,7 +10,15 @@ import orjson
 
 from chalicelib import aws
 from chalicelib.config import Settings, get_settings
-from chalicelib.fetch.twelvedata import Fetcher, FetchSettings, Transport, parse_symbols
+from chalicelib.fetch.twelvedata import (
+    BadApiKey,
+    Fetcher,
+    FetchSettings,
+    Progress,
+    Transport,
+    normalize_api_key,
+    parse_symbols,
+)
 from chalicelib.observability import count, logger
 
 SCHEDULED_PREFIX = "scheduled/"
@@ -45,10 +53,16 @@ def load_symbols(source: str) -> list[str]:
 
 
 def api_key(settings: Settings) -> str:
-    """The key from its SecureString parameter; it is never logged, stored or put in a URL."""
+    """The key from its SecureString parameter; it is never logged, stored or put in a URL.
+
+    Whitespace around it is dropped: `aws ssm put-parameter --value file://key.txt` stores the
+    file's contents as they are, final line break included (AWS CLI User Guide, "Loading a
+    parameter from a file", docs.aws.amazon.com/cli/latest/userguide/cli-usage-parameters-file.html,
+    read 2026-12-04), and a header value with a line break is refused by the HTTP client.
+    """
     name = settings.twelvedata_api_key_parameter
     try:
-        return aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+        value = aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:
         if aws.error_code(exc) == "ParameterNotFound":
             raise RuntimeError(
@@ -56,6 +70,10 @@ def api_key(settings: Settings) -> str:
                 "(aws ssm put-parameter --type SecureString, see docs/deploying.md)"
             ) from None
         raise
+    try:
+        return normalize_api_key(value)
+    except BadApiKey as exc:  # the message names the position, never the key
+        raise RuntimeError(f"{exc} (parameter {name})") from None
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -69,10 +87,25 @@ def fetch_settings(settings: Settings) -> FetchSettings:
     )
 
 
+def _remaining_s(context: Any):
+    """The function's time left (the Lambda context's `get_remaining_time_in_millis`; Lambda
+    Developer Guide, "Using the Lambda context object to retrieve Python function information",
+    docs.aws.amazon.com/lambda/latest/dg/python-context.html, read 2026-12-04); without a
+    context, no limit here (the fetcher's own run deadline applies)."""
+    get = getattr(context, "get_remaining_time_in_millis", None)
+    return (lambda: get() / 1000.0) if callable(get) else (lambda: float("inf"))
+
+
 def handle_schedule(
-    event: dict, context: Any = None, symbols: list[str] | None = None, transport: Transport | None = None
+    event: dict,
+    context: Any = None,
+    symbols: list[str] | None = None,
+    transport: Transport | None = None,
+    progress: Progress | None = None,
 ) -> dict:
-    """Fetch the configured symbols (or `symbols`) and write them as one input file."""
+    """Fetch the configured symbols (or `symbols`) and write them as one input file.
+
+    Each request, wait and retry is logged (or handed to `progress`, the command line's printer)."""
     settings = get_settings()
     symbols = symbols if symbols is not None else load_symbols(settings.fetch_symbols)
     if not symbols:
@@ -81,12 +114,9 @@ def handle_schedule(
         return {"status": "no_symbols"}
     key = scheduled_key(settings, scheduled_time(event))
     logger.append_keys(fetch_key=key)
-
-    def remaining_s() -> float:
-        get = getattr(context, "get_remaining_time_in_millis", None)
-        return get() / 1000.0 if callable(get) else float("inf")
-
-    fetcher = Fetcher(api_key(settings), fetch_settings(settings), transport, remaining_s)
+    fetcher = Fetcher(
+        api_key(settings), fetch_settings(settings), transport, _remaining_s(context), progress=progress or logger.info
+    )
     document = fetcher.fetch(symbols)
     report = fetcher.report
     aws.client("s3").put_object(

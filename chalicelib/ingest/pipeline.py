@@ -85,21 +85,22 @@ _PROCESSED_CHUNK = 1 << 16
 
 
 def _bars_by_symbol(parsed: ParsedInput) -> Iterator[tuple[str, Any, list]]:
-    """One bar list per symbol: a symbol delivered twice in one file is validated as one series.
+    """One bar list per series, a series being a symbol and an interval: the same symbol and
+    interval delivered twice in one file is validated as one series; the same symbol at two
+    intervals (a `/batch` asking for `1day` and `1h`) is two, each written with its own interval.
 
     Each series lets go of its bars when handed out, so a file's decoded bars are freed series by
     series while its output grows, instead of all staying alive to the end.
     """
-    grouped: dict[str, list[Series]] = {}
+    grouped: dict[tuple[str, Any], list[Series]] = {}
     for series in parsed.series:
-        grouped.setdefault(series.symbol, []).append(series)
-    for symbol in list(grouped):
-        members = grouped.pop(symbol)
+        grouped.setdefault((series.symbol, series.interval), []).append(series)
+    for key in list(grouped):
+        members = grouped.pop(key)
         bars = members[0].values if len(members) == 1 else [bar for s in members for bar in s.values]
-        interval = members[0].interval
         for series in members:
             series.values = []
-        yield symbol, interval, bars
+        yield key[0], key[1], bars
         del bars
 
 

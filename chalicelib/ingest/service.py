@@ -17,6 +17,7 @@ from chalicelib.events import EventPublisher
 from chalicelib.ingest.formats import InputRejected, symbol_from_key
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
 from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestCounts, IngestorCompletedDetail
+from chalicelib.names import display_key
 from chalicelib.observability import MetricUnit, count, count_with_dimension, logger
 from chalicelib.storage import ObjectStore, is_changed_or_gone
 
@@ -168,7 +169,7 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
         reject_rules = dict(sorted(outcome.reject_rules.items()))
         detail = IngestorCompletedDetail(
             bucket=bucket,
-            input_key=key,
+            input_key=display_key(key),  # the name as people see it; S3 operations use `key`
             etag=etag,
             processed_key=keys.processed,
             rejects_key=keys.rejects,
@@ -176,6 +177,8 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             correlation_id=correlation_id,
             reject_rules=reject_rules,
         )
+        if detail["input_key"] != key:  # the identity (analysis id) stays that of the real object
+            detail["object_key"] = key
         EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
             INGESTOR_COMPLETED, dict(detail)
         )

@@ -11,7 +11,9 @@ Structure (RFC 2046 / RFC 2387), the layout mail clients expect:
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import re
 from collections.abc import Sequence
 from email import policy
 from email.message import EmailMessage
@@ -23,6 +25,13 @@ from chalicelib.notify.render import Report
 SENDER_NAME = "Stock Insights"
 # Quoted-printable lines may be at most 76 characters (RFC 2045); the encoder follows the policy.
 _BODY_POLICY = policy.SMTP.clone(max_line_length=76)
+# The bytes written out: headers set with `set_raw` (the text ones) go out exactly as built here
+# (`refold_source="none"`), and the generator refuses any header line that would start a new
+# header (`verify_generated_headers`, on by default since Python 3.13). SES takes the message as
+# given: a header and a body separated by a blank line, no line over 1,000 characters (RFC 5321),
+# content outside 7-bit ASCII encoded (SES API v2 Reference, "RawMessage",
+# docs.aws.amazon.com/ses/latest/APIReference-V2/API_RawMessage.html, read 2026-12-04).
+_WIRE_POLICY = policy.SMTP.clone(max_line_length=998, refold_source="none", verify_generated_headers=True)
 
 
 def build_message(
@@ -40,11 +49,11 @@ def build_message(
     message = EmailMessage(policy=_BODY_POLICY)
     message["From"] = formataddr((SENDER_NAME, sender))
     message["To"] = ", ".join(recipients)
-    message["Subject"] = clean_line(report.subject, 200)
+    message.set_raw("Subject", header_text("Subject", clean_line(report.subject, 200)))
     message["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))
     message["Message-ID"] = message_id(analysis_id, sender)
-    message["X-Correlation-Id"] = clean_line(correlation_id, 100)
-    message["X-Analysis-Id"] = clean_line(analysis_id, 100)
+    message.set_raw("X-Correlation-Id", header_text("X-Correlation-Id", clean_line(correlation_id, 100)))
+    message.set_raw("X-Analysis-Id", header_text("X-Analysis-Id", clean_line(analysis_id, 100)))
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a report
     message.set_content(report.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(report.html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -59,11 +68,44 @@ def build_message(
                 disposition="inline",
                 filename=f"{image.content_id.split('@', 1)[0]}.png",
             )
-    # An ASCII header is never folded (a folded Subject reads back with a leading space in some
-    # parsers); bodies were encoded above with 76-character lines either way. Non-ASCII headers
-    # keep the short folding that RFC 2047 encoded words need.
-    headers_ascii = all(str(value).isascii() for value in message.values())
-    return message.as_bytes(policy=policy.SMTP.clone(max_line_length=998) if headers_ascii else _BODY_POLICY)
+    # Bodies were encoded above with 76-character lines; the text headers are already folded.
+    return message.as_bytes(policy=_WIRE_POLICY)
+
+
+# Printable ASCII that no reader can take for anything but itself: no encoded-word opener `=?`.
+_LITERAL = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+_LINE_MAX = 76  # RFC 2047 section 2: a header line holding an encoded word is at most 76 characters
+
+
+def header_text(name: str, text: str) -> str:
+    """`text` (one line, from data) as the value of header `name`, read back by any reader as
+    exactly `text` and never as another header.
+
+    The email package would decode RFC 2047 encoded words found in a value it is given (so a
+    file named `=?utf-8?q?=0D=0AReply-To=3A…?=` becomes a line break and a header once a client
+    decodes it), and writes printable ASCII out as it stands, `=?…?=` included. So text that is
+    plain printable ASCII without `=?` is written as it is, on one line (a folded Subject reads
+    back with a leading space in some parsers); any other is written whole as UTF-8 base64
+    encoded words, which a reader decodes once, to the literal text. Each word holds whole
+    characters and each line stays within 76 characters, the first counting `name: `.
+    """
+    if not text or (_LITERAL.fullmatch(text) and "=?" not in text):
+        return text
+    words: list[str] = []
+    budget = _LINE_MAX - len(name) - 2  # the first line also holds `Name: `
+    chunk = b""
+    for char in text:
+        encoded = char.encode("utf-8", "replace")  # a lone surrogate becomes "?"
+        if chunk and len(_word(chunk + encoded)) > budget:
+            words.append(_word(chunk))
+            chunk, budget = b"", _LINE_MAX - 1  # a continuation line starts with one space
+        chunk += encoded
+    words.append(_word(chunk))
+    return "\n ".join(words)  # folded; the policy writes each line break as CRLF
+
+
+def _word(data: bytes) -> str:
+    return f"=?utf-8?b?{base64.b64encode(data).decode('ascii')}?="
 
 
 def message_id(analysis_id: str, sender: str) -> str:
