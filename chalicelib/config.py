@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """The analyzer's windows and thresholds; the defaults are the contract's (one definition)."""
+    """The analyzer's windows and thresholds; the defaults are docs/analysis.md's (one definition)."""
 
     momentum_period: int = 5
     window: int = 20

@@ -1,4 +1,4 @@
-"""Run files through the embedded pipeline and describe the outcome (CONTRACT section 5)."""
+"""Run files through the embedded pipeline and describe the outcome (docs/sandbox.md)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""The docs hold together: every relative link in the README and under docs/ reaches a file in the
-repository (and, with a `#fragment`, a heading of that page)."""
+"""The repository documents itself: no tracked file points at a spec, a folder or a tracker outside
+it, and every relative link in the README and under docs/ reaches a file in the repository (and,
+with a `#fragment`, a heading of that page)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,59 @@ from tests.conftest import REPO
 
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+# What a file of this project must not say: the pages are its own (docs/formats.md, docs/analysis.md,
+# docs/sandbox.md, ...), so no spec document, sibling folder or tracker number outside the clone.
+# (Spelled in pieces so this file does not match itself.)
+OUTSIDE = re.compile(
+    "|".join(
+        (
+            r"\b" + "CON" + r"TRACT\b",
+            r"\.\./" + "shared",
+            "/work/" + "shared",
+            r"\b" + "[Ii]ssues?" + r"[ #-]*\d+",
+        )
+    )
+)
+
+
+def tracked_files() -> list[Path]:
+    """The files git tracks (what a clone holds), text ones only."""
+    names = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, text=True
+    ).stdout.split("\0")
+    files = []
+    for name in filter(None, names):
+        path = REPO / name
+        if path.is_file() and b"\0" not in path.read_bytes()[:8192]:
+            files.append(path)
+    return files
+
+
+def outside_mentions(text: str) -> list[str]:
+    return [m.group(0) for m in OUTSIDE.finditer(text)]
+
+
+def test_no_tracked_file_points_outside_the_repository():
+    found = [
+        f"{path.relative_to(REPO)}:{n}: {hit}"
+        for path in tracked_files()
+        for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1)
+        for hit in outside_mentions(line)
+    ]
+    assert found == []
+
+
+def test_the_outside_check_sees_each_kind_of_mention():
+    spec = "CON" + "TRACT section 2"
+    assert outside_mentions(f"see {spec}, ../" + "shared/spec and iss" + "ue 11, item 8b; Iss" + "ue #12") == [
+        "CON" + "TRACT",
+        "../" + "shared",
+        "iss" + "ue 11",
+        "Iss" + "ue #12",
+    ]
+    assert outside_mentions("a contract, shared vCPUs, the issues a reader meets, issue-free") == []
 
 
 def _prose(text: str) -> str:

@@ -24,7 +24,7 @@ SYMBOL_EXAMINE_MAX = 50
 _ID = re.compile(r"^[0-9a-f]{32}$")  # chalicelib.analyze.record.analysis_id_for
 _SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/:^_=]{0,23}$")
 _TIME = re.compile(r"^[0-9T:.Z+-]{1,40}$")
-# What a history entry carries of a symbol's metrics (CONTRACT section 3's record).
+# What a history entry carries of a symbol's metrics (the record's fields, docs/analysis.md).
 HISTORY_FIELDS = (
     "last_close",
     "percent_change",

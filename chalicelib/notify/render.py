@@ -58,7 +58,7 @@ class Report:
 def render_report(
     record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES, inline_css: bool = True
 ) -> Report:
-    """Render the email for one analysis record (CONTRACT section 3).
+    """Render the email for one analysis record (docs/analysis.md).
 
     `inline_css=False` returns the template's own HTML, before the inliner re-serialises (and
     thereby silently repairs) it: tests check that one parses cleanly.
