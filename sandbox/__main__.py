@@ -42,7 +42,12 @@ def cli() -> None:
     type=click.Path(file_okay=False),
     help="Where reports and outputs go.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of progress lines (its fields: docs/sandbox.md).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object on stdout instead of progress lines (its fields: docs/sandbox.md).",
+)
 @click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
 def run(files: tuple[str, ...], out_dir: str, as_json: bool, bedrock: bool) -> None:
     """Upload each FILE to inputs/<basename>, in order, and run the pipeline to idle."""
