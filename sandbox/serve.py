@@ -42,7 +42,7 @@ _LOCK = threading.RLock()
     "out_dir",
     default="out",
     show_default=True,
-    type=click.Path(file_okay=False),
+    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
     help="Folder for the reports, analyses, sandbox.log (the handlers' logs) and http.log (every request).",
 )
 def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
@@ -53,8 +53,14 @@ def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
         raise click.UsageError(
             "serve needs moto's server (pip install -r requirements-dev.txt; make test installs it)"
         ) from None
+    from sandbox.outputs import OutputFolderError, prepare
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare(out)
+    except OutputFolderError as exc:
+        click.echo(f"sandbox serve: {exc}", err=True)
+        sys.exit(2)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -148,7 +154,7 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
                         say(f"{dt.datetime.now():%H:%M:%S} {line}")
                 if deliveries:
                     _analyses(env, deliveries, out)
-                    emails = _emails(env, out)
+                    emails = _emails(env, out, story.inputs)
                     for email in emails[reported:]:
                         say(f"{dt.datetime.now():%H:%M:%S} {story.report(email)}")
                     reported = len(emails)
