@@ -1,0 +1,69 @@
+"""Wrong shapes and the input limits, through the ingest handler (moto's S3 and EventBridge)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import fixture_bytes
+from tests.test_ingest_handler import BUCKET, aws  # noqa: F401  (the handler's moto harness)
+
+
+def _error_document(aws, key: str) -> dict:  # noqa: F811
+    [error_key] = [k for k in aws.keys("quarantine/") if k.endswith("/error.json")]
+    return json.loads(aws.s3.get_object(Bucket=BUCKET, Key=error_key)["Body"].read())
+
+
+def test_a_csv_without_the_price_columns_is_quarantined_naming_the_columns_expected_and_found(aws):  # noqa: F811
+    aws.upload("inputs/AAPL_1day.csv", b"date,o,h,l,c\n2024-01-02,1,2,0.5,1.5\n2024-01-03,1,2,0.5,1.5\n")
+
+    [file] = aws.invoke("inputs/AAPL_1day.csv")["files"]
+
+    assert file["status"] == "quarantined"
+    assert file["records"] == {"input": 0, "valid": 0, "rejected": 0}
+    error = _error_document(aws, "inputs/AAPL_1day.csv")
+    assert error["reason"] == "wrong_shape"
+    assert "lacks open, high, low, close" in error["error"]
+    assert "expected columns datetime (or date), open, high, low, close" in error["error"]
+    assert "found date, o, h, l, c" in error["error"]
+    assert aws.keys("processed/bars/") == [] and aws.keys("rejects/") == []
+    assert aws.events() == []
+
+
+def test_a_csv_missing_one_price_column_names_that_column(aws):  # noqa: F811
+    aws.upload("inputs/X.csv", b"Datetime;Open;High;Close;Volume\n2024-01-02;1;2;1.5;10\n")
+
+    [file] = aws.invoke("inputs/X.csv")["files"]
+
+    assert file["status"] == "quarantined"
+    assert file["error"].startswith("wrong_shape: CSV header lacks low:")
+    assert "found Datetime, Open, High, Close, Volume" in file["error"]
+
+
+def test_a_csv_with_every_column_but_no_bar_rows_is_still_processed(aws):  # noqa: F811
+    aws.upload("inputs/X.csv", b"datetime,open,high,low,close\n")
+
+    [file] = aws.invoke("inputs/X.csv")["files"]
+
+    assert file["status"] == "processed" and file["records"]["input"] == 0
+
+
+def test_an_openapi_schema_is_quarantined_as_a_wrong_shape_not_six_symbol_errors(aws):  # noqa: F811
+    # The official OpenAPI description of /time_series (tests/fixtures/twelvedata/README.md).
+    aws.upload("inputs/schema.json", fixture_bytes("openapi_time_series_schema_extract.json"))
+
+    [file] = aws.invoke("inputs/schema.json")["files"]
+
+    assert file["status"] == "quarantined" and file["symbol_errors"] == 0
+    error = _error_document(aws, "inputs/schema.json")
+    assert error["reason"] == "wrong_shape"
+    assert "not a Twelve Data response" in error["error"]
+    assert "found keys source, path_description, GetTimeSeries_200_response" in error["error"]
+    assert aws.keys("rejects/") == [] and aws.events() == []
+
+
+def test_an_object_of_error_responses_keyed_by_symbol_is_still_processed_as_symbol_errors(aws):  # noqa: F811
+    aws.upload("inputs/quotes.json", fixture_bytes("soulgarden_quote_batch_two_symbols_not_found.json"))
+
+    [file] = aws.invoke("inputs/quotes.json")["files"]
+
+    assert file["status"] == "processed" and file["symbol_errors"] == 2
