@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
+import orjson
+import pytest
+
+from chalicelib.ingest import formats, limits
 from tests.conftest import fixture_bytes
 from tests.test_ingest_handler import BUCKET, aws  # noqa: F401  (the handler's moto harness)
 
@@ -67,3 +72,61 @@ def test_an_object_of_error_responses_keyed_by_symbol_is_still_processed_as_symb
     [file] = aws.invoke("inputs/quotes.json")["files"]
 
     assert file["status"] == "processed" and file["symbol_errors"] == 2
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+def test_a_file_of_more_symbols_than_the_limit_is_quarantined_as_too_many_symbols(aws):  # noqa: F811
+    document = {f"S{i}": {"meta": {"symbol": f"S{i}"}, "values": []} for i in range(limits.MAX_SYMBOLS + 1)}
+    aws.upload("inputs/many.json", orjson.dumps(document))
+
+    [file] = aws.invoke("inputs/many.json")["files"]
+
+    assert file["status"] == "quarantined"
+    assert file["error"].startswith(f"too_many_symbols: the file holds {limits.MAX_SYMBOLS + 1} symbol responses")
+    assert aws.keys("processed/bars/") == [] and aws.events() == []
+
+
+def test_a_file_of_exactly_the_symbol_limit_is_processed(aws):  # noqa: F811
+    document = {f"S{i}": {"code": 404, "message": "not found", "status": "error"} for i in range(limits.MAX_SYMBOLS)}
+    aws.upload("inputs/many.json", orjson.dumps(document))
+
+    [file] = aws.invoke("inputs/many.json")["files"]
+
+    assert file["status"] == "processed" and file["symbol_errors"] == limits.MAX_SYMBOLS
+
+
+def test_a_csv_of_more_bars_than_the_limit_is_quarantined_as_too_many_bars(aws, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(limits, "MAX_BARS", 2)
+    aws.upload("inputs/X.csv", b"datetime,open,high,low,close\n" + b"2024-01-02,1,2,0.5,1.5\n" * 3)
+
+    [file] = aws.invoke("inputs/X.csv")["files"]
+
+    assert file["status"] == "quarantined" and file["error"].startswith("too_many_bars: the file holds 3 bars")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"a":[' + b",".join([b"[]"] * 5000) + b"]}",  # runs of empty arrays
+        b'{"meta":{},"values":[{"datetime":"2024-01-02","x":' + b"[" * 500 + b"]" * 500 + b"}]}",  # deep nesting
+    ],
+)
+def test_json_the_generic_decoder_could_not_hold_is_quarantined_before_decoding(aws, monkeypatch, body):  # noqa: F811
+    monkeypatch.setattr(limits, "GENERIC_DECODE_BUDGET_BYTES", 10_000)
+    decoded = []
+    monkeypatch.setattr(formats, "orjson", SimpleNamespace(loads=decoded.append, JSONDecodeError=ValueError))
+    aws.upload("inputs/complex.json", body)
+
+    [file] = aws.invoke("inputs/complex.json")["files"]
+
+    assert file["status"] == "quarantined" and file["error"].startswith("too_complex:")
+    assert decoded == []  # refused before the generic decoder ran
+
+
+def test_the_estimate_of_the_generic_decoders_memory_errs_high():
+    # Measured on CPython 3.13 + orjson: about 91 bytes an empty list, 770 a seven-field bar.
+    assert limits.generic_decode_estimate(b"[" + b",".join([b"[]"] * 1000) + b"]") >= 1000 * 91
+    bar = b'{"datetime":"2024-01-02","open":1.5,"high":2,"low":0.5,"close":1.5,"volume":10,"x":1}'
+    assert limits.generic_decode_estimate(b"[" + b",".join([bar] * 1000) + b"]") >= 1000 * 700

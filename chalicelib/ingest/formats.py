@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from chalicelib.ingest import limits
 from chalicelib.ingest.columnar import ColumnarBars
 from chalicelib.ingest.csv_input import parse_csv
 from chalicelib.ingest.decoders import TypedBar, bar_dict
@@ -52,12 +53,17 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
                 document = _generic_document(data)
             elif repeats_keys(data, first.start()):
                 document = _exact_document(data)
-        return classify_document(document, symbol_from_key(key)[0])
-    return parse_csv(data, key)
+        parsed = classify_document(document, symbol_from_key(key)[0])
+    else:
+        parsed = parse_csv(data, key)
+    limits.check_symbols(len(parsed.series) + len(parsed.errors))
+    limits.check_bars(sum(len(series.values) for series in parsed.series))
+    return parsed
 
 
 def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
     """The exact reading (`exact_json.exact_document`); what it refuses is a `bad_json` file."""
+    limits.check_generic_decode(data)
     try:
         return exact_document(data, orjson_error)
     except NotJson as exc:
@@ -65,7 +71,11 @@ def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
 
 
 def _generic_document(data: bytes) -> Any:
-    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key."""
+    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key.
+
+    Both build a Python object per JSON value: a file that would need more memory than the
+    function has is refused first (`limits.check_generic_decode`)."""
+    limits.check_generic_decode(data)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
