@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 from typing import Any
 
+from chalicelib.ingest import limits
+from chalicelib.ingest.csv_columns import read_plain_csv
 from chalicelib.ingest.input_types import InputRejected, ParsedInput, Series, clip, symbol_from_key
 
 _CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
@@ -32,7 +34,50 @@ def _csv_lines(text: str) -> tuple[list[str], str | None]:
     return [line.replace("\r", stand_in) for line in lines], stand_in
 
 
-def parse_csv(data: bytes, key: str) -> ParsedInput:
+def parse_csv(data: bytes, key: str, start: int = 0) -> ParsedInput:
+    """The one series of a bar CSV (`data[start:]`), named by the file's key; `InputRejected` for
+    a CSV that cannot be read or does not hold bars."""
+    symbol, interval = symbol_from_key(key)
+    meta = {"symbol": symbol, "interval": interval, "source": "csv"}
+    plain = _plain_header(data, start)
+    if plain is not None:
+        header_line, body_start = plain
+        delimiter = _delimiter(header_line)
+        header = csv_header(header_line, delimiter)
+        bars = read_plain_csv(data, body_start, header, delimiter)
+        if bars is not None:
+            limits.check_bars(len(bars))
+            return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=bars)])
+    return _parse_rows(data[start:] if start else data, meta)
+
+
+def _delimiter(header_line: str) -> str:
+    return ";" if header_line.count(";") >= header_line.count(",") else ","
+
+
+def _plain_header(data: bytes, start: int) -> tuple[str, int] | None:
+    """(header line, where the rows start) when the header is the first non-blank `\n`-ended
+    ASCII line, as the row-by-row reader would find it; None otherwise (that reader decides)."""
+    at = start
+    while True:
+        line_end = data.find(b"\n", at)
+        if line_end < 0:
+            return None
+        try:
+            line = data[at:line_end].decode("ascii")
+        except UnicodeDecodeError:
+            return None
+        line = line[:-1] if line.endswith("\r") else line
+        if "\r" in line:
+            return None
+        if line.strip():
+            return line, line_end + 1
+        at = line_end + 1
+
+
+def _parse_rows(data: bytes, meta: dict) -> ParsedInput:
+    """The row-by-row reading: any CSV the csv module reads, at about 800 bytes a row of six cells."""
+    symbol, interval = meta["symbol"], meta["interval"]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -40,9 +85,9 @@ def parse_csv(data: bytes, key: str) -> ParsedInput:
     lines, cr_stand_in = _csv_lines(text)
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     header_line = lines[header_at] if header_at is not None else ""
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
+    delimiter = _delimiter(header_line)
     header = csv_header(header_line, delimiter)
-    symbol, interval = symbol_from_key(key)
+    limits.check_generic_csv(len(lines) - header_at - 1, len(header))
     values = []
     reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
     try:
@@ -59,7 +104,6 @@ def parse_csv(data: bytes, key: str) -> ParsedInput:
             values.append(bar)
     except csv.Error as exc:
         raise InputRejected("bad_csv", f"CSV row {header_at + 1 + reader.line_num} cannot be read: {exc}") from None
-    meta = {"symbol": symbol, "interval": interval, "source": "csv"}
     return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])
 
 

@@ -39,13 +39,15 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     if len(raw) > max_bytes:
         raise InputRejected("too_large", f"file is {len(raw)} bytes, over the {max_bytes} limit")
     data = _gunzip(raw, max_bytes) if raw[:2] == _GZIP_MAGIC else raw
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
-    first = _NON_SPACE.search(data)  # no lstrip(): that would copy a large file to read one byte
+    bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    first = _NON_SPACE.search(data, bom)  # no lstrip(): that would copy a large file to read one byte
     text_start = data[first.start() : first.start() + 1] if first else b""
     if not text_start:
         raise InputRejected("empty", "file is empty")
     if text_start in (b"{", b"["):
+        if bom:
+            data = data[bom:]
+            first = _NON_SPACE.search(data)
         document = _columnar_document(data, first.start())
         if document is None:
             document = _typed_document(data, first.start())
@@ -55,7 +57,7 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
                 document = _exact_document(data)
         parsed = classify_document(document, symbol_from_key(key)[0])
     else:
-        parsed = parse_csv(data, key)
+        parsed = parse_csv(data, key, bom)  # the CSV reader skips the mark without copying the file
     limits.check_symbols(len(parsed.series) + len(parsed.errors))
     limits.check_bars(sum(len(series.values) for series in parsed.series))
     return parsed

@@ -50,6 +50,24 @@ def check_generic_decode(data: bytes) -> None:
         )
 
 
+# The row-by-row CSV reader (quoted cells, blank rows, ragged rows…) builds a dict and a string
+# a cell for each row: measured, about 780 bytes a row of six cells.
+_BYTES_PER_CSV_ROW = 150
+_BYTES_PER_CSV_CELL = 100
+
+
+def check_generic_csv(rows: int, columns: int) -> None:
+    """Refuse, as `too_complex`, a CSV the row-by-row reader could not hold in memory."""
+    estimate = rows * (_BYTES_PER_CSV_ROW + _BYTES_PER_CSV_CELL * columns)
+    if estimate > GENERIC_DECODE_BUDGET_BYTES:
+        raise InputRejected(
+            "too_complex",
+            f"the CSV's {rows} rows need reading row by row (quoted cells, blank or ragged rows, blanks"
+            f" around cells, text outside ASCII), which would take about {estimate >> 20} MiB, over the"
+            f" {GENERIC_DECODE_BUDGET_BYTES >> 20} MiB allowed; a plain CSV of the same rows is read in far less",
+        )
+
+
 def check_symbols(responses: int) -> None:
     """Refuse, as `too_many_symbols`, a file of more responses than `MAX_SYMBOLS`."""
     if responses > MAX_SYMBOLS:
