@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import orjson
 import pytest
 
-from chalicelib.ingest import formats, limits
+from chalicelib import storage
+from chalicelib.ingest import formats, limits, pipeline
 from tests.conftest import fixture_bytes
 from tests.test_ingest_handler import BUCKET, aws  # noqa: F401  (the handler's moto harness)
 
@@ -130,3 +131,51 @@ def test_the_estimate_of_the_generic_decoders_memory_errs_high():
     assert limits.generic_decode_estimate(b"[" + b",".join([b"[]"] * 1000) + b"]") >= 1000 * 91
     bar = b'{"datetime":"2024-01-02","open":1.5,"high":2,"low":0.5,"close":1.5,"volume":10,"x":1}'
     assert limits.generic_decode_estimate(b"[" + b",".join([bar] * 1000) + b"]") >= 1000 * 700
+
+
+# --- outputs written in parts ---------------------------------------------------------------------
+
+
+def _all_duplicates(bars: int) -> bytes:
+    bar = {"datetime": "2024-01-02", "open": "10", "high": "11", "low": "9", "close": "10.5", "volume": "100"}
+    return orjson.dumps({"meta": {"symbol": "AAPL", "interval": "1day"}, "values": [bar] * bars, "status": "ok"})
+
+
+def test_reject_lines_past_a_part_are_uploaded_in_parts_and_complete(aws):  # noqa: F811
+    bars = 40_000  # about 10 MiB of reject lines: two parts
+    aws.upload("inputs/AAPL_1day.json", _all_duplicates(bars))
+
+    [file] = aws.invoke("inputs/AAPL_1day.json")["files"]
+
+    assert file["records"] == {"input": bars, "valid": 1, "rejected": bars - 1}
+    head = aws.s3.head_object(Bucket=BUCKET, Key=file["rejects_key"])
+    assert head["ETag"].strip('"').endswith("-2") and head["ContentLength"] > storage.PART_BYTES
+    lines = aws.lines(file["rejects_key"])
+    assert len(lines) == bars - 1 and {line["rule"] for line in lines} == {"duplicate_timestamp"}
+    assert [line["index"] for line in lines] == list(range(1, bars))
+    assert len(aws.lines(file["processed_key"])) == 1  # small: one PutObject, as before
+    assert "-" not in aws.s3.head_object(Bucket=BUCKET, Key=file["processed_key"])["ETag"]
+
+
+def test_a_failure_after_a_part_was_uploaded_aborts_the_upload_and_frees_the_marker(aws, monkeypatch):  # noqa: F811
+    bars = 40_000
+    etag = aws.upload("inputs/AAPL_1day.json", _all_duplicates(bars))
+    written = []
+    real_line = pipeline._reject_line
+
+    def failing_line(reject):
+        written.append(1)
+        if len(written) == 36_000:  # past the first part
+            raise RuntimeError("the function dies here")
+        return real_line(reject)
+
+    monkeypatch.setattr(pipeline, "_reject_line", failing_line)
+
+    with pytest.raises(Exception, match="the function dies here"):
+        aws.invoke("inputs/AAPL_1day.json")
+
+    assert aws.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert aws.keys("rejects/") == [] and aws.keys("processed/") == [] and aws.events() == []
+    monkeypatch.setattr(pipeline, "_reject_line", real_line)
+    [file] = aws.invoke("inputs/AAPL_1day.json")["files"]  # Lambda's retry finds the marker free
+    assert file["status"] == "processed" and file["etag"] == etag
