@@ -37,14 +37,21 @@ def market() -> tuple[dict, Report]:
     return record, render_report(record)
 
 
-def test_subject_names_the_run_the_sentiment_and_the_headline_movers(market):
+def test_subject_names_the_session_the_sentiment_and_the_headline_movers(market):
     _, report = market
-    assert report.subject == "Stock Insights | prices.json | Bullish, 2 of 3 up | UPCO +7.50%, DOWNCO -3.00%"
+    # 40 daily bars from 1 Jan 2024: the last is Friday 9 Feb.
+    assert report.subject == "Stock Insights · Fri 9 Feb 2024 · Bullish, 2 of 3 up · UPCO +7.50%, DOWNCO −3.00%"
+    assert "prices.json" not in report.subject
 
 
 def test_subject_without_any_change_says_so():
     record = make_record({"ONE": [100.0]})
-    assert render_report(record).subject == "Stock Insights | prices.json | no market reading"
+    assert render_report(record).subject == "Stock Insights · Mon 1 Jan 2024 · no market reading"
+
+
+def test_subject_without_any_bar_names_the_file():
+    record = make_record({}, empty_symbols=("GONE",))
+    assert render_report(record).subject == "Stock Insights · prices.json · no market reading"
 
 
 def test_the_strict_parser_does_reject_broken_html():

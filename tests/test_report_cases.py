@@ -77,7 +77,7 @@ def test_a_3_bar_file_names_the_real_windows(short):
     html, text = both(report)
     for part in (html, text):
         assert not re.search(r"\b1 bars", part)
-        assert "1 bar (2024-01-01)" in part
+        assert "1 bar (1 Jan 2024)" in part
         assert "20-bar average" not in part and "2.4x its" not in part
 
 

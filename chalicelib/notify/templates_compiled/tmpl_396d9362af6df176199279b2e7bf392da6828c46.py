@@ -25,16 +25,24 @@ def root(context, missing=missing):
             yield event
     finally: gen.close()
     yield '</style>\n</head>\n<body>\n<table role="presentation" class="page" width="100%" cellpadding="0" cellspacing="0">\n<tr><td class="frame" align="center">\n<table role="presentation" class="sheet" width="100%" cellpadding="0" cellspacing="0">\n<tr><td class="masthead">\n  <div class="brand">Stock Insights report</div>\n  <div class="run">'
-    yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield escape((environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'label') if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'known') else 'No market date'))
     yield '</div>\n  <div class="meta">\n    <span class="badge badge-'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_tone'))
     yield '">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'))
     yield '</span>\n    &nbsp;'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'headline'))
-    yield ' &middot; <span class="nowrap">'
+    yield '\n  </div>\n'
+    if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'):
+        pass
+        yield '<div class="meta">'
+        yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'))
+        yield '</div>'
+    yield '</td></tr>\n\n<tr><td class="section">\n  <h2>Processing summary</h2>\n  <p class="small">File <code>'
+    yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield '</code> &middot; report made <span class="nowrap">'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
-    yield '</span>\n  </div>\n</td></tr>\n\n<tr><td class="section">\n  <h2>Processing summary</h2>\n  <table role="presentation" width="100%" cellpadding="0" cellspacing="0">\n    <tr>\n      <td class="kpi"><div class="kpi-value">'
+    yield '</span></p>\n  <table role="presentation" width="100%" cellpadding="0" cellspacing="0">\n    <tr>\n      <td class="kpi"><div class="kpi-value">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'input'))
     yield '</div><div class="kpi-label">Bars in</div></td>\n      <td class="kpi"><div class="kpi-value up">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'valid'))
@@ -76,14 +84,14 @@ def root(context, missing=missing):
             yield ' ('
             yield escape(environment.getattr(l_1_rule, 'share'))
             yield ')'
-            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 45 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_1_loop = l_1_rule = missing
         if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'):
             pass
             yield ', and '
             yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'))
             yield ' more rule'
-            yield escape(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 45 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
         yield '.\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
         pass
@@ -422,4 +430,4 @@ def root(context, missing=missing):
     yield '</span> by the Stock Insights pipeline. Figures are computed from the input file; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
-debug_info = '7=19&9=21&18=28&20=30&21=34&29=38&30=40&31=44&34=50&37=53&38=58&43=65&45=69&46=88&51=94&53=98&54=101&56=103&57=107&60=120&66=126&71=128&75=134&76=138&77=140&78=142&79=144&80=152&81=156&84=162&87=165&88=170&89=175&97=183&101=200&105=217&113=231&116=234&117=238&120=250&122=260&128=263&129=266&131=272&132=275&135=280&138=284&139=286&142=296&143=311&146=321&150=335&151=337&152=357&153=363&154=365&155=373&161=384&162=386&163=388&164=390&173=394&174=398&175=402&176=404&181=411&182=413&183=415&184=419&185=421'
+debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&28=42&31=46&32=48&33=52&36=58&39=61&40=66&45=73&47=77&48=96&53=102&55=106&56=109&58=111&59=115&62=128&68=134&73=136&77=142&78=146&79=148&80=150&81=152&82=160&83=164&86=170&89=173&90=178&91=183&99=191&103=208&107=225&115=239&118=242&119=246&122=258&124=268&130=271&131=274&133=280&134=283&137=288&140=292&141=294&144=304&145=319&148=329&152=343&153=345&154=365&155=371&156=373&157=381&163=392&164=394&165=396&166=398&175=402&176=406&177=410&178=412&183=419&184=421&185=423&186=427&187=429'

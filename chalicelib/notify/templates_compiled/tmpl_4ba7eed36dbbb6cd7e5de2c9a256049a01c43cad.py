@@ -37,14 +37,21 @@ def root(context, missing=missing):
     context.exported_vars.add('wrap')
     context.vars['wrap'] = l_0_wrap = Macro(environment, macro, 'wrap', ('text', 'indent'), False, False, False, context.eval_ctx.autoescape)
     yield 'STOCK INSIGHTS REPORT\n'
-    yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield str((environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'label') if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'known') else 'No market date'))
     yield '\n'
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'))
     yield ' | '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'headline'))
-    yield ' | '
+    yield '\n'
+    if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'):
+        pass
+        yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'))
+        yield '\n'
+    yield '\nPROCESSING SUMMARY\n  File:           '
+    yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield '\n  Report made:    '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
-    yield '\n\nPROCESSING SUMMARY\n  Bars in:        '
+    yield '\n  Bars in:        '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'input'))
     yield '\n  Valid:          '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'valid'))
@@ -87,7 +94,7 @@ def root(context, missing=missing):
             yield '    - and '
             yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'))
             yield ' more rule'
-            yield str(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 23 in 'report.txt.j2' evaluated to false and no else section was defined.")))
+            yield str(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 28 in 'report.txt.j2' evaluated to false and no else section was defined.")))
             yield '\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
         pass
@@ -122,7 +129,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_m, 'symbol'))
         yield ' '
         yield str(environment.getattr(l_1_m, 'change'))
-        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 41 in 'report.txt.j2' evaluated to false and no else section was defined.")))
+        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 46 in 'report.txt.j2' evaluated to false and no else section was defined.")))
         t_4 = 0
     l_1_loop = l_1_m = missing
     if t_4:
@@ -137,7 +144,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_m, 'symbol'))
         yield ' '
         yield str(environment.getattr(l_1_m, 'change'))
-        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 43 in 'report.txt.j2' evaluated to false and no else section was defined.")))
+        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 48 in 'report.txt.j2' evaluated to false and no else section was defined.")))
         t_5 = 0
     l_1_loop = l_1_m = missing
     if t_5:
@@ -152,7 +159,7 @@ def root(context, missing=missing):
         yield str(environment.getattr(l_1_m, 'symbol'))
         yield ' '
         yield str(environment.getattr(l_1_m, 'value'))
-        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 45 in 'report.txt.j2' evaluated to false and no else section was defined.")))
+        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 50 in 'report.txt.j2' evaluated to false and no else section was defined.")))
         t_6 = 0
     l_1_loop = l_1_m = missing
     if t_6:
@@ -277,4 +284,4 @@ def root(context, missing=missing):
     yield ' by the Stock Insights pipeline. Not investment advice.\n'
 
 blocks = {}
-debug_info = '1=25&3=40&4=42&7=48&8=50&9=54&10=58&11=60&12=63&14=66&15=69&17=71&19=74&20=78&22=85&23=88&25=92&32=99&35=101&38=106&39=108&41=119&43=134&45=149&49=163&50=167&52=180&54=182&55=185&59=190&60=192&62=194&63=197&65=201&67=205&69=220&70=223&72=235&73=237&75=239&76=241&77=243&78=245&82=249&83=253&84=259&85=262&89=266&90=268&91=270&92=274&93=276'
+debug_info = '1=25&3=40&4=42&5=46&6=48&10=51&11=53&12=55&13=57&14=61&15=65&16=67&17=70&19=73&20=76&22=78&24=81&25=85&27=92&28=95&30=99&37=106&40=108&43=113&44=115&46=126&48=141&50=156&54=170&55=174&57=187&59=189&60=192&64=197&65=199&67=201&68=204&70=208&72=212&74=227&75=230&77=242&78=244&80=246&81=248&82=250&83=252&87=256&88=260&89=266&90=269&94=273&95=275&96=277&97=281&98=283'
