@@ -26,6 +26,8 @@ from typing import Any
 
 import click
 
+from chalicelib.analyze.insights import plural
+
 # moto's backends are not thread-safe: each request, from the HTTP server or from a handler,
 # runs alone (as each is atomic on the real services).
 _LOCK = threading.RLock()
@@ -107,7 +109,8 @@ def _describe(delivery: Any) -> str:
             parts.append(f"{entry.get('key')}: {entry.get('status')} ({detail})")
         return f"ingest   {'; '.join(parts) or 'nothing to ingest'}"
     if delivery.handler == "analyze":
-        return f"analyze  {result.get('analysis_id', '?')}: {result.get('status')} ({result.get('symbols', 0)} symbols)"
+        symbols = plural(int(result.get("symbols") or 0), "symbol")
+        return f"analyze  {result.get('analysis_id', '?')}: {result.get('status')} ({symbols})"
     if delivery.handler == "notify":
         failures = len(result.get("batchItemFailures", []))
         return f"notify   {len(delivery.event.get('Records', []))} record(s), {failures} to retry"

@@ -107,7 +107,8 @@ def test_every_section_is_in_both_parts(market):
         "-16.14%",
         "-2.97%",
         "1.05%",
-        "4.00× avg",
+        "volume 4.00× its 20-bar average",
+        "trend down over 20 bars",
         plain(record["symbols"]["UPCO"]["insight"]["opportunities"]),
         plain(record["symbols"]["DOWNCO"]["insight"]["risks"]),
         plain(record["symbols"]["FLATCO"]["insight"]["key_anomaly"]),
@@ -160,7 +161,9 @@ def test_a_chart_per_symbol_with_closes_attached_by_content_id(market):
         assert img.get("alt").endswith("price chart")
         assert (img.get("width"), img.get("height")) == ("120", "32")
     text = visible_text(report.html)
-    assert "-14.76% in 30 bars" in text and "range 83.86–98.39" in text
+    # The chart spans the trend's 20 bars: its change is over their 19 moves, and each label says so.
+    assert "-12.54% over 19 moves" in text and "20-bar range 83.86–95.89" in text
+    assert "trend down over 20 bars" in text
 
 
 def test_chart_pictures_are_pngs_coloured_by_direction(market):

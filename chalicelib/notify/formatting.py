@@ -15,6 +15,34 @@ def clean_line(value: Any, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
+_MARKDOWN = re.compile(r"\*\*(.+?)\*\*|__(.+?)__|`([^`]+)`")
+
+
+def plain_text(text: str) -> str:
+    """Markdown emphasis and code marks a provider puts in its messages (`**symbol** not found`) removed."""
+    return _MARKDOWN.sub(lambda m: next(g for g in m.groups() if g is not None), text)
+
+
+def wrap_text(text: Any, indent: str = "  ", hang: int = 0, width: int = 76) -> str:
+    """`text` wrapped for the plain-text part: lines start at `indent`, continuations `hang`
+    further in (under a label's value); words, numbers and addresses are never split."""
+    import textwrap
+
+    text = str(text)
+    label, body = text[:hang], " ".join(text[hang:].split())  # the label keeps its own padding
+    return (
+        textwrap.fill(
+            body,
+            width=width,
+            initial_indent=indent + label,
+            subsequent_indent=indent + " " * hang,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        or (indent + label).rstrip()
+    )
+
+
 def finite(value: Any) -> bool:
     """A real number (not bool, NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

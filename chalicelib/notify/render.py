@@ -17,7 +17,7 @@ from chalicelib.analysis_store import record_key
 from chalicelib.analyze.insights import checked_bars, plural
 from chalicelib.notify import sections
 from chalicelib.notify.chart import sparkline_png
-from chalicelib.notify.formatting import clean_line, human_time
+from chalicelib.notify.formatting import clean_line, human_time, wrap_text
 from chalicelib.notify.session import market_session
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -106,7 +106,7 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
         "executive_summary": str(record.get("executive_summary") or ""),
         "processing": sections.processing(record),
         "symbol_errors": sections.symbol_errors(record),
-        "market": sections.market(aggregates, len(symbols)),
+        "market": sections.market(aggregates, len(symbols), sections.most_volatile(symbols, windows)),
         "anomalies": sections.anomalies(symbols, max_anomalies),
         "anomaly_window": plural(
             checked_bars(max((m.get("bars") or 0 for m in symbols.values()), default=0), windows)
@@ -165,7 +165,7 @@ def source_environment():
 
 
 def _configured(jinja2: Any, loader: Any):
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=loader,
         # Everything in the HTML is escaped unless marked safe; the text template is not HTML.
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
@@ -174,3 +174,5 @@ def _configured(jinja2: Any, loader: Any):
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["wrap_text"] = wrap_text  # the plain-text part's wrapping, with hanging indents
+    return env

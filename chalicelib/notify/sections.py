@@ -16,12 +16,12 @@ from chalicelib.notify.formatting import (
     integer,
     pct,
     plain_pct,
+    plain_text,
     price,
     rate,
     tone,
 )
 
-MAX_REJECT_RULES = 5
 MAX_SYMBOL_ERRORS = 20  # failing symbols listed by name; the rest are counted
 _TREND_ARROW = {"up": "↗", "down": "↘", "flat": "→"}
 _ANOMALY_LABEL = {"price_move": "Price move", "volume_spike": "Volume spike"}
@@ -35,7 +35,6 @@ def processing(record: dict) -> dict:
         ((str(k), int(v)) for k, v in (record.get("reject_rules") or {}).items() if k != "symbol_error"),
         key=lambda kv: (-kv[1], kv[0]),
     )
-    top = rules[:MAX_REJECT_RULES]
     return {
         "input": integer(total),
         "valid": integer(valid),
@@ -47,8 +46,8 @@ def processing(record: dict) -> dict:
         "has_rejects": rejected > 0,
         "symbol_errors": integer(int(record.get("symbol_errors") or 0)),
         # A rule's share is of the rejected bars (they add up to 100 %), not of all bars.
-        "rules": [{"rule": rule, "count": integer(n), "share": rate(n, rejected)} for rule, n in top],
-        "other_rules": len(rules) - len(top),
+        # Every rule that fired (at most the ten of the fixed vocabulary): none is left out.
+        "rules": [{"rule": rule, "count": integer(n), "share": rate(n, rejected)} for rule, n in rules],
     }
 
 
@@ -65,13 +64,25 @@ def symbol_errors(record: dict) -> dict:
                 "symbol": clean_line(symbol, 24) if symbol not in (None, "") else "symbol unknown",
                 "known": symbol not in (None, ""),
                 "code": clean_line(code, 12) if code not in (None, "") else "",
-                "message": clean_line(entry.get("message") or "error response", 300),
+                "message": plain_text(clean_line(entry.get("message") or "error response", 300)),
             }
         )
     return {"count": count, "count_text": integer(count), "rows": rows, "hidden": max(0, count - len(rows))}
 
 
-def market(agg: dict, symbol_count: int) -> dict:
+def most_volatile(symbols: dict, windows: MetricSettings, limit: int = 3) -> list[dict]:
+    """The most volatile symbols among those that can be rated: a full window of returns and a
+    volatility above zero (a series that never moved is not "volatile" at 0.00%)."""
+    rated = [
+        (name, m["volatility_pct"])
+        for name, m in symbols.items()
+        if finite(m.get("volatility_pct")) and m["volatility_pct"] > 0 and (m.get("bars") or 0) - 1 >= windows.window
+    ]
+    rated.sort(key=lambda item: (-item[1], item[0]))
+    return [{"symbol": clean_line(name, 24), "value": plain_pct(v)} for name, v in rated[:limit]]
+
+
+def market(agg: dict, symbol_count: int, volatile: list[dict] | None = None) -> dict:
     sentiment = agg.get("sentiment")
     n = int(agg.get("symbols") or 0)
     advancers, decliners, unchanged = (int(agg.get(k) or 0) for k in ("advancers", "decliners", "unchanged"))
@@ -115,10 +126,7 @@ def market(agg: dict, symbol_count: int) -> dict:
         ),
         "gainers": [mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_gainers") or []],
         "losers": [mover(m["symbol"], m.get("percent_change")) for m in agg.get("top_losers") or []],
-        "volatile": [
-            {"symbol": clean_line(m["symbol"], 24), "value": plain_pct(m.get("volatility_pct"))}
-            for m in agg.get("most_volatile") or []
-        ],
+        "volatile": volatile or [],
     }
 
 
@@ -155,36 +163,54 @@ def metric_settings(record: dict) -> MetricSettings:
 
 
 def symbol_row(name: str, m: dict, windows: MetricSettings) -> dict:
+    """One symbol's row. Its chart spans the trend's window (the last `window` closes), so the
+    line and the trend beside it describe the same bars, and each label names its window."""
     insight = m.get("insight") or {}
-    closes = [float(c) for c in (m.get("recent_closes") or []) if finite(c)]
+    n = int(m.get("bars") or 0)
+    closes = [float(c) for c in (m.get("recent_closes") or []) if finite(c)][-windows.window :]
     change = m.get("percent_change")
     window_change = 100.0 * (closes[-1] / closes[0] - 1.0) if len(closes) >= 2 and closes[0] else None
     trend = m.get("trend")
+    returns = min(windows.window, n - 1)
+    facts = []
+    if finite(m.get("momentum_pct")):
+        facts.append(f"{windows.momentum_period}-bar momentum {pct(m['momentum_pct'])}")
+    if finite(m.get("volatility_pct")):
+        rated = "" if returns >= windows.window else f" (only {plural(returns, 'return')}, too few to rate)"
+        facts.append(f"volatility {plain_pct(m['volatility_pct'])}{rated}")
+    if finite(m.get("volume_ratio")):
+        facts.append(f"volume {m['volume_ratio']:.2f}× its {min(windows.window, n - 1)}-bar average")
+    if len(closes) >= 2:
+        facts.append(f"{len(closes)}-bar range {price(min(closes))}–{price(max(closes))}")
+    anomaly_count = len(m.get("anomalies") or [])
+    if anomaly_count:
+        facts.append(plural(anomaly_count, "anomaly", "anomalies"))
     return {
         "symbol": clean_line(name, 24),
-        "has_bars": bool(m.get("bars")),
+        "has_bars": bool(n),
         "last_close": price(m.get("last_close")),
         "change": pct(change),
         "tone": tone(change),
         "arrow": arrow(change),
         "period_change": pct(m.get("period_change_pct")),
         "period_tone": tone(m.get("period_change_pct")),
-        "bars": integer(int(m.get("bars") or 0)),
-        "bars_text": plural(int(m.get("bars") or 0), "bar"),
-        "momentum_label": f"{windows.momentum_period}-bar momentum",
+        "bars": integer(n),
+        "bars_text": plural(n, "bar"),
         "first": human_time(m.get("first_datetime")),
         "last": human_time(m.get("last_datetime")),
-        "momentum": pct(m.get("momentum_pct")),
-        "trend": trend or "n/a",
+        "trend": (
+            f"trend {trend} over {plural(min(windows.window, n), 'bar')}" if trend else "too few bars for a trend"
+        ),
         "trend_arrow": _TREND_ARROW.get(trend or "", ""),
         "trend_tone": {"up": "up", "down": "down"}.get(trend or "", "flat"),
-        "volatility": plain_pct(m.get("volatility_pct")),
-        "volume_ratio": f"{m['volume_ratio']:.2f}×" if finite(m.get("volume_ratio")) else "n/a",
-        "anomaly_count": len(m.get("anomalies") or []),
+        "facts": facts,
+        "anomaly_count": anomaly_count,
         "closes": closes,
         "chart_cid": None,
         "chart_text": sparkline_text(closes),
         "chart_bars": len(closes),
+        # n closes are n - 1 moves: "+3.1% over 19 moves" for a 20-close chart
+        "chart_moves": plural(len(closes) - 1, "move"),
         "chart_change": pct(window_change),
         "chart_tone": tone(window_change),
         "chart_low": price(min(closes)) if closes else "n/a",

@@ -86,12 +86,6 @@ def root(context, missing=missing):
             yield ')'
             yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_1_loop = l_1_rule = missing
-        if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'):
-            pass
-            yield ', and '
-            yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'))
-            yield ' more rule'
-            yield escape(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
         yield '.\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
         pass
@@ -127,9 +121,16 @@ def root(context, missing=missing):
         yield '  </table>\n'
         if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'):
             pass
-            yield '<p class="small">&hellip; and '
-            yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'))
-            yield ' more in the rejects file.</p>'
+            yield '<p class="small">'
+            if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'rows'):
+                pass
+                yield '&hellip; and '
+                yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'))
+                yield ' more'
+            else:
+                pass
+                yield 'Listed'
+            yield ' in the rejects file.</p>'
     yield '</td></tr>\n\n<tr><td class="section">\n  <h2>Executive summary</h2>\n  <p class="lead">'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'executive_summary'))
     yield '</p>\n</td></tr>\n\n<tr><td class="section">\n  <h2>Market overview</h2>\n'
@@ -297,7 +298,7 @@ def root(context, missing=missing):
             yield escape(environment.getattr(l_1_s, 'trend_tone'))
             yield '">'
             yield escape(environment.getattr(l_1_s, 'trend_arrow'))
-            yield ' trend '
+            yield ' '
             yield escape(environment.getattr(l_1_s, 'trend'))
             yield '</div>'
         yield '      </td>\n      <td class="chart">\n'
@@ -322,9 +323,9 @@ def root(context, missing=missing):
             yield escape(environment.getattr(l_1_s, 'chart_tone'))
             yield '">'
             yield escape(environment.getattr(l_1_s, 'chart_change'))
-            yield '</span> in '
-            yield escape(environment.getattr(l_1_s, 'chart_bars'))
-            yield ' bars</div>'
+            yield '</span> over '
+            yield escape(environment.getattr(l_1_s, 'chart_moves'))
+            yield '</div>'
         yield '      </td>\n      <td class="price">\n'
         if environment.getattr(l_1_s, 'has_bars'):
             pass
@@ -361,30 +362,12 @@ def root(context, missing=missing):
                 yield ' (<span class="nowrap">'
                 yield escape(environment.getattr(l_1_s, 'first'))
                 yield '</span>)'
-            yield '      &middot; '
-            yield escape(environment.getattr(l_1_s, 'momentum_label'))
-            yield ' '
-            yield escape(environment.getattr(l_1_s, 'momentum'))
-            yield ' &middot; volatility '
-            yield escape(environment.getattr(l_1_s, 'volatility'))
-            yield '\n      &middot; volume '
-            yield escape(environment.getattr(l_1_s, 'volume_ratio'))
-            yield ' avg\n'
-            if (environment.getattr(l_1_s, 'chart_bars') >= 2):
+            for l_2_fact in environment.getattr(l_1_s, 'facts'):
+                _loop_vars = {}
                 pass
                 yield ' &middot; '
-                yield escape(environment.getattr(l_1_s, 'chart_bars'))
-                yield '-bar range '
-                yield escape(environment.getattr(l_1_s, 'chart_low'))
-                yield '&ndash;'
-                yield escape(environment.getattr(l_1_s, 'chart_high'))
-            if environment.getattr(l_1_s, 'anomaly_count'):
-                pass
-                yield ' &middot; <span class="warn">'
-                yield escape(environment.getattr(l_1_s, 'anomaly_count'))
-                yield ' anomal'
-                yield escape(('y' if (environment.getattr(l_1_s, 'anomaly_count') == 1) else 'ies'))
-                yield '</span>'
+                yield escape(l_2_fact)
+            l_2_fact = missing
         else:
             pass
             yield '      No valid bars in this file.\n'
@@ -430,4 +413,4 @@ def root(context, missing=missing):
     yield '</span> by the Stock Insights pipeline. Figures are computed from the input file; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
-debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&28=42&31=46&32=48&33=52&36=58&39=61&40=66&45=73&47=77&48=96&53=102&55=106&56=109&58=111&59=115&62=128&68=134&73=136&77=142&78=146&79=148&80=150&81=152&82=160&83=164&86=170&89=173&90=178&91=183&99=191&103=208&107=225&115=239&118=242&119=246&122=258&124=268&130=271&131=274&133=280&134=283&137=288&140=292&141=294&144=304&145=319&148=329&152=343&153=345&154=365&155=371&156=373&157=381&163=392&164=394&165=396&166=398&175=402&176=406&177=410&178=412&183=419&184=421&185=423&186=427&187=429'
+debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&28=42&31=46&32=48&33=52&36=58&39=61&40=66&45=73&47=77&48=90&53=96&55=100&56=103&58=105&59=109&62=122&68=135&73=137&77=143&78=147&79=149&80=151&81=153&82=161&83=165&86=171&89=174&90=179&91=184&99=192&103=209&107=226&115=240&118=243&119=247&122=259&124=269&130=272&131=275&133=281&134=284&137=289&140=293&141=295&144=305&145=320&148=330&152=344&153=346&154=365&160=375&161=377&162=379&163=381&172=385&173=389&174=393&175=395&180=402&181=404&182=406&183=410&184=412'
