@@ -131,8 +131,8 @@ def test_symbols_rows_are_in_order_and_colour_their_moves(market):
     html = report.html
     assert [m for m in re.findall(r">(DOWNCO|FLATCO|GONE|UPCO)</div>", html)] == ["DOWNCO", "FLATCO", "GONE", "UPCO"]
     # CSS is inlined: the up/down classes carry their colours in style attributes.
-    assert re.search(r'<span class="up" style="[^"]*color: #1a7f37;[^"]*">▲ \+7\.50%</span>', html)
-    assert re.search(r'<span class="down" style="[^"]*color: #cf222e;[^"]*">▼ -3\.00%</span>', html)
+    assert re.search(r'<span class="up" style="[^"]*color:#1a7f37[^"]*">▲ \+7\.50%</span>', html)
+    assert re.search(r'<span class="down" style="[^"]*color:#cf222e[^"]*">▼ -3\.00%</span>', html)
 
 
 def test_css_is_inlined_and_the_page_is_phone_width(market):
@@ -142,8 +142,8 @@ def test_css_is_inlined_and_the_page_is_phone_width(market):
     # Only the @media block (which cannot be inlined) stays in a <style>; the rest is in attributes.
     assert len(styles) == 1 and styles[0].strip().startswith("@media (max-width: 480px)")
     sheet = next(t for t in tree.iter(f"{_NS}table") if "sheet" in t.get("class", "").split())
-    assert "max-width: 600px" in sheet.get("style")
-    assert "width: 100%" in sheet.get("style")
+    assert "max-width:600px" in sheet.get("style")
+    assert "width:100%" in sheet.get("style")
     assert tree.find(f".//{_NS}meta[@name='viewport']") is not None
     # Layout is tables (email clients ignore flex/grid): no div carries layout of its own.
     assert "display: flex" not in report.html and "display: grid" not in report.html

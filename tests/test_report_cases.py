@@ -187,4 +187,4 @@ def test_the_footer_does_not_break_prose_mid_word():
     footer = re.search(r'<td class="footer"[^>]*style="([^"]*)"', html).group(1)
     assert "break-all" not in footer
     # Identifiers (ids, URIs) may still wrap anywhere; prose wraps between words.
-    assert re.search(r'<code style="[^"]*overflow-wrap: anywhere', html)
+    assert re.search(r'<code style="[^"]*overflow-wrap:anywhere', html)

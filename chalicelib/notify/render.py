@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,6 +24,10 @@ from chalicelib.notify.session import market_session
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 MAX_SYMBOLS = 40  # symbols with a row (and a chart) in one email; the rest are counted
 MAX_ANOMALIES = 20
+# Gmail clips a message whose HTML is over about 102 KB ("[Message clipped]", the rest hidden
+# behind a link): the HTML part is kept under this many bytes by showing fewer symbol rows.
+HTML_BUDGET = 95_000
+MIN_SYMBOLS = 5
 _SUBJECT_MAX = 180
 SEPARATOR = " · "  # between the Subject's parts
 MINUS = "\u2212"
@@ -51,16 +56,42 @@ def render_report(
     `inline_css=False` returns the template's own HTML, before the inliner re-serialises (and
     thereby silently repairs) it: tests check that one parses cleanly.
     """
-    view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies)
     env = _environment()
-    html = env.get_template("report.html.j2").render(r=view)
-    if inline_css:
-        import css_inline
-
-        # keep_at_rules keeps the phone @media block in a <style>; everything else becomes style="…".
-        html = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False).inline(html)
+    while True:
+        view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies)
+        html = _html(env, view, inline_css)
+        size = len(html.encode("utf-8"))
+        if size <= HTML_BUDGET or max_symbols <= MIN_SYMBOLS or not inline_css:
+            break
+        # Fewer symbol rows, in proportion to the excess (each row costs about the same); the
+        # rest are counted and the archive or the full record has them.
+        max_symbols = max(MIN_SYMBOLS, min(len(view["symbols"]) - 1, len(view["symbols"]) * HTML_BUDGET // size - 2))
     text = env.get_template("report.txt.j2").render(r=view)
     return Report(subject=view["subject"], html=html, text=text, images=images)
+
+
+def _html(env: Any, view: dict, inline_css: bool) -> str:
+    html = env.get_template("report.html.j2").render(r=view)
+    if not inline_css:
+        return html
+    import css_inline
+
+    # keep_at_rules keeps the phone @media block in a <style>; everything else becomes style="…".
+    html = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False).inline(html)
+    # The inliner writes `name: value;` in every attribute; without the spaces and the last `;`
+    # a 40-row report is several KB smaller. Only the stylesheet's own declarations are in
+    # style attributes (data is escaped text), and none of their values holds a `"`, `:` or `;`.
+    return _STYLE_ATTR.sub(lambda m: 'style="' + _compact_style(m.group(1)) + '"', html)
+
+
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+
+
+def _compact_style(style: str) -> str:
+    return ";".join(
+        name.strip() + ":" + value.strip()
+        for name, _, value in (part.partition(":") for part in style.split(";") if part.strip())
+    )
 
 
 def standalone_html(report: Report) -> str:
