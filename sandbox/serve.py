@@ -220,7 +220,6 @@ def _ingested(entry: dict) -> str:
     return "processed: " + ", ".join(parts)
 
 
-
 def _start_http(host: str, port: int) -> tuple[Any, threading.Thread]:
     """moto's HTTP server, each request under the lock; the server and its thread."""
     from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
