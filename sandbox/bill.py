@@ -26,6 +26,10 @@ BEDROCK_SECONDS_PER_CALL = 4.0
 # KMS requests the services make with the app's key per run (assumed): DynamoDB and SQS cache
 # data keys for minutes, so a run costs a handful of GenerateDataKey/Decrypt calls.
 KMS_REQUESTS_PER_RUN = 4
+# The scheduled fetch (only when deployed with symbols), assumed: it runs each weekday, asks for
+# FETCH_CREDITS_PER_MINUTE symbols a request, waits a minute between requests, ~1 s a request.
+FETCH_CREDITS_PER_MINUTE = 8
+FETCH_SECONDS_PER_REQUEST = 1.0
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,14 @@ def monthly_bill(
             gb_seconds_total[mode] += gb_seconds[mode]
         note = f"{count:,} invocations, {per_mode['offline'] / count:.3f} s each at {memory:,} MB"
         add(_line("Lambda", f"{function} duration", "lambda_gb_second", gb_seconds, "measured", note))
+    if "fetch" in deployment.memory_mb:
+        requests = math.ceil(w.symbols / FETCH_CREDITS_PER_MINUTE)
+        seconds = (requests - 1) * 60 + requests * FETCH_SECONDS_PER_REQUEST
+        count = round(w.days_per_month * 5 / 7)
+        invocations += count
+        gb_seconds = _same(count * seconds * deployment.memory_mb["fetch"] / 1024)
+        note = f"{count} weekdays, {requests} requests a minute apart: {seconds:.0f} s each"
+        add(_line("Lambda", "fetch duration", "lambda_gb_second", gb_seconds, "assumed", note))
     add(_line("Lambda", "requests", "lambda_request", _same(invocations), "measured"))
 
     # S3: storage after `months` of running, and requests.

@@ -122,3 +122,12 @@ def test_every_price_names_its_unit_and_source():
     for key, price in PRICES.items():
         assert price.unit and price.source.startswith("https://"), key
         assert price.usd >= 0 and price.per > 0, key
+
+
+def test_the_scheduled_fetch_waits_a_minute_between_requests_each_weekday():
+    setup = Deployment({**DEPLOYMENT.memory_mb, "fetch": 256}, alarms=22)
+    fetch = _line(monthly_bill(WORKLOAD, _measured(), setup), "fetch duration")
+    # 50 symbols, 8 a request: 7 requests, 6 minutes apart, 1 s each = 367 s; 21 weekdays; 0.25 GB
+    assert fetch.basis == "assumed"
+    assert fetch.quantity == pytest.approx(21 * 367 * 0.25)
+    assert _line(monthly_bill(WORKLOAD, _measured(), setup), "requests").quantity == 1500 + 21
