@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sandbox.prices import PRICES, Price
 
 GB = 1024**3
+CPU_MB = 1769  # Lambda memory that comes with one full vCPU
 MODES = ("offline", "bedrock")
 # Lambda writes START, END and REPORT lines for every invocation (about 110 + 60 + 250 bytes with
 # X-Ray on): assumed, the sandbox has no Lambda service to write them.
@@ -139,10 +140,18 @@ def _same(quantity: float) -> dict[str, float]:
     return dict.fromkeys(MODES, quantity)
 
 
-def lambda_seconds(measured: Measured, function: str, mode: str) -> float:
-    """Seconds of `function` per run in `mode`: analyze waits for Bedrock in the bedrock mode."""
+def slowdown(memory_mb: int) -> float:
+    """How much longer CPU work takes at `memory_mb` than on one full vCPU (1,769 MB, AWS Lambda
+    Developer Guide, "Configure Lambda function memory", read 2026-12-05): CPU is allotted in
+    proportion to memory, and the functions' work is single-threaded."""
+    return max(1.0, CPU_MB / memory_mb)
+
+
+def lambda_seconds(measured: Measured, function: str, mode: str, memory_mb: int = CPU_MB) -> float:
+    """Seconds of `function` per run in `mode` at `memory_mb`: the sandbox measured on one core, so
+    its time is scaled to the memory's CPU share; analyze waits for Bedrock in the bedrock mode."""
     use = measured.functions.get(function)
-    seconds = use.seconds if use else 0.0
+    seconds = use.seconds * slowdown(memory_mb) if use else 0.0
     if function == "analyze" and mode == "bedrock":
         seconds += BEDROCK_SECONDS_PER_CALL * measured.bedrock_rounds
     return seconds
@@ -174,10 +183,10 @@ def monthly_bill(
     for function, memory in sorted(deployment.memory_mb.items()):
         use = m.functions.get(function)
         count = (use.invocations if use else 0) * runs
-        per_mode = {mode: lambda_seconds(m, function, mode) * runs for mode in MODES}
+        per_mode = {mode: lambda_seconds(m, function, mode, memory) * runs for mode in MODES}
         if function == deployment.api_handler:
             count += m.page_view.invocations * views
-            per_mode = {mode: s + m.page_view.seconds * views for mode, s in per_mode.items()}
+            per_mode = {mode: s + m.page_view.seconds * slowdown(memory) * views for mode, s in per_mode.items()}
         if count == 0:
             continue
         invocations += count

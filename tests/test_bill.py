@@ -43,18 +43,19 @@ def _line(bill, item):
     return next(line for line in bill.lines if line.item == item)
 
 
-def test_lambda_is_gb_seconds_at_each_functions_memory():
+def test_lambda_is_gb_seconds_at_each_functions_memory_and_its_cpu_share():
     bill = monthly_bill(WORKLOAD, _measured(), DEPLOYMENT)
-    # ingest: 300 runs x 0.5 s x 1 GB = 150 GB-s
-    assert _line(bill, "ingest duration").quantity == pytest.approx(150)
-    assert _line(bill, "ingest duration").usd["offline"] == pytest.approx(150 * 0.0000166667)
-    # analyze: 300 x 1.0 s x 2 GB = 600 GB-s offline; with Bedrock 2 waits of 4 s more: 300 x 9 x 2 = 5,400
+    # ingest at 1,024 MB has 1,024/1,769 of a vCPU: 300 runs x 0.5 s x 1769/1024 x 1 GB = 259.1 GB-s
+    assert _line(bill, "ingest duration").quantity == pytest.approx(300 * 0.5 * 1769 / 1024)
+    assert _line(bill, "ingest duration").usd["offline"] == pytest.approx(300 * 0.5 * 1769 / 1024 * 0.0000166667)
+    # analyze at 2,048 MB (over a vCPU: no faster): 300 x 1.0 s x 2 GB = 600 GB-s offline; with
+    # Bedrock 2 waits of 4 s more (waiting is not CPU: not scaled): 300 x 9 x 2 = 5,400
     analyze = _line(bill, "analyze duration")
     assert analyze.usd["offline"] == pytest.approx(600 * 0.0000166667)
     assert analyze.usd["bedrock"] == pytest.approx(5400 * 0.0000166667)
-    # notify: 300 x 0.2 s x 0.5 GB = 30; api_handler: 300 views x 0.1 s x 0.5 GB = 15
-    assert _line(bill, "notify duration").quantity == pytest.approx(30)
-    assert _line(bill, "api_handler duration").quantity == pytest.approx(15)
+    # notify at 512 MB: 300 x 0.2 s x 1769/512 x 0.5 GB; api_handler: 300 views x 0.1 s x 1769/512 x 0.5 GB
+    assert _line(bill, "notify duration").quantity == pytest.approx(300 * 0.2 * 1769 / 512 * 0.5)
+    assert _line(bill, "api_handler duration").quantity == pytest.approx(300 * 0.1 * 1769 / 512 * 0.5)
     # requests: 300 x (1 + 1 + 2) + 300 views = 1,500, at $0.20 a million
     requests = _line(bill, "requests")
     assert requests.quantity == 1500 and requests.usd["offline"] == pytest.approx(0.0003)
@@ -113,7 +114,7 @@ def test_the_total_is_the_sum_of_the_lines_in_each_mode():
     for mode in ("offline", "bedrock"):
         assert bill.total(mode) == pytest.approx(sum(line.usd[mode] for line in bill.lines))
         assert bill.total(mode, free_tier=True) < bill.total(mode)
-    assert bill.total("bedrock") - bill.total("offline") == pytest.approx(
+    assert bill.total("bedrock") - bill.total("offline") == pytest.approx(  # tokens and analyze's 8 s of waiting
         1800 * 0.00006 + 2400 * 0.00024 + 4800 * 0.0000166667
     )
 
