@@ -74,6 +74,7 @@ DEFAULT_MEASUREMENT = Path(__file__).parent / "measurements" / "workload-default
 @click.option("--retention-days", default=30, show_default=True, type=click.IntRange(min=1), help="Log retention.")
 @click.option("--months", default=12, show_default=True, type=click.IntRange(min=1), help="Age of the stored data.")
 @click.option("--budget", is_flag=True, help="Include the monthly budget alarm (monthly_budget_usd).")
+@click.option("--fetch", is_flag=True, help="Include the scheduled Twelve Data fetch (fetch_symbols).")
 @click.option(
     "--measured",
     "measured_path",
@@ -108,6 +109,7 @@ def cost(
     retention_days: int,
     months: int,
     budget: bool,
+    fetch: bool,
     measured_path: Path | None,
     save_measurement: Path | None,
     bedrock_only: bool,
@@ -137,7 +139,7 @@ def cost(
         if save_measurement is not None:
             measuring.save(measured, save_measurement, {"symbols": symbol_count, "bars_per_symbol": bars_per_symbol})
         workload = Workload(symbol_count, bars_per_symbol, runs_per_day, recipients, page_views, retention_days, months)
-        setup = deployment(budget=budget)
+        setup = deployment(fetch=fetch, budget=budget)
         click.echo(bill_text(monthly_bill(workload, measured, setup), measured, setup, source))
         click.echo("")
     _bedrock_table(symbol_count, model_id, tokens_per_symbol_in, tokens_per_symbol_out)

@@ -25,7 +25,10 @@ def deployment(stage: str = "dev", fetch: bool = False, budget: bool = False) ->
 
 
 def _money(usd: float) -> str:
-    return f"${usd:,.2f}" if usd >= 0.005 or usd == 0 else "<$0.01"
+    """Cents, or four decimals under ten cents: the small lines still show what moves them."""
+    if usd == 0 or usd >= 0.1:
+        return f"${usd:,.2f}"
+    return f"${usd:.4f}"
 
 
 def _quantity(value: float) -> str:
@@ -56,8 +59,8 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
             + (f": {line.note}" if line.note else "")
         )
     out.append("  " + "-" * (len(header) - 2))
-    totals = "".join(f"{_money(bill.total(mode)):>10}" for mode in MODES)
-    free = "".join(f"{_money(bill.total(mode, free_tier=True)):>10}" for mode in MODES)
+    totals = "".join(f"{'$' + format(bill.total(mode), ',.2f'):>10}" for mode in MODES)
+    free = "".join(f"{'$' + format(bill.total(mode, free_tier=True), ',.2f'):>10}" for mode in MODES)
     out.append(f"  {'Total a month (list prices)':<88}{totals}")
     out.append(f"  {'Total after the always-free tiers (if nothing else in the account uses them)':<88}{free}")
     out.append("")
@@ -70,11 +73,3 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
     return "\n".join(out)
 
 
-def bill_figures(bill: Bill) -> dict[str, str]:
-    """The headline figures docs/cost.md quotes, as printed."""
-    return {
-        "offline": _money(bill.total("offline")),
-        "bedrock": _money(bill.total("bedrock")),
-        "offline_free_tier": _money(bill.total("offline", free_tier=True)),
-        "bedrock_free_tier": _money(bill.total("bedrock", free_tier=True)),
-    }
