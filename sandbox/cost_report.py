@@ -71,5 +71,3 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
         "no failures (DLQs, alarm notifications). deployed: counted from infra.resources."
     )
     return "\n".join(out)
-
-
