@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from sandbox.bill import MODES, Bill, Deployment, Measured
 from sandbox.prices import READ, REGION
 
 DEPLOYED_FUNCTIONS = ("ingest", "analyze", "notify", "api_handler")
+# A bill quoted in docs/cost.md: the command's arguments, then its output in a text block.
+BLOCK = re.compile(r"<!-- sandbox cost (?P<args>[^>]*) -->\n```text\n(?P<text>.*?)\n```", re.S)
 
 
 def deployment(stage: str = "dev", fetch: bool = False, budget: bool = False) -> Deployment:
@@ -71,3 +76,37 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
         "no failures (DLQs, alarm notifications). deployed: counted from infra.resources."
     )
     return "\n".join(out)
+
+
+def refresh_blocks(text: str, run: Callable[[list[str]], str]) -> str:
+    """`text` (docs/cost.md) with each `<!-- sandbox cost ARGS -->` block replaced by `run(ARGS)`."""
+    import shlex
+
+    def replace(match: re.Match) -> str:
+        return f"<!-- sandbox cost {match['args']} -->\n```text\n{run(shlex.split(match['args']))}\n```"
+
+    return BLOCK.sub(replace, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sandbox.cost_report docs/cost.md`: rewrite the page's bills from the command."""
+    import sys
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from sandbox.cost import cost
+
+    def run(args: list[str]) -> str:
+        result = CliRunner().invoke(cost, args)
+        if result.exit_code != 0:
+            raise SystemExit(result.output)
+        return result.output.rstrip("\n")
+
+    path = Path((argv if argv is not None else sys.argv[1:])[0])
+    path.write_text(refresh_blocks(path.read_text(), run))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -168,11 +168,13 @@ def tally(calls: list[tuple[str, str, dict, Any]]) -> dict[str, Any]:
         elif service == "dynamodb":
             if operation in ("PutItem", "UpdateItem", "DeleteItem"):
                 item = params.get("Item") or params.get("Key") or {}
-                units = max(1, math.ceil(item_size(item) / 1024))
-                indexed = "kind" in item  # the kind-created_at index keeps a copy (projection ALL)
-                found["wru"] += units * (2 if indexed else 1)
-                if operation == "PutItem":
-                    found["item_bytes"] += item_size(item) * (2 if indexed else 1)
+                size = item_size(item) + sum(_size(v) for v in (params.get("ExpressionAttributeValues") or {}).values())
+                # The kind-created_at index keeps a copy of items with a kind (projection ALL).
+                names = set((params.get("ExpressionAttributeNames") or {}).values())
+                indexed = "kind" in item or "kind" in names or "kind" in params.get("UpdateExpression", "")
+                found["wru"] += max(1, math.ceil(size / 1024)) * (2 if indexed else 1)
+                if operation == "PutItem":  # an update changes an item already counted
+                    found["item_bytes"] += size * (2 if indexed else 1)
             elif operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
                 items = response.get("Items") or ([response["Item"]] if response.get("Item") else [])
                 size = sum(item_size(i) for i in items)
@@ -272,8 +274,8 @@ def _page_views(env: Any, counter: _Counter) -> tuple[float, list, int]:
     from sandbox.embedded import TABLE
     from sandbox.lambda_runtime import LambdaContext
 
-    table = env.client("dynamodb").scan(TableName=TABLE, Limit=1)["Items"]
-    report_id = table[0]["analysis_id"]["S"] if table else "none"
+    items = env.client("dynamodb").scan(TableName=TABLE)["Items"]
+    report_id = next(i["analysis_id"]["S"] for i in items if i.get("kind", {}).get("S") == "analysis")
     seconds, before_logs = 0.0, counter.log_bytes.get("api_handler", 0)
     counter.calls.pop("api_handler", None)
     for resource in _PAGES:
