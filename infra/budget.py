@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from infra.provision import CREATED, UNCHANGED, UPDATED, unless_missing
-
-DELETED = "deleted"
+from infra.teardown import ABSENT, DELETED
 
 
 def budget_request(spec: dict[str, Any]) -> dict[str, Any]:
@@ -108,3 +107,5 @@ def delete_budget(
     if unless_missing("NotFoundException", lambda: budgets.describe_budget(AccountId=account, BudgetName=name)):
         budgets.delete_budget(AccountId=account, BudgetName=name)
         report("budget", name, DELETED)
+    else:
+        report("budget", name, ABSENT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -94,3 +96,32 @@ def test_the_bootstrap_creates_keeps_updates_and_removes_the_budget(budgets):
 
     assert _ensure(budgets, alarm_email="desk@example.org") == [("budget", name, "deleted (monthly_budget_usd is off)")]
     assert budgets.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+
+
+def test_the_bootstrap_command_creates_the_budget_and_destroy_removes_it(aws_env, moto_budgets, tmp_path):  # noqa: F811
+    import io
+    from contextlib import redirect_stdout
+
+    from infra import bootstrap
+    from tests.conftest import copy_chalice_dir
+
+    chalice_dir = tmp_path / ".chalice"
+    copy_chalice_dir(chalice_dir)
+    common = ["--stage", "dev", "--chalice-dir", str(chalice_dir)]
+    first = ["resources", *common, "--sender", "reports@example.org", "--recipients", "a@example.org",
+             "--alarm-email", "ops@example.org", "--set", "monthly_budget_usd=15"]  # fmt: skip
+    with mock_aws():
+        client = boto3.client("budgets", region_name="us-east-1")
+
+        def run(argv):
+            out = io.StringIO()
+            with redirect_stdout(out):
+                assert bootstrap.main(argv, client=lambda s: boto3.client(s, region_name="us-east-1")) == 0
+            return [line for line in out.getvalue().splitlines() if line.startswith("  budget ")]
+
+        assert "created (15.00 USD a month, to ops@example.org)" in run(first)[0]
+        assert json.loads((chalice_dir / "settings-dev.json").read_text())["monthly_budget_usd"] == 15
+        assert run(["resources", *common])[0].split()[-1] == "unchanged"  # the settings file keeps it
+        assert run(["destroy", *common])[0].split()[-1] == "deleted"
+        assert client.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+        assert run(["destroy", *common])[0].split()[-1] == "absent"
