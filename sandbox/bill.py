@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from infra.resources import DEFAULTS
 from sandbox.prices import PRICES, Price
 
 GB = 1024**3
@@ -24,9 +25,10 @@ PLATFORM_LOG_BYTES = 420
 # Bedrock latency per call (assumed: Nova Lite answers a batch of 10 symbols in a few seconds);
 # analyze makes its batch calls concurrently, then the summary call: `bedrock_rounds` waits.
 BEDROCK_SECONDS_PER_CALL = 4.0
-# KMS requests the services make with the app's key per run (assumed): DynamoDB and SQS cache
-# data keys for minutes, so a run costs a handful of GenerateDataKey/Decrypt calls.
-KMS_REQUESTS_PER_RUN = 4
+# KMS requests made with the app's key per run (assumed): each function's environment is
+# encrypted with it and decrypted when a cold instance starts (ingest, analyze, notify: most runs
+# start cold at a few runs a day), and DynamoDB asks for a table data key when it has none cached.
+KMS_REQUESTS_PER_RUN = 8
 # The scheduled fetch (only when deployed with symbols), assumed: it runs each weekday, asks for
 # FETCH_CREDITS_PER_MINUTE symbols a request, waits a minute between requests, ~1 s a request.
 FETCH_CREDITS_PER_MINUTE = 8
@@ -166,19 +168,20 @@ def monthly_bill(
     workload: Workload,
     measured: Measured,
     deployment: Deployment,
-    lifecycle: dict[str, int | None] | None = None,
 ) -> Bill:
-    """Every line of a month's bill at `workload`, for the offline and the bedrock insights modes.
-
-    `lifecycle`: days each bucket prefix is kept (None: forever); `processed_ia_days` moves
-    processed/ to Standard-IA."""
-    lifecycle = lifecycle or {"rejects": 90, "hashes": 30, "processed_ia_days": 30}
+    """Every line of a month's bill at `workload`, for the offline and the bedrock insights modes."""
+    # The bucket's lifecycle rules (infra.resources): rejects and markers expire, processed/ moves
+    # to Standard-IA; inputs/ and analyses/ are kept.
+    lifecycle = {
+        "rejects": DEFAULTS["reject_expiration_days"],
+        "hashes": DEFAULTS["hash_marker_expiration_days"],
+        "processed_ia_days": DEFAULTS["processed_ia_transition_days"],
+    }
     w, m, runs, views = workload, measured, workload.runs, workload.page_views
     bill = Bill(workload)
     add = bill.lines.append
 
     # Lambda: each function at its configured memory.
-    gb_seconds_total = dict.fromkeys(MODES, 0.0)
     invocations = 0
     for function, memory in sorted(deployment.memory_mb.items()):
         use = m.functions.get(function)
@@ -191,8 +194,6 @@ def monthly_bill(
             continue
         invocations += count
         gb_seconds = {mode: s * memory / 1024 for mode, s in per_mode.items()}
-        for mode in MODES:
-            gb_seconds_total[mode] += gb_seconds[mode]
         note = f"{count:,} invocations, {per_mode['offline'] / count:.3f} s each at {memory:,} MB"
         add(_line("Lambda", f"{function} duration", "lambda_gb_second", gb_seconds, "measured", note))
     if "fetch" in deployment.memory_mb:
@@ -234,9 +235,12 @@ def monthly_bill(
     reads = m.ddb_read_units * runs + m.page_view_ddb_read_units * views
     add(_line("DynamoDB", "read request units", "ddb_read_request_unit", _same(reads), "measured"))
     table_gb = m.ddb_item_bytes * runs * w.months / GB
+    note = f"after {w.months} months; analyses and email markers are kept"
     add(_line("DynamoDB", "storage (table and index)", "ddb_storage_gb_month", _same(table_gb), "measured", note))
-    add(_line("DynamoDB", "point-in-time recovery", "ddb_pitr_gb_month", _same(table_gb), "measured"))
-    add(_line("DynamoDB", "stream reads (notify's trigger)", "ddb_stream_read_by_lambda", _same(runs), "measured"))
+    add(_line("DynamoDB", "point-in-time recovery", "ddb_pitr_gb_month", _same(table_gb), "measured", note))
+    notify = m.functions.get("notify")
+    batches = (notify.invocations if notify else 0) * runs
+    add(_line("DynamoDB", "stream reads (notify's trigger)", "ddb_stream_read_by_lambda", _same(batches), "measured"))
 
     add(_line("EventBridge", "custom events", "eventbridge_custom_event", _same(m.events * runs), "measured"))
 

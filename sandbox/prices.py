@@ -54,7 +54,9 @@ PRICES: dict[str, Price] = {
     "ddb_read_request_unit": Price(0.125, 1_000_000, "read request unit (4 KB strong, 8 KB eventual)", _DDB),
     "ddb_storage_gb_month": Price(0.25, 1, "GB-month", _DDB, free=25),
     "ddb_pitr_gb_month": Price(0.20, 1, "GB-month of continuous backup", _DDB),
-    "ddb_stream_read_by_lambda": Price(0.0, 1, "GetRecords by a Lambda trigger", _DDB, note="free for Lambda triggers"),
+    "ddb_stream_read_by_lambda": Price(
+        0.0, 1, "stream batch read by a Lambda trigger", _DDB, note="free for Lambda triggers"
+    ),
     # EventBridge: custom events put on a bus (the analyze rule's); AWS service and scheduled events are free.
     "eventbridge_custom_event": Price(1.00, 1_000_000, "custom event", "https://aws.amazon.com/eventbridge/pricing/"),
     # SES: every recipient of a message counts as one email; attachments by the GB.
