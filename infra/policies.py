@@ -143,6 +143,15 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ["s3:PutObject"],
                 [f"{bucket}/processed/*", f"{bucket}/rejects/*", f"{bucket}/quarantine/*"],
             ),
+            # Outputs are written in parts (multipart uploads); an invocation that fails drops its
+            # unfinished upload. PutObject covers creating, uploading and completing one; aborting
+            # takes its own action: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html
+            # (read 2026-12-05).
+            allow(
+                "AbortUnfinishedOutputs",
+                ["s3:AbortMultipartUpload"],
+                [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"],
+            ),
             allow("ReleaseMarkers", ["s3:DeleteObject"], f"{bucket}/processed/hashes/*"),
             # Without ListBucket a missing marker reads as 403 instead of 404.
             allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),

@@ -136,6 +136,7 @@ def record_from_file(raw: bytes, key: str = "inputs/prices.json", settings: Sett
         "counts": dict(outcome.counts),
         "reject_rules": dict(outcome.reject_rules),
         "correlation_id": "corr-1234-abcd",
+        "exchange_timezones": dict(outcome.exchange_timezones),
     }
     provider = OfflineInsights(settings.metric_settings())
     return dict(analyze(outcome.processed, detail, settings, provider, tuple(without_bars), errors))

@@ -131,7 +131,7 @@ def test_an_inserted_analysis_is_emailed_once_to_every_recipient(env):
     message = email.message_from_string(sent.raw_data, policy=policy.default)
     assert message["X-Analysis-Id"] == analysis_id
     assert message["X-Correlation-Id"] == "corr-1234-abcd"
-    assert message["Subject"].startswith("Stock Insights | prices.json | Bullish")
+    assert message["Subject"].startswith("Stock Insights · Fri 9 Feb 2024 · Bullish")
     assert [a.strip() for a in message["To"].split(",")] == RECIPIENTS
     html = message.get_body(("html",)).get_content()
     assert "UPCO" in html and "corr-1234-abcd" in html

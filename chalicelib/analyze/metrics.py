@@ -1,4 +1,4 @@
-"""Per-symbol metrics and anomalies (CONTRACT section 3), vectorised across symbols and bars.
+"""Per-symbol metrics and anomalies (docs/analysis.md), vectorised across symbols and bars.
 
 Every metric looks at most 26 bars back from a symbol's last bar, so the tail of each symbol is
 gathered into one right-aligned (symbols x 26) matrix, padded with NaN, and each metric is a
@@ -18,10 +18,10 @@ _TAIL = 30  # >= last 5 bars + the 20 volumes before the earliest of them + one 
 RECENT_CLOSES = 30  # closes kept per symbol for the report's price chart
 
 
-_CONTRACT_DEFAULTS = MetricSettings()
+_DEFAULTS = MetricSettings()
 
 
-def compute_metrics(bars: BarColumns, settings: MetricSettings = _CONTRACT_DEFAULTS) -> dict[str, dict]:
+def compute_metrics(bars: BarColumns, settings: MetricSettings = _DEFAULTS) -> dict[str, dict]:
     """`{symbol: {metric: value|None, …, "anomalies": […]}}` for every symbol in `bars`."""
     s = len(bars.symbols)
     if s == 0:
