@@ -324,6 +324,12 @@ def resource_specs(
             "bisect_batch_on_function_error": True,
             "maximum_retry_attempts": opts["stream_maximum_retry_attempts"],
             "function_response_types": ["ReportBatchItemFailures"],
+            # Only analysis items wake notify: the archive's per-symbol readings and directory
+            # entries (thousands per big file) and the email markers are dropped by Lambda before
+            # any invocation. DynamoDB mappings filter on the record's `dynamodb` key only (Lambda
+            # developer guide, "Using event filtering with a DynamoDB event source", read
+            # 2026-12-05); notify itself still skips anything but an analysis INSERT.
+            "filter_pattern": {"dynamodb": {"NewImage": {"kind": {"S": ["analysis"]}}}},
         },
         "event_bus": opts["event_bus"],
         "email_identity": {"email": opts["sender_email"]},
