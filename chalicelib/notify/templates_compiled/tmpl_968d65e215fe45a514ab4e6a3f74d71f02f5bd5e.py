@@ -112,15 +112,15 @@ def root(context, missing=missing):
             pass
             yield '    <tr>\n      <td><a class="nowrap" href="'
             yield escape(environment.getattr(l_1_r, 'report_href'))
+            yield '" title="'
+            yield escape(environment.getattr(l_1_r, 'file'))
             yield '">'
             yield escape(environment.getattr(l_1_r, 'time'))
-            yield '</a><div class="small wrap">'
-            yield escape(environment.getattr(l_1_r, 'file'))
-            yield ' &middot; '
+            yield '</a><div class="small">'
             yield escape(environment.getattr(l_1_r, 'bars'))
-            yield ' bars to '
+            yield ' bars to <span class="nowrap">'
             yield escape((environment.getattr(l_1_r, 'last_bar') or 'n/a'))
-            yield '</div></td>\n      <td class="small hide-narrow nowrap">'
+            yield '</span></div></td>\n      <td class="small hide-narrow nowrap">'
             yield escape(environment.getattr(l_1_r, 'interval'))
             yield '</td>\n      <td class="num">'
             yield escape(environment.getattr(l_1_r, 'last_close'))
