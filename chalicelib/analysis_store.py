@@ -29,6 +29,11 @@ def record_key(analysis_id: str) -> str:
     return f"{RECORD_PREFIX}{analysis_id}.json"
 
 
+def report_page_key(analysis_id: str) -> str:
+    """The report as emailed, as one HTML page (charts inline), kept by notify for the archive."""
+    return f"{RECORD_PREFIX}{analysis_id}.html"
+
+
 # What a DynamoDB number can be: nonzero magnitudes in [1e-130, 1e126), 38 significant digits.
 _DYNAMO_MIN, _DYNAMO_MAX = Decimal("1e-130"), Decimal("1e126")
 _DYNAMO_INT_MAX = 10**38

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.analysis_store import ANALYSIS_KIND, from_dynamo_value
+from chalicelib.analysis_store import ANALYSIS_KIND, from_dynamo_value, report_page_key
 from chalicelib.api.query import INDEX_NAME
 from chalicelib.readings import DIRECTORY_KIND, SEPARATOR, fold
 from chalicelib.storage import ObjectStore, is_not_found
@@ -201,6 +201,17 @@ class Archive:
             Params={"Bucket": self._record_bucket(item), "Key": str(item.get("record_key"))},
             ExpiresIn=expires_s,
         )
+
+    def report_page(self, item: dict) -> str | None:
+        """The report page notify kept for a big file (`analyses/<id>.html`); None: there is none."""
+        try:
+            stored = ObjectStore(self._s3, self._record_bucket(item)).get(report_page_key(str(item["analysis_id"])))
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        self.bytes_read += len(stored.body)
+        return stored.body.decode("utf-8")
 
     def record(self, item: dict) -> dict | None:
         """The whole analysis record: the item when it holds it, else its S3 copy (None: gone)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import aws
-from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value
+from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value, report_page_key
 from chalicelib.config import Settings, get_settings, lease_seconds
 from chalicelib.notify.markers import ALREADY_SENDING, BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
 from chalicelib.observability import count, logger
@@ -93,6 +93,7 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
         from chalicelib.notify.render import render_report
 
         report = render_report(full)
+        _keep_page(item, report, settings)
         raw = build_message(
             report, settings.sender, settings.recipients, analysis_id=analysis_id, correlation_id=correlation_id
         )
@@ -215,6 +216,24 @@ def _not_claimed(claim: Claim) -> str:
     )
     count("EmailDuplicates")
     return DUPLICATE
+
+
+def _keep_page(item: dict, report: Any, settings: Settings) -> None:
+    """For a big file's report, its page for the archive (`analyses/<id>.html`): the archive's
+    `GET /reports/{id}` then serves it instead of reading a record of many megabytes. Best
+    effort: without it the archive renders the record itself."""
+    if item.get("complete"):
+        return  # the item holds the record: the archive renders it cheaply
+    from chalicelib.notify.render import standalone_html
+
+    try:
+        objects = ObjectStore(aws.client("s3"), str(item.get("record_bucket") or settings.bucket))
+        objects.put(
+            report_page_key(str(item["analysis_id"])), standalone_html(report).encode(), "text/html; charset=utf-8"
+        )
+    except Exception:
+        logger.exception("the report page for the archive was not stored; the archive renders the record")
+        count("ReportPagesNotStored")
 
 
 def _load_full(item: dict, settings: Settings) -> dict:
