@@ -105,7 +105,13 @@ class Archive:
 
     def latest(self, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
         """Report summaries (no per-symbol data), newest first."""
-        return self._query(ANALYSIS_KIND, limit, start, projection=_SUMMARY_FIELDS)
+        return self.analyses(limit, start)
+
+    def analyses(
+        self, limit: int, start: dict | None, newest_first: bool = True, projection: tuple[str, ...] = _SUMMARY_FIELDS
+    ) -> tuple[list[dict], dict | None]:
+        """Analysis items with the `projection` attributes, in time order."""
+        return self._query(ANALYSIS_KIND, limit, start, newest_first=newest_first, projection=projection)
 
     def neighbours(self, item: dict) -> tuple[str | None, str | None]:
         """The ids of the reports just older and just newer than `item`, by the index's order."""
