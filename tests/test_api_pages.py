@@ -82,3 +82,13 @@ def test_a_segment_that_is_no_symbol_ingest_accepts_is_404(segment):
     with pytest.raises(ApiError) as refused:
         parse_symbol(segment)
     assert refused.value.status == 404
+
+
+def test_each_series_keeps_the_datetimes_of_its_recent_closes():
+    from tests.report_records import closes_walk, make_record
+
+    times: dict = {}
+    record = make_record({"LONG": closes_walk(1, n=40), "SHORT": closes_walk(2, n=3)}, bar_times=times)
+    for name, metrics in record["symbols"].items():
+        assert len(times[name]) == len(metrics["recent_closes"]) and times[name][-1] == metrics["last_datetime"]
+    assert len(times["LONG"]) == 30 and times["LONG"][0] == "2024-01-11" and times["SHORT"][0] == "2024-01-01"
