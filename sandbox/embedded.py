@@ -285,14 +285,21 @@ class EmbeddedAWS:
         streams = self.client("dynamodbstreams")
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            response = streams.get_records(ShardIterator=iterator)
-            self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
-            for record in response.get("Records", []):
-                record = dict(record)
-                record["eventSourceARN"] = self.stream_arn
-                record = jsonable(record)
-                if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
-                    records.append(record)
+            # Read the shard to its end: one GetRecords answers at most 1,000 records, and a page
+            # the filter empties (the archive's items of a big file) must not look like idleness.
+            while True:
+                response = streams.get_records(ShardIterator=iterator)
+                iterator = response.get("NextShardIterator") or iterator
+                self._shard_iterators[shard_id] = iterator
+                page = response.get("Records", [])
+                for record in page:
+                    record = dict(record)
+                    record["eventSourceARN"] = self.stream_arn
+                    record = jsonable(record)
+                    if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
+                        records.append(record)
+                if not page:
+                    break
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
