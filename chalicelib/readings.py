@@ -82,8 +82,7 @@ def reading(record: dict, name: str, metrics: dict, times: list[str] | None) -> 
     """The reading item (plain values) of series `name` in `record`."""
     symbol = series_symbol(name, metrics)
     closes = list(metrics.get("recent_closes") or [])
-    times = list(times or [])
-    points = [[t, c] for t, c in zip(times[-len(closes) :], closes, strict=False)] if times else []
+    times = list(times or [])[-len(closes) :] if closes else []
     insight = metrics.get("insight") or {}
     return {
         "analysis_id": f"{READING_PREFIX}{record['analysis_id']}#{name}",
@@ -96,11 +95,18 @@ def reading(record: dict, name: str, metrics: dict, times: list[str] | None) -> 
         "input_file": (record.get("source") or {}).get("input_key"),
         **{field: _finite_or_none(metrics.get(field)) for field in READING_FIELDS},
         "anomalies": len(metrics.get("anomalies") or []),
-        "anomaly_list": list(metrics.get("anomalies") or [])[:10],
         "insight": {k: str(insight.get(k) or "")[:_INSIGHT_MAX] for k in INSIGHT_FIELDS if insight.get(k)},
+        # The last bars, oldest first: their closes, and their datetimes ([] when unknown). Two
+        # flat lists: every item is also a stream record, and nested lists cost more to carry.
         "closes": closes,
-        "points": points,  # [[datetime, close], …] of the last bars, oldest first ([] if unknown)
+        "times": times if len(times) == len(closes) else [],
     }
+
+
+def reading_points(item: dict) -> list[list]:
+    """A reading's `[datetime, close]` pairs, oldest first ([] when its datetimes are unknown)."""
+    times, closes = item.get("times") or [], item.get("closes") or []
+    return [[t, c] for t, c in zip(times, closes, strict=True)] if len(times) == len(closes) else []
 
 
 def directory_entry(item: dict) -> dict:

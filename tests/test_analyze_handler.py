@@ -129,7 +129,7 @@ def test_each_series_gets_a_reading_and_each_symbol_a_directory_entry(aws):
     assert set(readings) == set(entries) == {"AAPL", "XAU/USD"} and len(others) == 4
     gold = readings["XAU/USD"]
     assert gold["kind"] == "reading#xau/usd" and gold["report_id"] == result["analysis_id"]
-    assert len(gold["points"]) == 25 and gold["points"][-1][0] == gold["last_datetime"]
+    assert len(gold["times"]) == len(gold["closes"]) == 25 and gold["times"][-1] == gold["last_datetime"]
     assert (
         entries["XAU/USD"]["created_at"] == "xau/usd\tXAU/USD"
         and entries["XAU/USD"]["report_id"] == result["analysis_id"]

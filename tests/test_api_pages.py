@@ -9,13 +9,13 @@ from chalicelib.api.chart_svg import joined_points, price_svg
 from chalicelib.api.pages import index_symbols
 from chalicelib.api.query import ApiError, parse_symbol
 from chalicelib.links import symbol_from_slug, symbol_slug
-from chalicelib.readings import archive_items, movers, series_symbol
+from chalicelib.readings import archive_items, movers, reading_points, series_symbol
 
 
 def test_a_bar_two_readings_saw_is_one_point_with_the_newer_close():
-    newer = {"interval": "1day", "points": [["2024-01-02", 11.0], ["2024-01-03", 12.0]]}
-    older = {"interval": "1day", "points": [["2024-01-01", 10.0], ["2024-01-02", 10.5]]}
-    other = {"interval": "5min", "points": [["2024-01-02 09:30:00", 99.0]]}
+    newer = {"interval": "1day", "times": ["2024-01-02", "2024-01-03"], "closes": [11.0, 12.0]}
+    older = {"interval": "1day", "times": ["2024-01-01", "2024-01-02"], "closes": [10.0, 10.5]}
+    other = {"interval": "5min", "times": ["2024-01-02 09:30:00"], "closes": [99.0]}
     assert joined_points([newer, older, other], "1day") == [
         ("2024-01-01", 10.0),
         ("2024-01-02", 11.0),
@@ -62,7 +62,8 @@ def test_a_record_gives_a_reading_per_series_and_an_entry_per_symbol():
     readings = [i for i in items if i["kind"] == "reading#aapl"]
     entries = [i for i in items if i["kind"] == "symbol"]
     assert [r["series"] for r in readings] == ["AAPL@1day", "AAPL@5min"] and {r["symbol"] for r in readings} == {"AAPL"}
-    assert readings[0]["points"] == [["2024-01-01", 1.0], ["2024-01-02", 2.0]] and readings[1]["points"] == []
+    assert reading_points(readings[0]) == [["2024-01-01", 1.0], ["2024-01-02", 2.0]]
+    assert readings[1]["times"] == [] and reading_points(readings[1]) == []
     assert (
         len(entries) == 1 and entries[0]["analysis_id"] == "symbol#AAPL"
     )  # one per symbol: a batch has no duplicate keys

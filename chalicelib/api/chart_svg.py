@@ -11,6 +11,7 @@ from html import escape
 
 from chalicelib.notify.chart import DOWN_RGB, FLAT_RGB, UP_RGB
 from chalicelib.notify.formatting import finite, price
+from chalicelib.readings import reading_points
 
 _W, _H = 560, 220
 _LEFT, _RIGHT, _TOP, _BOTTOM = 84, 12, 14, 34
@@ -70,7 +71,7 @@ def joined_points(readings: list[dict], interval: object) -> list[tuple[str, flo
     for item in readings:
         if item.get("interval") != interval:
             continue
-        for pair in item.get("points") or []:
+        for pair in reading_points(item):
             if isinstance(pair, list) and len(pair) == 2 and finite(pair[1]):
                 by_time.setdefault(str(pair[0]), float(pair[1]))
     return sorted(by_time.items())

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from chalicelib.links import symbol_from_slug
-from chalicelib.readings import MOVERS, READING_PREFIX
+from chalicelib.readings import MOVERS, READING_PREFIX, reading_points
 
 # The analyses table's index for "latest first" (infra.resources names it; a test holds the two equal).
 INDEX_NAME = "kind-created_at"
@@ -45,7 +45,6 @@ HISTORY_FIELDS = (
     "last_datetime",
     "anomalies",
     "insight",
-    "points",
 )
 
 
@@ -163,6 +162,7 @@ def history_entry(item: dict) -> dict:
         "time": item.get("created_at"),
         "input_file": item.get("input_file"),
         **{name: item.get(name) for name in HISTORY_FIELDS},
+        "points": reading_points(item),
     }
 
 
