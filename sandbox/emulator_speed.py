@@ -18,6 +18,10 @@ and none of it reaches the deployed app, whose clients talk HTTP to the real ser
    off in the embedded account: see `embedded._SANDBOX_ENV`), botocore signs S3 payloads with
    SHA-256, which over HTTPS it would skip: about 0.25 s per 150 MiB, for a signature moto never
    checks. The sandbox signs them as `UNSIGNED-PAYLOAD`, as botocore does for real HTTPS uploads.
+5. moto reads each service's model with a loader of its own, made anew for every model: each one
+   first lists every service botocore knows (some 400 folders, 27,000 `stat` calls in a run) and
+   then parses a JSON file the app's own clients have already parsed. The sandbox lends moto the
+   loader of boto3's default session, so each model is found and parsed once.
 """
 
 from __future__ import annotations
@@ -33,9 +37,11 @@ _HASH_APART = 1 << 20  # smaller objects are hashed the usual way
 
 @contextlib.contextmanager
 def fast_big_objects() -> Iterator[None]:
-    """The four fixes, for the duration of the block."""
+    """The five fixes, for the duration of the block."""
+    import boto3
     from botocore.auth import S3SigV4Auth
     from moto.core import botocore_stubber
+    from moto.core import utils as moto_utils
     from moto.core.botocore_stubber import BotocoreStubber
     from moto.s3.models import FakeKey
 
@@ -43,6 +49,8 @@ def fast_big_objects() -> Iterator[None]:
     normalize_request = botocore_stubber.normalize_request
     should_sign = S3SigV4Auth._should_sha256_sign_payload
     store_value = FakeKey.value.fset
+    load_model = moto_utils._load_service_model
+    loader = boto3._get_default_session()._session.get_component("data_loader")
 
     def whole_body(self: Any, request: Any) -> Any:
         body = request.body
@@ -89,6 +97,7 @@ def fast_big_objects() -> Iterator[None]:
     FakeKey.value = FakeKey.value.setter(hashed_while_stored)
     botocore_stubber.normalize_request = with_data
     S3SigV4Auth._should_sha256_sign_payload = lambda self, request: False
+    moto_utils._load_service_model = lambda service, model: loader.load_service_model(service, model)
     try:
         yield
     finally:
@@ -99,3 +108,4 @@ def fast_big_objects() -> Iterator[None]:
         FakeKey.value = FakeKey.value.setter(store_value)
         botocore_stubber.normalize_request = normalize_request
         S3SigV4Auth._should_sha256_sign_payload = should_sign
+        moto_utils._load_service_model = load_model
