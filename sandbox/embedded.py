@@ -9,9 +9,10 @@ handler's own pattern targets a second queue; the table's stream is read with
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,6 +349,17 @@ class EmbeddedAWS:
             region=REGION,
             account=ACCOUNT,
         )
+
+    def stored_objects(self) -> Iterator[tuple[str, memoryview]]:
+        """(key, its bytes) for every object in the bucket, in key order, as moto holds them: a
+        view of moto's own buffer where it keeps the object in memory (no copy), else a copy."""
+        from moto.s3.models import s3_backends
+
+        bucket = s3_backends[ACCOUNT]["aws"].buckets[BUCKET]
+        for name in sorted(bucket.keys.keys()):
+            stored = bucket.keys[name]
+            buffer = getattr(getattr(stored, "_value_buffer", None), "_file", None)
+            yield name, buffer.getbuffer() if isinstance(buffer, io.BytesIO) else memoryview(stored.value)
 
     def sent_emails(self) -> list[bytes]:
         """The raw MIME messages SES accepted, in order."""

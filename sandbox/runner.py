@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from sandbox import outputs
 from sandbox.embedded import BUCKET, EmbeddedAWS
 
 _NOT_MIRRORED = "inputs/"
-_COPY_PIECE = 1 << 20  # the user's own uploads; everything the pipeline wrote is copied
 
 
 def run_files(
@@ -171,16 +169,15 @@ def _emails(env: EmbeddedAWS, out_dir: Path, inputs: dict[str, str] | None = Non
 def _mirror_outputs(env: EmbeddedAWS, target: Path) -> list[Path]:
     """Copy what the pipeline wrote to the bucket (all but the uploads under `inputs/`: outputs,
     markers, quarantine, analyses) into the output folder, so it can be read locally; returns the
-    files written."""
-    s3 = env.client("s3")
+    files written. Each object is written straight from the bytes moto holds (no GetObject: that
+    made two more copies of the 150 MiB processed file of a million bars, 0.3 s)."""
     written = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-        for item in page.get("Contents", []):
-            if item["Key"].startswith(_NOT_MIRRORED):
-                continue
-            local = target / item["Key"]
-            local.parent.mkdir(parents=True, exist_ok=True)
-            with local.open("wb") as copy:  # in pieces: no second copy of a big object in memory
-                shutil.copyfileobj(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"], copy, _COPY_PIECE)
-            written.append(local)
+    for key, data in env.stored_objects():
+        if key.startswith(_NOT_MIRRORED):
+            continue
+        local = target / key
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with local.open("wb") as copy, data as view:
+            copy.write(view)
+        written.append(local)
     return written
