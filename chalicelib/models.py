@@ -76,6 +76,8 @@ class IngestorCompletedDetail(TypedDict):
     # The S3 key as uploaded, present only when it differs from `input_key` (the key without the
     # control, bidi and zero-width characters a name may not show): the analysis id is its.
     object_key: NotRequired[str]
+    # symbol -> IANA time zone of its exchange, where the file's meta names one (the report's date)
+    exchange_timezones: NotRequired[dict[str, str]]
 
 
 IngestStatus = Literal["processed", "duplicate", "quarantined"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import orjson
 
+from chalicelib.analyze.insights import plural
 from sandbox.cost import cost
 from sandbox.fetch import fetch
 from sandbox.serve import serve
@@ -136,8 +137,8 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
         records = entry["records"]
         line = f"  {entry['file']} -> {entry['key']}: {entry['status']}"
         if entry["status"] == "processed":
-            line += f" ({records['input']} bars: {records['valid']} valid, {records['rejected']} rejected"
-            line += f", {entry['symbol_errors']} symbol errors)" if entry["symbol_errors"] else ")"
+            line += f" ({plural(records['input'], 'bar')}: {records['valid']:,} valid, {records['rejected']:,} rejected"
+            line += f", {plural(entry['symbol_errors'], 'symbol error')})" if entry["symbol_errors"] else ")"
             if entry["reject_rules"]:
                 line += " rules: " + ", ".join(f"{k}={v}" for k, v in entry["reject_rules"].items())
         elif entry.get("error"):

@@ -28,6 +28,8 @@ from typing import Any
 
 import click
 
+from chalicelib.analyze.insights import plural
+
 # moto's backends are not thread-safe: each request, from the HTTP server or from a handler,
 # runs alone (as each is atomic on the real services).
 _LOCK = threading.RLock()
@@ -187,11 +189,11 @@ class Story:
             analysis_id = result.get("analysis_id", "?")
             self.inputs[analysis_id] = key
             if result.get("status") == "stored":
-                return [f"analyze  {key}: {_count(result.get('symbols', 0), 'symbol')} analysed ({analysis_id})"]
+                return [f"analyze  {key}: {plural(result.get('symbols', 0), 'symbol')} analysed ({analysis_id})"]
             return [f"analyze  {key}: {result.get('status')} ({analysis_id})"]
         if delivery.handler == "notify":
             failures = len(result.get("batchItemFailures", []))
-            return [f"notify   {_count(failures, 'email')} to retry"] if failures else []
+            return [f"notify   {plural(failures, 'email')} to retry"] if failures else []
         return [f"{delivery.handler:<8} {result.get('status', 'done')}"]
 
     def report(self, email: dict) -> str:
@@ -214,12 +216,8 @@ def _ingested(entry: dict) -> str:
     if rules:
         parts[-1] += " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items())) + ")"
     if entry.get("symbol_errors"):
-        parts.append(_count(entry["symbol_errors"], "symbol error"))
+        parts.append(plural(entry["symbol_errors"], "symbol error"))
     return "processed: " + ", ".join(parts)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _start_http(host: str, port: int) -> tuple[Any, threading.Thread]:

@@ -61,6 +61,14 @@ def test_the_settings_page_documents_every_setting():
     assert missing == []
 
 
+def test_the_deploy_guide_documents_every_deploy_setting():
+    from infra.resources import DEPLOY_SETTINGS
+
+    deploying = (REPO / "docs" / "deploying.md").read_text()
+    missing = [name for name in DEPLOY_SETTINGS if f"| `{name}` |" not in deploying]
+    assert missing == []
+
+
 def test_the_tests_never_read_a_checkouts_stage_settings(tmp_path):
     """A deployer commits `.chalice/settings-<stage>.json`; every copy the tests work in leaves it out,
     so the tests' own settings (and the package's expected files) hold in such a checkout too."""

@@ -194,3 +194,16 @@ def _to_python(values: np.ndarray) -> list[float | None]:
     if values.dtype.kind in "iu":
         return values.tolist()
     return [None if not np.isfinite(v) else v for v in values.tolist()]
+
+
+def recent_datetimes(bars: BarColumns, count: int = RECENT_CLOSES) -> dict[str, list[str]]:
+    """Per series, the datetimes of its last `count` bars (those of `recent_closes`), oldest first."""
+    if len(bars.symbols) == 0:
+        return {}
+    index = bars.ends[:, None] + (np.arange(count) - count)[None, :]
+    present = index >= bars.starts[:, None]
+    rows = bars.datetimes[np.where(present, index, 0)].tolist()
+    return {
+        symbol: [t for t, keep in zip(row, mask, strict=True) if keep]
+        for symbol, row, mask in zip(bars.symbols.tolist(), rows, present.tolist(), strict=True)
+    }

@@ -32,6 +32,7 @@ class AnalysisRecord(TypedDict):
     insights: dict
     created_at: str
     metric_settings: dict  # the windows and thresholds the metrics used (MetricSettings)
+    exchange_timezones: dict  # symbol -> IANA zone of its exchange, where the input named one
 
 
 class SymbolErrorEntry(TypedDict):
@@ -99,4 +100,7 @@ def build_record(
         insights=insights.meta(),
         created_at=created_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         metric_settings=dataclasses.asdict(metric_settings or MetricSettings()),
+        exchange_timezones={
+            str(k): str(v) for k, v in (detail.get("exchange_timezones") or {}).items() if isinstance(v, str)
+        },
     )
