@@ -280,14 +280,25 @@ class EmbeddedAWS:
         return pending
 
     def _read_stream(self) -> list[dict]:
-        streams = self.client("dynamodbstreams")
+        """The stream's new records, as Lambda's poller hands them over. Read from moto's stream
+        backend, where they already are in the stream's wire form: through GetRecords, moto's
+        serializer walked every attribute of every image (the per-symbol items of a 200-symbol
+        analysis: about 2.5 s of a 1,000,000-bar run) for botocore to parse them back."""
+        import datetime as dt
+
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        backend = dynamodbstreams_backends[ACCOUNT][REGION]
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            response = streams.get_records(ShardIterator=iterator)
+            response = backend.get_records(iterator, 1000)
             self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
             for record in response.get("Records", []):
-                record = dict(record)
-                record["eventSourceARN"] = self.stream_arn
+                record = {**record, "eventSourceARN": self.stream_arn}
+                change = record["dynamodb"] = dict(record["dynamodb"])
+                created = change.get("ApproximateCreationDateTime")
+                if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
+                    change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
                 records.append(jsonable(record))
         return records
 
