@@ -71,3 +71,27 @@ def test_a_multipart_upload_notifies_once_as_on_s3():
     [record] = delivery.event["Records"]
     assert record["eventName"] == "ObjectCreated:CompleteMultipartUpload"
     assert [f["status"] for f in delivery.result["files"]] == ["processed"]
+
+
+def test_completing_a_multipart_upload_gives_what_moto_gives():
+    """Fix 6 joins the parts once; the object, its ETag and its checksum are moto's own."""
+    from moto.s3.models import FakeMultipart, s3_backends
+
+    from sandbox.embedded import ACCOUNT
+
+    with EmbeddedAWS() as env:
+        s3 = env.client("s3")
+        upload = s3.create_multipart_upload(Bucket=BUCKET, Key="processed/parts.jsonl")["UploadId"]
+        chunks = [bytes([n]) * (5 * 2**20) for n in (1, 2)] + [b"tail"]
+        etags = [
+            s3.upload_part(Bucket=BUCKET, Key="processed/parts.jsonl", UploadId=upload, PartNumber=n, Body=chunk)[
+                "ETag"
+            ]
+            for n, chunk in enumerate(chunks, 1)
+        ]
+        multipart = s3_backends[ACCOUNT]["aws"].buckets[BUCKET].multiparts[upload]
+        body = list(enumerate(etags, 1))
+        ours = FakeMultipart.complete(multipart, iter(body))
+        theirs = FakeMultipart.complete.__wrapped__(multipart, iter(body))
+    assert ours == theirs and ours[0] == b"".join(chunks)
+    assert ours[1].endswith("-3") and ours[2][0] == "FULL_OBJECT"
