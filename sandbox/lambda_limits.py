@@ -11,7 +11,9 @@ records as a failed attempt.
 What counts as the invocation's memory: the growth of the process's peak RSS (`VmHWM`, reset when
 the call begins), less what moto stored in S3 meanwhile (in AWS that is S3's memory, not the
 function's), plus `RUNTIME_BASELINE_MB` for the interpreter and the app's imports, which the
-sandbox process holds already. When deliveries run at once (the concurrent-copies mode), one
+sandbox process holds already. Memory the process freed in an earlier delivery and still holds
+is reused without growing the peak, so a long sandbox run can count less than was allocated (a
+warm Lambda container keeps such memory too, and Lambda counts it). When deliveries run at once (the concurrent-copies mode), one
 process holds them all: only time is enforced then.
 
 Python delivers the exception between bytecodes: a handler inside one long C call (one huge

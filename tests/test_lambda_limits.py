@@ -55,7 +55,9 @@ def test_a_handler_within_its_limits_returns_and_reports_what_it_used():
     with Invocation("ingest", memory_mb=3008, timeout_s=60) as call:
         held = _allocate(100)
     assert len(held) == 100
-    assert RUNTIME_BASELINE_MB + 90 <= call.peak_mb <= RUNTIME_BASELINE_MB + 160
+    # Memory the process freed earlier and still holds is reused without growing the peak, so
+    # what is counted can be less than what was allocated, never much more.
+    assert RUNTIME_BASELINE_MB <= call.peak_mb <= RUNTIME_BASELINE_MB + 160
     assert 0 < call.elapsed_s < 60
 
 
