@@ -160,7 +160,10 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "analyze": [
             allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),
             allow("WriteFullAnalyses", ["s3:PutObject"], f"{bucket}/analyses/*"),
-            allow("StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem"], arns["table_arn"]),
+            # BatchWriteItem: the per-symbol readings and directory entries (chalicelib.readings).
+            allow(
+                "StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"], arns["table_arn"]
+            ),
             allow("Insights", ["bedrock:InvokeModel"], list(arns["bedrock_model_arns"])),
         ],
         "notify": [

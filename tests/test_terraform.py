@@ -359,6 +359,7 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "insights_provider",
         "log_retention_days",
         "bedrock_model_id",
+        "monthly_budget_usd",
     }
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
     assert variables["recipient_emails"]["type"] == "list(string)"

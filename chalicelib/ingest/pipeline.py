@@ -40,6 +40,8 @@ class IngestOutcome:
     counts: IngestCounts
     reject_rules: Counter = field(default_factory=Counter)
     symbols: list[str] = field(default_factory=list)
+    # symbol -> the IANA zone its `meta.exchange_timezone` names (Twelve Data's bar times are in it)
+    exchange_timezones: dict[str, str] = field(default_factory=dict)
 
 
 def ingest_document(
@@ -94,7 +96,18 @@ def ingest_document(
         counts=counts,
         reject_rules=rules,
         symbols=sorted({s.symbol for s in parsed.series}),
+        exchange_timezones=exchange_timezones(parsed.series),
     )
+
+
+def exchange_timezones(series: list[Series]) -> dict[str, str]:
+    """`{symbol: zone}` for the series whose meta names an exchange time zone (short plain text)."""
+    zones = {}
+    for s in series:
+        zone = s.meta.get("exchange_timezone") if isinstance(s.meta, dict) else None
+        if isinstance(zone, str) and 0 < len(zone) <= 64 and zone.isascii() and zone.isprintable() and s.symbol:
+            zones.setdefault(s.symbol, zone)
+    return dict(sorted(zones.items()))
 
 
 # Accepted bars are serialised this many at a time: the same lines, without a whole series' worth of

@@ -177,6 +177,8 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             correlation_id=correlation_id,
             reject_rules=reject_rules,
         )
+        if outcome.exchange_timezones:
+            detail["exchange_timezones"] = outcome.exchange_timezones
         if detail["input_key"] != key:  # the identity (analysis id) stays that of the real object
             detail["object_key"] = key
         EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
