@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from sandbox import emulator_fidelity, emulator_speed
+from sandbox.lambda_limits import Invocation, LambdaLimitExceeded
 from sandbox.lambda_runtime import Delivery, LambdaContext, function_config, jsonable, matches
 
 REGION = "us-east-1"
@@ -70,6 +71,9 @@ class EmbeddedAWS:
     # on by Lambda's retry delay there.
     on_retry: Callable[[str, int], None] | None = None
     stream_attempts: int = _STREAM_ATTEMPTS
+    # Each delivery fails, as in Lambda, when its handler passes the function's memory size or
+    # timeout from `.chalice/config.json` (`sandbox/lambda_limits.py`).
+    enforce_limits: bool = True
     _mock: Any = None
     _speed: Any = None
     _fidelity: Any = None
@@ -312,10 +316,10 @@ class EmbeddedAWS:
             if attempt > 1 and self.on_retry:
                 self.on_retry(handler_name, attempt)
             try:
-                delivery.result = handler(event, self._context(handler_name))
+                delivery.result = self._call(handler, handler_name, event)
                 delivery.error = None
                 break
-            except (Exception, *self.crash_types) as exc:  # recorded; the CLI reports it and exits non-zero
+            except (Exception, LambdaLimitExceeded, *self.crash_types) as exc:  # the CLI reports it, exits 1
                 delivery.error = f"{type(exc).__name__}: {exc}"
                 delivery.errors.append(delivery.error)
         delivery.dead_lettered = delivery.error is not None
@@ -326,8 +330,8 @@ class EmbeddedAWS:
         """A stream batch as Lambda runs it with ReportBatchItemFailures: failed records come back."""
         delivery = Delivery(handler=handler_name, event=event, attempts=1)
         try:
-            delivery.result = self.handlers[handler_name](event, self._context(handler_name))
-        except (Exception, *self.crash_types) as exc:  # the whole batch failed: every record is retried
+            delivery.result = self._call(self.handlers[handler_name], handler_name, event)
+        except (Exception, LambdaLimitExceeded, *self.crash_types) as exc:  # the whole batch failed: all retried
             delivery.error = f"{type(exc).__name__}: {exc}"
             delivery.errors.append(delivery.error)
             failed = {r["dynamodb"]["SequenceNumber"] for r in event["Records"]}
@@ -349,6 +353,20 @@ class EmbeddedAWS:
                 )
         self.deliveries.append(delivery)
         return delivery
+
+    def _call(self, handler: Callable, handler_name: str, event: dict) -> Any:
+        """One invocation: the handler under its function's memory and timeout, when enforced."""
+        context = self._context(handler_name)
+        if not self.enforce_limits:
+            return handler(event, context)
+        config = function_config(handler_name)
+        with Invocation(
+            handler_name,
+            config.get("lambda_memory_size", 128),
+            config.get("lambda_timeout", 60),
+            stored_bytes=stored_s3_bytes,
+        ):
+            return handler(event, context)
 
     def _context(self, handler_name: str) -> LambdaContext:
         """A context with the function's own timeout and memory from `.chalice/config.json`."""
@@ -379,6 +397,24 @@ class EmbeddedAWS:
         return [
             m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
         ]
+
+
+def stored_s3_bytes() -> int:
+    """What the embedded S3 holds, objects and unfinished uploads' parts: memory that in AWS is S3's."""
+    from moto.s3.models import s3_backends
+
+    total = 0
+    for _ in range(3):  # a handler may be changing the bucket meanwhile: try again
+        try:
+            total = 0
+            for bucket in list(s3_backends[ACCOUNT]["aws"].buckets.values()):
+                total += sum(key.size for key in list(bucket.keys.values()))
+                for upload in list(bucket.multiparts.values()):
+                    total += sum(part.size for part in list(upload.parts.values()))
+            return total
+        except RuntimeError:  # "changed size during iteration"
+            continue
+    return total
 
 
 def _pattern_for_bucket(pattern: dict) -> dict:
