@@ -147,6 +147,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             # Without ListBucket a missing marker reads as 403 instead of 404.
             allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),
             allow("PublishIngestorCompleted", ["events:PutEvents"], arns["event_bus_arn"]),
+            # A quarantined file's failure notice, an item notify emails (conditional put: once).
+            allow("StoreFailureNotices", ["dynamodb:PutItem"], arns["table_arn"]),
         ],
         "analyze": [
             allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),

@@ -56,8 +56,14 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert again["processed_key"] == first["processed_key"]
     for entry in (first, csv):
         assert (tmp_path / "out" / "s3" / entry["processed_key"]).is_file()
-    # One email per analysis, written as SES received it and as a page to open.
-    assert [e["analysis_id"] for e in report["emails"]] == [a["analysis_id"] for a in report["analyses"]]
+    # One email per analysis, and a failure notice for the quarantined file, each written as SES
+    # received it and as a page to open.
+    notices = [e for e in report["emails"] if e["analysis_id"].startswith("notice-")]
+    assert [e["analysis_id"] for e in report["emails"] if e not in notices] == [
+        a["analysis_id"] for a in report["analyses"]
+    ]
+    [notice] = notices
+    assert notice["subject"] == "Stock Insights · Data failed: the file is not valid JSON · broken.json"
     for mail in report["emails"]:
         assert mail["to"] == ["analyst@example.com"] and mail["subject"]
         assert Path(mail["html_path"]).stat().st_size > 1000
