@@ -11,7 +11,8 @@ creates (or brings back to its definition) the app's KMS key, the bucket (public
 default encryption, versioning, lifecycle rules; named after the account and region unless
 `--bucket` names it), the analyses table (stream NEW_IMAGE, point-in-time recovery), the SES
 sender identity, a dead-letter queue per function, each function's log group with its retention,
-the alarm topic (with `--alarm-email` subscribed) and the alarms, each function's IAM role (named
+the alarm topic (with `--alarm-email` subscribed) and the alarms, the monthly budget alarm when
+`--set monthly_budget_usd=N` (`infra.budget`), each function's IAM role (named
 per region, `infra.roles`), and finally writes the stage's policy files, role ARNs and environment (names, stream ARN, sender, recipients, insights provider) into
 `.chalice/`. `wire` attaches each deployed function's dead-letter queue and gives the stream
 mapping its bisect/retry/partial-batch/on-failure settings. Both print what they did per resource
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from infra import chalice_config
+from infra.budget import delete_budget, ensure_budget
 from infra.provision import UNCHANGED, UPDATED, Bootstrap
 from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs
 from infra.roles import ensure_roles
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     if args.step == "destroy":
         try:
             Teardown(specs, client, report).destroy(delete_data=args.delete_data, force=args.force)
+            delete_budget(specs["budget_name"], client, report, account)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -159,6 +162,7 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     settings_changed = save_stage_settings(args.chalice_dir, args.stage, stated)
     report("settings", f"settings-{args.stage}.json", UPDATED if settings_changed else UNCHANGED)
     stream_arn = bootstrap.resources(api_key)
+    ensure_budget(specs, specs["budget_name"], client, report, account)
     role_arns = ensure_roles(specs, client, report, chalice_config.stage_policies(specs), account, partition)
     written = write_chalice_files(args.chalice_dir, specs, stream_arn, role_arns)
     report("chalice config", str(args.chalice_dir), f"{UPDATED} ({', '.join(written)})" if written else UNCHANGED)

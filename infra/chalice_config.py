@@ -5,8 +5,9 @@ and writes one IAM policy file per function (`policy-<stage>-<function>.json`, f
 `function_policies`: notify may send only as the configured sender) and, in `.chalice/config.json`,
 each function's `iam_policy_file` with `autogen_policy: false` (Chalice's own analysis reads only
 `app.py` and misses what the handlers call), once the bootstrap has made the roles (`infra.roles`,
-named per region) `manage_iam_role: false` with each role's ARN, and the stage's environment: resource names, sender,
-recipients, insights provider. `--check` fails if the files on disk differ from what would be
+named per region) `manage_iam_role: false` with each role's ARN, the stage's environment: resource names, sender,
+recipients, insights provider, and each function's memory (`FUNCTION_MEMORY_MB`, chosen by
+measurement: docs/cost.md). `--check` fails if the files on disk differ from what would be
 written (drift). The bootstrap runs the same rendering for its stage once it knows the account.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from chalicelib.config import SETTINGS_TABLE, Settings
 from infra.policies import function_policies, literal_arns
-from infra.resources import resource_specs
+from infra.resources import FUNCTION_MEMORY_MB, resource_specs
 from infra.settings import load_stage_settings
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
@@ -70,6 +71,9 @@ def render(
     making its own (`infra.roles`); a stage without them keeps what its config says."""
     config = json.loads(json.dumps(config))
     role_arns = role_arns or {}
+    # Each function's memory, for every stage (chosen by measurement: docs/cost.md).
+    for function, memory in FUNCTION_MEMORY_MB.items():
+        config.setdefault("lambda_functions", {}).setdefault(function, {})["lambda_memory_size"] = memory
     files: dict[str, str] = {}
     for stage, specs in specs_by_stage.items():
         stage_config = config.setdefault("stages", {}).setdefault(stage, {"api_gateway_stage": "api"})
@@ -88,6 +92,7 @@ def render(
             name = policy_file_name(stage, function)
             files[name] = json.dumps(policies[function], indent=2) + "\n"
             entry = functions.setdefault(function, {})
+            entry.pop("lambda_memory_size", None)  # one size for every stage, set above
             entry.update({"iam_policy_file": name, "autogen_policy": False})
             if function in role_arns.get(stage, {}):
                 entry.update({"manage_iam_role": False, "iam_role_arn": role_arns[stage][function]})

@@ -23,6 +23,10 @@ FUNCTIONS = ("ingest", "analyze", "notify")
 # Chalice's one function for every API route (the report archive, chalicelib.api), named
 # `<app>-<stage>`. API Gateway invokes it synchronously: it has no dead-letter queue.
 API_HANDLER = "api_handler"
+# Each function's memory, MB: chosen by measurement (`python -m sandbox.power_tune`, the table
+# and the reasons in docs/cost.md). `infra.chalice_config` writes it into `.chalice/config.json`,
+# which `chalice deploy` and `chalice package` (the Terraform package) both read.
+FUNCTION_MEMORY_MB = {"ingest": 1280, "analyze": 1024, "notify": 256, "fetch": 256, API_HANDLER: 512}
 _ROLE_NAME_MAX = 64  # IAM quotas (read 2026-12-04), as infra.roles says
 API_AUTH_MODES = ("iam", "api_key")
 
@@ -61,7 +65,11 @@ DEPLOY_SETTINGS: dict[str, Any] = {
     # A foundation model (`amazon.nova-lite-v1:0`) or a cross-region inference profile (`us.…`,
     # `eu.…`, `global.…`): analyze's BEDROCK_MODEL_ID, and what its role may invoke, exactly.
     "bedrock_model_id": _APP_DEFAULTS.bedrock_model_id,
+    # A monthly AWS Budgets cost budget that e-mails alarm_email (infra.budget); 0: none.
+    "monthly_budget_usd": 0,
 }
+# The budget's e-mails: the month's actual cost past 80 % and 100 % of it, the forecast past 100 %.
+BUDGET_NOTIFICATIONS = (("ACTUAL", 80), ("ACTUAL", 100), ("FORECASTED", 100))
 
 # Every setting a caller may override, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -154,6 +162,11 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"bedrock_model_id {opts['bedrock_model_id']!r} is not a Bedrock model or inference profile id"
         )
+    budget = opts["monthly_budget_usd"]
+    if budget is None:
+        opts["monthly_budget_usd"] = budget = 0
+    if isinstance(budget, bool) or not isinstance(budget, int | float) or budget < 0:
+        raise ValueError(f"monthly_budget_usd must be a number of USD (0: no budget), got {budget!r}")
     if opts["insights_provider"] not in INSIGHTS_PROVIDERS:
         raise ValueError(f"insights_provider must be one of {', '.join(INSIGHTS_PROVIDERS)}")
     if opts["notice_to"] not in NOTICE_TO:
@@ -173,6 +186,8 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"{address!r} is not an e-mail address")
     if opts["sender_email"] is None:
         raise ValueError("sender_email is required")
+    if opts["monthly_budget_usd"] and not opts["alarm_email"]:
+        raise ValueError("monthly_budget_usd needs alarm_email: the address the budget alarm e-mails")
     bucket = opts["bucket_name"]
     if bucket and (not _BUCKET.match(bucket) or ".." in bucket):
         raise ValueError(f"bucket_name {bucket!r} is not a valid S3 bucket name")
@@ -326,6 +341,18 @@ def resource_specs(
         "email_identity": {"email": opts["sender_email"]},
         "alarm_topic": {"name": f"{prefix}-alarms", "kms_key_alias": key_alias, "email": opts["alarm_email"]},
         "alarms": alarm_specs(prefix, stage, functions, opts, _METRIC_SERVICE),
+        # AWS Budgets names are the account's: the stage's prefix keeps stages apart (infra.budget).
+        "budget_name": f"{prefix}-monthly",
+        "budget": (
+            {
+                "name": f"{prefix}-monthly",
+                "limit_usd": float(opts["monthly_budget_usd"]),
+                "email": opts["alarm_email"],
+                "notifications": [list(n) for n in BUDGET_NOTIFICATIONS],
+            }
+            if opts["monthly_budget_usd"]
+            else None
+        ),
         # What the functions must be told about these resources (chalicelib.config names).
         "environment": {
             "BUCKET_NAME": bucket_name,

@@ -15,7 +15,14 @@ from typing import Any
 
 from chalicelib.config import NOTICE_TO
 from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy
-from infra.resources import BEDROCK_MODEL_ID, DEPLOY_SETTINGS, INSIGHTS_PROVIDERS, LOG_RETENTION_DAYS, table_attributes
+from infra.resources import (
+    BEDROCK_MODEL_ID,
+    BUDGET_NOTIFICATIONS,
+    DEPLOY_SETTINGS,
+    INSIGHTS_PROVIDERS,
+    LOG_RETENTION_DAYS,
+    table_attributes,
+)
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
 _PARTITION = "${data.aws_partition.infra.partition}"
@@ -160,6 +167,15 @@ def terraform_variables() -> dict[str, Any]:
             "validation": {
                 "condition": f"${{contains([{retention}], var.log_retention_days)}}",
                 "error_message": f"log_retention_days must be one of {retention}.",
+            },
+        },
+        "monthly_budget_usd": {
+            "type": "number",
+            "default": defaults["monthly_budget_usd"],
+            "description": "A monthly AWS Budgets cost budget, USD, that e-mails alarm_email; 0: none",
+            "validation": {
+                "condition": "${var.monthly_budget_usd >= 0}",
+                "error_message": "monthly_budget_usd must be 0 (no budget) or a positive number of USD.",
             },
         },
     }
@@ -326,6 +342,7 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
         add("aws_cloudwatch_log_group", fn, {"name": group["name"], "retention_in_days": "${var.log_retention_days}"})
     for alarm in specs["alarms"]:
         add("aws_cloudwatch_metric_alarm", alarm["key"], _alarm(alarm, refs["alarm_topic_arn"]))
+    add("aws_budgets_budget", "monthly", _budget(specs["budget_name"]))
 
     data = {
         "aws_caller_identity": {"infra": {}},
@@ -363,6 +380,36 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if "abort_incomplete_upload_days" in rule:
         body["abort_incomplete_multipart_upload"] = {"days_after_initiation": rule["abort_incomplete_upload_days"]}
     return body
+
+
+def _budget(name: str) -> dict[str, Any]:
+    """The monthly budget alarm (infra.budget says what it watches), only when the variable is above 0."""
+    return {
+        "count": "${var.monthly_budget_usd > 0 ? 1 : 0}",
+        "name": name,
+        "budget_type": "COST",
+        "limit_amount": '${format("%.2f", var.monthly_budget_usd)}',
+        "limit_unit": "USD",
+        "time_unit": "MONTHLY",
+        "notification": [
+            {
+                "comparison_operator": "GREATER_THAN",
+                "threshold": percent,
+                "threshold_type": "PERCENTAGE",
+                "notification_type": kind,
+                "subscriber_email_addresses": ["${var.alarm_email}"],
+            }
+            for kind, percent in BUDGET_NOTIFICATIONS
+        ],
+        "lifecycle": {
+            "precondition": [
+                {
+                    "condition": '${var.alarm_email != ""}',
+                    "error_message": "monthly_budget_usd needs alarm_email: the address the budget alarm e-mails.",
+                }
+            ]
+        },
+    }
 
 
 def _alarm(alarm: dict[str, Any], topic_arn: str) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""`python -m sandbox cost [--symbols N] [--model ID]`: what Bedrock insights would cost a month.
+"""`python -m sandbox cost [WORKLOAD OPTIONS] [--measured FILE]`: the whole monthly AWS bill.
+
+The bill (`sandbox.bill`, priced with `sandbox.prices`) is computed from a sandbox run of a
+generated file of the stated workload (`sandbox.measure`), or from a saved measurement
+(`--measured`; `--save-measurement` writes one). Then what Bedrock insights would cost with other
+models, at 5, 20 and 100 runs a day (`--bedrock-only` prints only that table, without a sandbox run).
 
 Input tokens are measured, not guessed: the bundled sample goes through the ingest and analyze
 cores, the real prompts are built from its metrics (`chalicelib.analyze.prompts`), and the
@@ -57,8 +62,27 @@ def measure_profile(sample: Path = SAMPLE, model_id: str | None = None):
     )
 
 
+DEFAULT_MEASUREMENT = Path(__file__).parent / "measurements" / "workload-default.json"
+
+
 @click.command()
 @click.option("--symbols", "symbol_count", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--bars-per-symbol", default=30, show_default=True, type=click.IntRange(min=1))
+@click.option("--runs-per-day", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--recipients", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--page-views", default=20, show_default=True, type=click.IntRange(min=0), help="Archive pages a day.")
+@click.option("--retention-days", default=30, show_default=True, type=click.IntRange(min=1), help="Log retention.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(min=1), help="Age of the stored data.")
+@click.option("--budget", is_flag=True, help="Include the monthly budget alarm (monthly_budget_usd).")
+@click.option("--fetch", is_flag=True, help="Include the scheduled Twelve Data fetch (fetch_symbols).")
+@click.option(
+    "--measured",
+    "measured_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Price this saved measurement instead of running the sandbox (its symbols and bars apply).",
+)
+@click.option("--save-measurement", type=click.Path(dir_okay=False, path_type=Path), help="Write the measurement here.")
+@click.option("--bedrock-only", is_flag=True, help="Only the Bedrock models table (no sandbox run).")
 @click.option(
     "--model",
     "model_id",
@@ -77,17 +101,59 @@ def measure_profile(sample: Path = SAMPLE, model_id: str | None = None):
     help="Output tokens per symbol, overheads included (e.g. a record's output_tokens / symbols).",
 )
 def cost(
+    symbol_count: int,
+    bars_per_symbol: int,
+    runs_per_day: int,
+    recipients: int,
+    page_views: int,
+    retention_days: int,
+    months: int,
+    budget: bool,
+    fetch: bool,
+    measured_path: Path | None,
+    save_measurement: Path | None,
+    bedrock_only: bool,
+    model_id: str,
+    tokens_per_symbol_in: float | None,
+    tokens_per_symbol_out: float | None,
+) -> None:
+    """The monthly AWS bill of a workload, line by line, then Bedrock's cost with other models."""
+    from chalicelib.analyze.cost import PRICE_TABLE, base_model_id
+
+    if base_model_id(model_id) not in PRICE_TABLE:
+        known = ", ".join(PRICE_TABLE)
+        raise click.BadParameter(f"no list price for {model_id!r}; known: {known}", param_hint="--model")
+    if not bedrock_only:
+        from sandbox import measure as measuring
+        from sandbox.bill import Workload, monthly_bill
+        from sandbox.cost_report import bill_text, deployment
+
+        if measured_path is not None:
+            stated, measured = measuring.load(measured_path)
+            symbol_count, bars_per_symbol = stated["symbols"], stated["bars_per_symbol"]
+            source = str(measured_path)
+        else:
+            click.echo(f"measuring {symbol_count} x {bars_per_symbol} bars in the sandbox …", err=True)
+            measured = measuring.measure(symbol_count, bars_per_symbol)
+            source = f"a sandbox run of a generated {symbol_count} x {bars_per_symbol}-bar file"
+        if save_measurement is not None:
+            measuring.save(measured, save_measurement, {"symbols": symbol_count, "bars_per_symbol": bars_per_symbol})
+        workload = Workload(symbol_count, bars_per_symbol, runs_per_day, recipients, page_views, retention_days, months)
+        setup = deployment(fetch=fetch, budget=budget)
+        click.echo(bill_text(monthly_bill(workload, measured, setup), measured, setup, source))
+        click.echo("")
+    _bedrock_table(symbol_count, model_id, tokens_per_symbol_in, tokens_per_symbol_out)
+
+
+def _bedrock_table(
     symbol_count: int, model_id: str, tokens_per_symbol_in: float | None, tokens_per_symbol_out: float | None
 ) -> None:
     """Monthly cost of Bedrock insights at 5, 20 and 100 runs a day, beside other models' prices."""
     from dataclasses import replace
 
-    from chalicelib.analyze.cost import DAYS_PER_MONTH, PRICE_TABLE, RUNS_PER_DAY, base_model_id, monthly_table
+    from chalicelib.analyze.cost import DAYS_PER_MONTH, RUNS_PER_DAY, base_model_id, monthly_table
 
     chosen = base_model_id(model_id)
-    if chosen not in PRICE_TABLE:
-        known = ", ".join(PRICE_TABLE)
-        raise click.BadParameter(f"no list price for {model_id!r}; known: {known}", param_hint="--model")
     profile = measure_profile(model_id=model_id)
     if tokens_per_symbol_in is not None:
         profile = replace(profile, input_per_symbol=tokens_per_symbol_in, input_per_call=0.0, input_per_run=0.0)

@@ -162,14 +162,15 @@ def test_the_docs_count_and_price_the_alarms_a_deployment_has():
     plain = len(resource_specs("stock-insights", "prod")["alarms"])
     with_fetch = len(resource_specs("stock-insights", "prod", fetch_symbols="AAPL")["alarms"])
     readme = " ".join((REPO / "README.md").read_text().split())
+    cost = " ".join((REPO / "docs" / "cost.md").read_text().split())
     deploying = " ".join((REPO / "docs" / "deploying.md").read_text().split())
 
-    assert f"{plain} alarms ${plain * ALARM_MONTH_USD:.2f} ({with_fetch} with the scheduled fetch, " in readme
-    assert f"${with_fetch * ALARM_MONTH_USD:.2f}" in readme
+    assert f"{plain} alarms ${plain * ALARM_MONTH_USD:.2f} ({with_fetch} with the scheduled fetch, " in cost
+    assert f"${with_fetch * ALARM_MONTH_USD:.2f}" in cost
     assert f"**{plain} alarms**, **{with_fetch} with the scheduled fetch**" in deploying
     assert f"${plain * ALARM_MONTH_USD:.2f} a month, ${with_fetch * ALARM_MONTH_USD:.2f} with fetch" in deploying
     # No other count of alarms anywhere in the docs.
-    for text in (readme, deploying):
+    for text in (readme, cost, deploying):
         counts = {int(n) for n in re.findall(r"\b(\d+) alarms\b", text)}
         assert counts <= {plain}
     # Every alarm of the deployment has its runbook line (named by its suffix after <app>-<stage>-).

@@ -106,7 +106,7 @@ def _line(output: str, name: str) -> str:
 def test_the_cost_command_prints_monthly_cost_beside_other_models():
     from sandbox.cost import cost
 
-    result = CliRunner().invoke(cost, ["--symbols", "20"])
+    result = CliRunner().invoke(cost, ["--symbols", "20", "--bedrock-only"])
 
     assert result.exit_code == 0, result.output
     assert "20 symbols a run" in result.output
@@ -122,7 +122,7 @@ def test_the_cost_command_uses_given_tokens_exactly():
     from sandbox.cost import cost
 
     result = CliRunner().invoke(
-        cost, ["--symbols", "1000", "--tokens-per-symbol-in", "100", "--tokens-per-symbol-out", "50"]
+        cost, ["--symbols", "1000", "--tokens-per-symbol-in", "100", "--tokens-per-symbol-out", "50", "--bedrock-only"]
     )
 
     assert result.exit_code == 0, result.output
@@ -137,8 +137,8 @@ def test_the_cost_command_uses_given_tokens_exactly():
 def test_the_cost_command_accepts_an_inference_profile_and_refuses_an_unknown_model():
     from sandbox.cost import cost
 
-    chosen = CliRunner().invoke(cost, ["--model", "us.anthropic.claude-3-haiku-20240307-v1:0"])
+    chosen = CliRunner().invoke(cost, ["--model", "us.anthropic.claude-3-haiku-20240307-v1:0", "--bedrock-only"])
     assert chosen.exit_code == 0 and "Anthropic Claude 3 Haiku *" in chosen.output
-    unknown = CliRunner().invoke(cost, ["--model", "acme.oracle-v1"])
+    unknown = CliRunner().invoke(cost, ["--model", "acme.oracle-v1", "--bedrock-only"])
     assert unknown.exit_code == 2 and "no list price" in unknown.output
     assert math.isclose(prices_for("us.anthropic.claude-3-haiku-20240307-v1:0").input_per_1k, 0.00025)

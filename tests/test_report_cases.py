@@ -1,4 +1,4 @@
-"""The report on the files a newcomer tries first (issue 12): a flat market, a 3-bar file, a 429
+"""The report on the files a newcomer tries first: a flat market, a 3-bar file, a 429
 error body, and non-default windows. Each goes through the real cores: ingest, analyze, render."""
 
 from __future__ import annotations

@@ -362,6 +362,7 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "notice_to",
         "operations_emails",
         "archive_url",
+        "monthly_budget_usd",
     }
     assert variables["operations_emails"]["type"] == "list(string)"
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}

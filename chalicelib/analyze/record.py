@@ -1,4 +1,4 @@
-"""The analysis record (CONTRACT section 3): one definition, built here, stored and emailed later."""
+"""The analysis record (docs/analysis.md, "The record"): one definition, built here, stored and emailed later."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ def render_report(
     inline_css: bool = True,
     archive_url: str = "",
 ) -> Report:
-    """Render the email for one analysis record (CONTRACT section 3).
+    """Render the email for one analysis record (docs/analysis.md).
 
     `inline_css=False` returns the template's own HTML, before the inliner re-serialises (and
     thereby silently repairs) it: tests check that one parses cleanly.
