@@ -42,12 +42,13 @@ def notice_from_quarantine(item: dict) -> dict:
     reason = str(item.get("reason") or "")
     name = _file_name(item.get("input_key"))
     bucket = clean_line(item.get("bucket") or "", 100)
-    copy = item.get("quarantine_key")
+    copy = clean_line(item.get("quarantine_key") or "", 1100)
+    key = clean_line(item.get("input_key") or "", 1100)
     actions = [
         "Split the file, or raise MAX_INPUT_MB, and upload it again." if reason == "too_large" else _UPLOAD_AGAIN,
-        f"The file is kept at s3://{bucket}/{copy}, with error.json beside it."
+        ("The file is kept, with error.json beside it, at", f"s3://{bucket}/{copy}")
         if copy
-        else f"The file stays at s3://{bucket}/{item.get('input_key')}; error.json is under quarantine/.",
+        else ("The file stays where it was uploaded; error.json is under quarantine/:", f"s3://{bucket}/{key}"),
     ]
     return _view(
         what=_QUARANTINE_REASONS.get(reason, "the file cannot be read"),
@@ -123,7 +124,8 @@ def _view(*, what: str, detail: str, name: str, item: dict, errors: dict, symbol
         "input_uri": f"s3://{bucket}/{key}",
         "errors": errors,
         "symbols_line": symbols_line,
-        "actions": actions,
+        # each a sentence, or (a sentence, an address shown as code)
+        "actions": [{"text": a, "code": ""} if isinstance(a, str) else {"text": a[0], "code": a[1]} for a in actions],
         "code": clean_line(code, 40),
         "created_at": human_time(item.get("created_at") or ""),
         "correlation_id": clean_line(item.get("correlation_id") or "", 100),

@@ -65,7 +65,12 @@ def root(context, missing=missing):
         _loop_vars = {}
         pass
         yield '<p>'
-        yield escape(l_1_action)
+        yield escape(environment.getattr(l_1_action, 'text'))
+        if environment.getattr(l_1_action, 'code'):
+            pass
+            yield ' <code>'
+            yield escape(environment.getattr(l_1_action, 'code'))
+            yield '</code>'
         yield '</p>'
     l_1_action = missing
     yield '</td></tr>\n\n<tr><td class="footer">\n  File: <code>'
@@ -79,4 +84,4 @@ def root(context, missing=missing):
     yield '</span> by the Stock Insights pipeline.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
-debug_info = '7=13&9=15&19=22&24=24&25=26&26=31&27=36&28=39&30=41&31=45&34=58&40=64&44=72&45=74&46=76&47=78'
+debug_info = '7=13&9=15&19=22&24=24&25=26&26=31&27=36&28=39&30=41&31=45&34=58&40=64&44=77&45=79&46=81&47=83'

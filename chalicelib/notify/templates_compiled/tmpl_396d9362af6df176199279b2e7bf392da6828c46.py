@@ -303,7 +303,7 @@ def root(context, missing=missing):
     for l_1_s in environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols'):
         _loop_vars = {}
         pass
-        yield '    <tr class="sym-head">\n      <td>\n        <div class="sym">'
+        yield '    <tr class="sym-head">\n      <td class="sym-cell">\n        <div class="sym">'
         if environment.getattr(l_1_s, 'href'):
             pass
             yield '<a class="sym-link" href="'
@@ -434,9 +434,9 @@ def root(context, missing=missing):
         pass
         yield 'Report page: <a href="'
         yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
-        yield '">'
+        yield '"><code>'
         yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
-        yield '</a><br>'
+        yield '</code></a><br>'
     yield '  Full record: <code>'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'))
     yield '</code><br>\n  Generated <span class="nowrap">'

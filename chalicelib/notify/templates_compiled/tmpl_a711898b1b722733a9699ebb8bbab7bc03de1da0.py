@@ -62,7 +62,7 @@ def root(context, missing=missing):
     for l_1_action in environment.getattr((undefined(name='n') if l_0_n is missing else l_0_n), 'actions'):
         _loop_vars = {}
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('- ', l_1_action, )), '  ', 2, _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('- ', environment.getattr(l_1_action, 'text'), (str_join((' ', environment.getattr(l_1_action, 'code'), )) if environment.getattr(l_1_action, 'code') else ''), )), '  ', 2, _loop_vars=_loop_vars))
         yield '\n'
     l_1_action = missing
     yield '\n--\nFile:           '
