@@ -148,3 +148,12 @@ def test_operations_without_an_address_falls_back_to_the_recipients(env, monkeyp
 def test_the_notice_is_short():
     report = render_notice(notice_from_record(_credits()))
     assert len(report.html.encode()) < 15_000 and len(re.findall(r"\n", report.text)) < 40
+
+
+def test_every_quarantine_reason_is_told_in_words():
+    from chalicelib.notify.notice import _QUARANTINE_REASONS
+    from tests.conftest import REPO
+
+    source = "".join(path.read_text() for path in (REPO / "chalicelib" / "ingest").glob("*.py"))
+    reasons = set(re.findall(r'InputRejected\(\s*"(\w+)"', source))
+    assert reasons and reasons <= set(_QUARANTINE_REASONS), reasons - set(_QUARANTINE_REASONS)

@@ -26,7 +26,12 @@ _QUARANTINE_REASONS = {
     "bad_gzip": "the gzip file is damaged",
     "too_large": "the file is too large",
     "wrong_shape": "the file is not a Twelve Data response",
+    "not_csv": "the file is neither JSON nor a bar CSV",
+    "too_complex": "the file is too complex to read within the function's memory",
+    "too_many_symbols": "the file holds too many symbols",
+    "too_many_bars": "the file holds too many bars",
 }
+_SPLIT = {"too_large", "too_complex", "too_many_symbols", "too_many_bars"}
 _UPLOAD_AGAIN = "Fix the file and upload it again under inputs/ (a corrected file is a new file: it is read anew)."
 
 
@@ -45,7 +50,13 @@ def notice_from_quarantine(item: dict) -> dict:
     copy = clean_line(item.get("quarantine_key") or "", 1100)
     key = clean_line(item.get("input_key") or "", 1100)
     actions = [
-        "Split the file, or raise MAX_INPUT_MB, and upload it again." if reason == "too_large" else _UPLOAD_AGAIN,
+        (
+            "Split the file into smaller ones"
+            + (", or raise MAX_INPUT_MB," if reason == "too_large" else "")
+            + " and upload them again."
+        )
+        if reason in _SPLIT
+        else _UPLOAD_AGAIN,
         ("The file is kept, with error.json beside it, at", f"s3://{bucket}/{copy}")
         if copy
         else ("The file stays where it was uploaded; error.json is under quarantine/:", f"s3://{bucket}/{key}"),
