@@ -23,6 +23,7 @@ DEFECTS = {
         r"(?<![\d.,])1 (bars|symbols|anomalies|moves|returns|closes|symbol errors|rules)\b"
     ),
     "a verb after 'did not' in the past": re.compile(r"did not \w+ed\b"),
+    "a hedged plural": re.compile(r"\w\(s\)"),
     "markdown marks": re.compile(r"\*\*|__"),
     "a volume average that does not exist": re.compile(r"volume n/a|n/a avg|n/a×"),
     "a chart that counts bars, not moves": re.compile(r"\bin \d+ bars\b"),
@@ -140,7 +141,7 @@ def test_the_checks_do_see_each_defect():
     old = (
         "SYM (1 bars: 1 valid) the one symbol did not moved; **symbol** not found; volume n/a avg; "
         "+1.00% in 30 bars; ↗ trend up beside; trend n/a; 2026-12-04T14:08:00Z; and 3 more rules; 0 symbols; "
-        "on 2024-01-03."
+        "on 2024-01-03. 2 symbol(s)"
     )
     report = Report(
         subject="s", html=f"<!DOCTYPE html><html><head><title>t</title></head><body>{old}</body></html>", text=old
