@@ -201,6 +201,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             # The SecureString's key (AWS's aws/ssm or another): only when SSM asks, for SSM.
             allow("DecryptKeyThroughSsmOnly", ["kms:Decrypt"], fetch["kms_key_arn"], fetch["kms_via_ssm_condition"]),
             allow("WriteScheduledInputs", ["s3:PutObject"], f"{bucket}/{fetch['write_prefix']}*"),
+            # A run that cannot fetch at all (no API key) stores a failure notice for notify to send.
+            allow("StoreFailureNotices", ["dynamodb:PutItem"], arns["table_arn"]),
             *([allow("ReadSymbolList", *fetch["symbols_read"])] if fetch.get("symbols_read") else []),
         ]
     policies = {}

@@ -30,6 +30,7 @@ _QUARANTINE_REASONS = {
     "too_complex": "the file is too complex to read within the function's memory",
     "too_many_symbols": "the file holds too many symbols",
     "too_many_bars": "the file holds too many bars",
+    "fetch_failed": "the scheduled fetch could not run",
 }
 _SPLIT = {"too_large", "too_complex", "too_many_symbols", "too_many_bars"}
 _UPLOAD_AGAIN = "Fix the file and upload it again under inputs/ (a corrected file is a new file: it is read anew)."
@@ -43,7 +44,8 @@ def needs_notice(record: dict) -> bool:
 
 
 def notice_from_quarantine(item: dict) -> dict:
-    """The notice's view for a quarantined file (a `failure_notice` item)."""
+    """The notice's view for a `failure_notice` item: a quarantined file, or a scheduled fetch
+    that could not run at all (no API key, say)."""
     reason = str(item.get("reason") or "")
     name = _file_name(item.get("input_key"))
     bucket = clean_line(item.get("bucket") or "", 100)
@@ -61,6 +63,17 @@ def notice_from_quarantine(item: dict) -> dict:
         if copy
         else ("The file stays where it was uploaded; error.json is under quarantine/:", f"s3://{bucket}/{key}"),
     ]
+    if reason == "fetch_failed":  # no file was written: the fetch itself failed
+        return _view(
+            what=_QUARANTINE_REASONS[reason],
+            detail=plain_text(clean_line(item.get("message") or "", 400)),
+            name=name,
+            item=item,
+            errors={"count": 0, "rows": [], "hidden": 0, "count_text": "0"},
+            symbols_line="No symbol was fetched: the run wrote no file.",
+            actions=["Fix what the message says; the next scheduled run fetches again."],
+            code=reason,
+        )
     return _view(
         what=_QUARANTINE_REASONS.get(reason, "the file cannot be read"),
         detail=plain_text(clean_line(item.get("message") or "", 400)),
