@@ -37,6 +37,7 @@ def run_files(
                 entry = _file_entry(str(path), key, etag, deliveries)
                 report["files"].append(entry)
                 inputs.update(analysed_inputs(deliveries))
+                inputs.setdefault(notice_id(key, etag), key)  # a quarantined file's failure notice
                 analyses = _analyses(env, deliveries, out_dir)
                 written += [Path(item["path"]) for item in analyses]
                 report["analyses"] += analyses
@@ -60,6 +61,14 @@ def analysed_inputs(deliveries: list) -> dict[str, str]:
             detail = delivery.event.get("detail") or {}
             found[result["analysis_id"]] = str(detail.get("object_key") or detail.get("input_key") or "")
     return found
+
+
+def notice_id(key: str, etag: str) -> str:
+    """The id of the failure notice ingest stores for a quarantined file."""
+    from chalicelib.analysis_store import NOTICE_PREFIX
+    from chalicelib.analyze.record import analysis_id_for
+
+    return NOTICE_PREFIX + analysis_id_for(BUCKET, key, etag)
 
 
 class BedrockSetupError(Exception):

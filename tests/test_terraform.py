@@ -359,8 +359,12 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "insights_provider",
         "log_retention_days",
         "bedrock_model_id",
+        "notice_to",
+        "operations_emails",
+        "archive_url",
         "monthly_budget_usd",
     }
+    assert variables["operations_emails"]["type"] == "list(string)"
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
     assert variables["recipient_emails"]["type"] == "list(string)"
     assert variables["log_retention_days"]["default"] == 30
