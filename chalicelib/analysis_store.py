@@ -24,11 +24,17 @@ RECORD_PREFIX = "analyses/"
 _BATCH, _BATCH_ATTEMPTS = 25, 8  # BatchWriteItem's maximum items per call; tries per batch
 ANALYSIS_KIND = "analysis"  # the table may hold other items (e.g. email markers); streams check this
 NOTICE_KIND = "failure_notice"  # a failure notify emails too (a quarantined file)
+EMAILED_KINDS = (ANALYSIS_KIND, NOTICE_KIND)  # the items notify's stream mapping lets through
 NOTICE_PREFIX = "notice-"  # never a 32-hex analysis id
 
 
 def record_key(analysis_id: str) -> str:
     return f"{RECORD_PREFIX}{analysis_id}.json"
+
+
+def report_page_key(analysis_id: str) -> str:
+    """The report as emailed, as one HTML page (charts inline), kept by notify for the archive."""
+    return f"{RECORD_PREFIX}{analysis_id}.html"
 
 
 # What a DynamoDB number can be: nonzero magnitudes in [1e-130, 1e126), 38 significant digits.

@@ -170,6 +170,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ],
         "notify": [
             allow("ReadFullAnalyses", ["s3:GetObject"], f"{bucket}/analyses/*"),
+            # A big file's report as one page for the archive (chalicelib.notify.service._keep_page).
+            allow("KeepReportPages", ["s3:PutObject"], f"{bucket}/analyses/*.html"),
             allow("EmailMarkers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arns["table_arn"]),
             allow(
                 "ReadAnalysesStream",

@@ -15,6 +15,7 @@ import argparse
 import re
 from typing import Any
 
+from chalicelib.analysis_store import EMAILED_KINDS
 from chalicelib.config import NOTICE_TO, Settings
 from infra.alarms import alarm_specs
 
@@ -336,6 +337,12 @@ def resource_specs(
             "bisect_batch_on_function_error": True,
             "maximum_retry_attempts": opts["stream_maximum_retry_attempts"],
             "function_response_types": ["ReportBatchItemFailures"],
+            # Only analysis and failure-notice items wake notify: the archive's per-symbol readings and directory
+            # entries (thousands per big file) and the email markers are dropped by Lambda before
+            # any invocation. DynamoDB mappings filter on the record's `dynamodb` key only (Lambda
+            # developer guide, "Using event filtering with a DynamoDB event source", read
+            # 2026-12-05); notify itself still skips anything but an INSERT of those kinds.
+            "filter_pattern": {"dynamodb": {"NewImage": {"kind": {"S": list(EMAILED_KINDS)}}}},
         },
         "event_bus": opts["event_bus"],
         "email_identity": {"email": opts["sender_email"]},

@@ -148,6 +148,7 @@ class EmbeddedAWS:
         self.stream_handler = None
         self.cw_handlers: list[tuple[dict, str]] = []
         self._stream_backlog: list[dict] = []
+        self._stream_filter: dict = {}  # the notify mapping's filter, once the table exists
         self._stream_attempts: dict[str, int] = {}
         for source in self.app_module.app.event_sources:
             handler = getattr(self.app_module, source.handler_string.split(".")[-1])
@@ -191,7 +192,9 @@ class EmbeddedAWS:
     def _create_table(self) -> None:
         from infra.resources import resource_specs, table_definition
 
-        table = {**resource_specs()["table"], "name": TABLE}  # the deployed table's definition
+        specs = resource_specs()
+        table = {**specs["table"], "name": TABLE}  # the deployed table's definition
+        self._stream_filter = specs["stream_mapping"]["filter_pattern"]  # as the mapping's FilterCriteria
         response = self.client("dynamodb").create_table(**table_definition(table))
         self.stream_arn = response["TableDescription"]["LatestStreamArn"]
         streams = self.client("dynamodbstreams")
@@ -303,7 +306,9 @@ class EmbeddedAWS:
                 created = change.get("ApproximateCreationDateTime")
                 if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
                     change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
-                records.append(jsonable(record))
+                record = jsonable(record)
+                if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
+                    records.append(record)
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
@@ -425,3 +430,16 @@ def _pattern_for_bucket(pattern: dict) -> dict:
     if not isinstance(detail, dict) or "bucket" not in detail:
         return pattern
     return {**pattern, "detail": {**detail, "bucket": [BUCKET]}}
+
+
+def _matches(pattern: dict, value: object) -> bool:
+    """Whether `value` matches a Lambda event filter pattern of nested keys and lists of allowed values."""
+    if not isinstance(value, dict):
+        return False
+    for key, wanted in pattern.items():
+        if isinstance(wanted, dict):
+            if not _matches(wanted, value.get(key)):
+                return False
+        elif value.get(key) not in wanted:
+            return False
+    return True

@@ -305,6 +305,10 @@ def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
     assert esm["bisect_batch_on_function_error"] is True
     assert esm["maximum_retry_attempts"] == DEFAULTS["stream_maximum_retry_attempts"]
     assert esm["destination_config"] == {"on_failure": {"destination_arn": "${aws_sqs_queue.notify_dlq.arn}"}}
+    [stream_filter] = esm["filter_criteria"]["filter"]
+    assert json.loads(stream_filter["pattern"]) == {
+        "dynamodb": {"NewImage": {"kind": {"S": ["analysis", "failure_notice"]}}}
+    }
     assert esm["depends_on"] == sorted(f"aws_iam_role_policy.{fn}_role" for fn in ALL_FNS)
     assert esm["batch_size"] == 10 and esm["starting_position"] == "TRIM_HORIZON"
     without = _chalice_like()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import aws
-from chalicelib.analysis_store import ANALYSIS_KIND, NOTICE_KIND, AnalysisStore, from_dynamo_value
+from chalicelib.analysis_store import EMAILED_KINDS, NOTICE_KIND, AnalysisStore, from_dynamo_value, report_page_key
 from chalicelib.config import Settings, get_settings, lease_seconds, notice_recipients
 from chalicelib.notify.markers import ALREADY_SENDING, BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
 from chalicelib.observability import count, logger
@@ -66,7 +66,7 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
     """Send the email one stream record calls for; returns what happened (SENT, SKIPPED, ...)."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     kind = (image.get("kind") or {}).get("S")
-    if record.get("eventName") != "INSERT" or kind not in (ANALYSIS_KIND, NOTICE_KIND):
+    if record.get("eventName") != "INSERT" or kind not in EMAILED_KINDS:
         logger.debug("stream record skipped", extra={"event_name": record.get("eventName"), "kind": kind})
         count("EmailsSkipped")
         return SKIPPED
@@ -114,7 +114,9 @@ def _compose(kind: str | None, item: dict, settings: Settings) -> tuple[Any, tup
         return notice.render_notice(notice.notice_from_record(full)), notice_recipients(settings)
     from chalicelib.notify.render import render_report
 
-    return render_report(full, archive_url=settings.archive_url), settings.recipients
+    report = render_report(full, archive_url=settings.archive_url)
+    _keep_page(item, report, settings)
+    return report, settings.recipients
 
 
 def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
@@ -234,6 +236,24 @@ def _not_claimed(claim: Claim) -> str:
     )
     count("EmailDuplicates")
     return DUPLICATE
+
+
+def _keep_page(item: dict, report: Any, settings: Settings) -> None:
+    """For a big file's report, its page for the archive (`analyses/<id>.html`): the archive's
+    `GET /reports/{id}` then serves it instead of reading a record of many megabytes. Best
+    effort: without it the archive renders the record itself."""
+    if item.get("complete"):
+        return  # the item holds the record: the archive renders it cheaply
+    from chalicelib.notify.render import standalone_html
+
+    try:
+        objects = ObjectStore(aws.client("s3"), str(item.get("record_bucket") or settings.bucket))
+        objects.put(
+            report_page_key(str(item["analysis_id"])), standalone_html(report).encode(), "text/html; charset=utf-8"
+        )
+    except Exception:
+        logger.exception("the report page for the archive was not stored; the archive renders the record")
+        count("ReportPagesNotStored")
 
 
 def _load_full(item: dict, settings: Settings) -> dict:
