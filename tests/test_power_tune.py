@@ -79,3 +79,9 @@ def test_the_terraform_package_has_the_chosen_memory(terraform_package):
     assert sizes["stock-insights-dev-analyze"] == FUNCTION_MEMORY_MB["analyze"]
     assert sizes["stock-insights-dev-notify"] == FUNCTION_MEMORY_MB["notify"]
     assert sizes["stock-insights-dev"] == FUNCTION_MEMORY_MB["api_handler"]
+
+
+def test_the_docs_show_the_saved_measurements_table():
+    from sandbox.power_tune import table_markdown
+
+    assert table_markdown(json.loads(RESULTS.read_text())) in (REPO / "docs" / "cost.md").read_text()
