@@ -48,7 +48,8 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
     out = [
         f"Monthly AWS bill, {REGION} list prices read {READ} (sandbox/prices.py), {w.days_per_month}-day month",
         f"  workload: {w.symbols} symbols x {w.bars_per_symbol} bars a file, {w.runs_per_day} files a day "
-        f"({w.runs:,} runs), {w.recipients} recipients, {w.page_views_per_day} archive page views a day, "
+        f"({w.runs:,} runs), {w.recipients} recipient{'' if w.recipients == 1 else 's'}, "
+        f"{w.page_views_per_day} archive page views a day, "
         f"logs kept {w.retention_days} days, storage after {w.months} months",
         f"  measured: {source} ({measured.file_bytes:,}-byte file)",
         "  memory:   " + ", ".join(f"{fn} {mb:,} MB" for fn, mb in sorted(deployment.memory_mb.items())),
