@@ -52,6 +52,10 @@ def test_the_configured_memory_is_the_measured_choice_and_holds_the_largest_file
         assert chosen == result["chosen_mb"] == FUNCTION_MEMORY_MB[function], function
         assert FUNCTION_MEMORY_MB[function] > result["largest"]["peak_mib"] * 1.3
         assert modelled_seconds(result["largest"], chosen) < result["timeout_s"] / 2
+    # ingest's worst case is the reject-heavy largest file, and the chosen size holds it too
+    heavy = results["largest_rejects_ingest"]
+    assert results["functions"]["ingest"]["largest"]["peak_mib"] == heavy["peak_mib"]
+    assert FUNCTION_MEMORY_MB["ingest"] > heavy["peak_mib"] * 1.3
 
 
 @pytest.mark.parametrize("stage", ["dev", "uat", "prod"])
