@@ -84,15 +84,21 @@ _ACCESS = {"authorizer": IAMAuthorizer()} if _API_AUTH == "iam" else {"api_key_r
 
 
 def _respond(reply) -> Response:
-    return Response(body=reply.body, status_code=reply.status, headers={"Content-Type": reply.content_type})
+    headers = {"Content-Type": reply.content_type, "Vary": "Accept", **(reply.headers or {})}
+    return Response(body=reply.body, status_code=reply.status, headers=headers)
+
+
+def _request() -> tuple[dict, dict]:
+    request = app.current_request
+    return dict(request.query_params or {}), dict(request.headers or {})
 
 
 @app.route("/", methods=["GET"], **_ACCESS)
 def archive_index():
-    """The archive's page: the latest reports and a price/trend chart per symbol."""
+    """The archive's page: the latest reports, the symbols moving in them, a symbol search."""
     from chalicelib.api import service
 
-    return _respond(service.reply(service.index))
+    return _respond(service.reply(service.index, _request()[1]))
 
 
 @app.route("/reports", methods=["GET"], **_ACCESS)
@@ -100,7 +106,7 @@ def list_reports():
     """The latest analyses, newest first (`limit`, `next`)."""
     from chalicelib.api import service
 
-    return _respond(service.reply(service.list_reports, app.current_request.query_params))
+    return _respond(service.reply(service.list_reports, _request()[0]))
 
 
 @app.route("/reports/{report_id}", methods=["GET"], **_ACCESS)
@@ -108,12 +114,20 @@ def get_report(report_id):
     """The report as emailed (HTML, charts inline), or with `.json` the analysis record."""
     from chalicelib.api import service
 
-    return _respond(service.reply(service.get_report, report_id))
+    return _respond(service.reply(service.get_report, report_id, _request()[1]))
+
+
+@app.route("/symbols", methods=["GET"], **_ACCESS)
+def symbol_search():
+    """The symbols whose name begins with `q` (any case), by name (`limit`, `next`)."""
+    from chalicelib.api import service
+
+    return _respond(service.reply(service.symbol_search, *_request()))
 
 
 @app.route("/symbols/{symbol}", methods=["GET"], **_ACCESS)
 def symbol_history(symbol):
-    """The symbol's metrics across the stored analyses, newest first (`limit`, `next`)."""
+    """The symbol's page (or with `.json` its readings), newest first (`limit`, `next`)."""
     from chalicelib.api import service
 
-    return _respond(service.reply(service.symbol_history, symbol, app.current_request.query_params))
+    return _respond(service.reply(service.symbol_history, symbol, *_request()))

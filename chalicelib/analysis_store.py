@@ -10,6 +10,8 @@ item is written with `attribute_not_exists`, so a replayed event never makes a s
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +21,7 @@ from chalicelib.aws import is_conditional_check_failure
 from chalicelib.storage import ObjectStore
 
 RECORD_PREFIX = "analyses/"
+_BATCH, _BATCH_ATTEMPTS = 25, 8  # BatchWriteItem's maximum items per call; tries per batch
 ANALYSIS_KIND = "analysis"  # the table may hold other items (e.g. email markers); streams check this
 
 
@@ -123,10 +126,17 @@ class AnalysisStore:
         )
         return "Item" in response
 
-    def save(self, record: dict) -> bool:
-        """Store `record`; False if an analysis with its id already exists (nothing overwritten)."""
+    def save(self, record: dict, archive_items: Iterable[dict] = (), movers: list | None = None) -> bool:
+        """Store `record`; False if an analysis with its id already exists (nothing overwritten).
+
+        `archive_items` (the per-symbol readings and directory entries, chalicelib.readings) are
+        written first, so the analysis item, whose INSERT notify emails and whose existence makes
+        a replay a duplicate, is only there once they are: a retry after a failure rewrites them
+        (same keys, same values). `movers` is kept on the analysis item for the archive's index.
+        """
         from boto3.dynamodb.types import TypeSerializer
 
+        self.put_many(archive_items)
         key = record_key(record["analysis_id"])
         body = orjson.dumps(record, option=orjson.OPT_INDENT_2)
         self._objects.put(key, body, "application/json")
@@ -136,6 +146,8 @@ class AnalysisStore:
         item["record_bucket"] = self._objects.bucket
         item["symbols_count"] = len(record.get("symbols") or {})
         item["complete"] = len(body) <= self._item_max_bytes
+        if movers is not None:
+            item["movers"] = movers
         if not item["complete"]:
             item.pop("symbols", None)
             item.pop("symbol_error_details", None)  # thousands of failing symbols would not fit either
@@ -159,6 +171,35 @@ class AnalysisStore:
                 return False
             raise
         return True
+
+    def put_many(self, items: Iterable[dict]) -> int:
+        """Put plain `items` (unconditionally) 25 to a BatchWriteItem call; how many were written."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        written = 0
+        batch: list[dict] = []
+        for item in items:
+            value = to_dynamo_value(item)
+            batch.append({"PutRequest": {"Item": {k: serializer.serialize(v) for k, v in value.items()}}})
+            if len(batch) == _BATCH:
+                written += self._write_batch(batch)
+                batch = []
+        if batch:
+            written += self._write_batch(batch)
+        return written
+
+    def _write_batch(self, batch: list[dict]) -> int:
+        # BatchWriteItem may leave items unprocessed under throttling: send those again, backing off
+        # (DynamoDB developer guide, "BatchWriteItem", read 2026-12-05).
+        pending = {self._table: batch}
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = self._ddb.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending.get(self._table):
+                return len(batch)
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        raise RuntimeError(f"{len(pending[self._table])} archive items still unprocessed after {_BATCH_ATTEMPTS} tries")
 
     def load_full(self, item: dict) -> dict | None:
         """The full record for a (deserialised) item: the item itself, or its S3 copy."""

@@ -30,6 +30,10 @@ def client(service: str) -> Any:
         retries={"total_max_attempts": attempts, "mode": "standard"},
         connect_timeout=_CONNECT_TIMEOUT_S,
         read_timeout=_READ_TIMEOUT_S,
+        # S3: presigned URLs (the archive's large records) signed with SigV4 as every request is;
+        # objects under SSE-KMS are refused to any other signature (S3 user guide, "Specifying
+        # server-side encryption with AWS KMS", read 2026-12-05).
+        **({"signature_version": "s3v4"} if service == "s3" else {}),
     )
     return boto3.client(service, config=config)
 

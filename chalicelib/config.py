@@ -11,7 +11,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """The analyzer's windows and thresholds; the defaults are the contract's (one definition)."""
+    """The analyzer's windows and thresholds; the defaults are docs/analysis.md's (one definition)."""
 
     momentum_period: int = 5
     window: int = 20
@@ -86,7 +86,7 @@ class Settings:
         )
 
 
-# field name -> (environment variable, meaning); the README's settings table mirrors this.
+# field name -> (environment variable, meaning); the table in docs/settings.md mirrors this.
 SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     "stage": ("STAGE", "deployment stage; a dimension of every metric, so stages sharing an account stay apart"),
     "bucket": ("BUCKET_NAME", "S3 bucket holding inputs/, processed/, rejects/, quarantine/"),

@@ -18,8 +18,12 @@ _SLUG = re.compile(r"(?:[A-Za-z0-9._-]|~[0-9A-F]{2})+")
 
 
 def symbol_slug(symbol: str) -> str:
-    """The path segment that names `symbol` (`XAU/USD` -> `XAU~2FUSD`)."""
-    return "".join(chr(b) if b in _KEEP else f"~{b:02X}" for b in symbol.encode("utf-8"))
+    """The path segment that names `symbol` (`XAU/USD` -> `XAU~2FUSD`).
+
+    A trailing `.json` asks the route for JSON, so a symbol ending in `.json` has that dot
+    escaped (`X.json` -> `X~2Ejson`): its page and its JSON (`X~2Ejson.json`) stay apart."""
+    slug = "".join(chr(b) if b in _KEEP else f"~{b:02X}" for b in symbol.encode("utf-8"))
+    return slug[: -len(".json")] + "~2Ejson" if slug.endswith(".json") else slug
 
 
 def symbol_from_slug(slug: str) -> str:
@@ -34,6 +38,11 @@ def symbol_from_slug(slug: str) -> str:
 def symbol_path(symbol: str) -> str:
     """Path of a symbol's page, relative to the archive's base URL."""
     return f"symbols/{symbol_slug(symbol)}"
+
+
+def symbol_json_path(symbol: str) -> str:
+    """Path of a symbol's readings as JSON, relative to the archive's base URL."""
+    return f"{symbol_path(symbol)}.json"
 
 
 def report_path(analysis_id: str, as_json: bool = False) -> str:

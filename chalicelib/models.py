@@ -63,7 +63,7 @@ class IngestCounts(TypedDict):
 
 
 class IngestorCompletedDetail(TypedDict):
-    """The `detail` of the `IngestorCompleted` EventBridge event (CONTRACT section 2)."""
+    """The `detail` of the `IngestorCompleted` EventBridge event (docs/formats.md, "The event")."""
 
     bucket: str
     input_key: str
@@ -72,10 +72,12 @@ class IngestorCompletedDetail(TypedDict):
     rejects_key: str
     counts: IngestCounts
     correlation_id: str
-    reject_rules: dict[str, int]  # beyond the contract's fields: rule -> rejected count, for the report
+    reject_rules: dict[str, int]  # rule -> rejected count, for the report
     # The S3 key as uploaded, present only when it differs from `input_key` (the key without the
     # control, bidi and zero-width characters a name may not show): the analysis id is its.
     object_key: NotRequired[str]
+    # symbol -> IANA time zone of its exchange, where the file's meta names one (the report's date)
+    exchange_timezones: NotRequired[dict[str, str]]
 
 
 IngestStatus = Literal["processed", "duplicate", "quarantined"]

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from chalicelib.aws import error_code
+from chalicelib.observability import logger
 
 _CONDITION_FAILED = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 _NOT_FOUND = {"NoSuchKey", "404", "NotFound"}
@@ -97,6 +98,10 @@ class ObjectStore:
         response = self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         return response["ETag"].strip('"')
 
+    def writer(self, key: str, content_type: str = "application/octet-stream") -> PartWriter:
+        """An object written as it grows (`writer += data`), in parts; `close()` finishes it."""
+        return PartWriter(self._s3, self.bucket, key, content_type)
+
     def put_json(self, key: str, document: Any) -> str:
         return self.put(key, orjson.dumps(document, option=orjson.OPT_INDENT_2), "application/json")
 
@@ -142,3 +147,72 @@ class ObjectStore:
 
 def _quoted(etag: str) -> str:
     return etag if etag.startswith('"') else f'"{etag}"'
+
+
+PART_BYTES = 8 * 1024 * 1024  # S3 takes parts of 5 MiB or more (the last one may be smaller)
+
+
+class PartWriter:
+    """An S3 object written while it is produced, so no more than a part of it is ever in memory.
+
+    `writer += data` appends; each time the buffer holds `PART_BYTES` it goes up as one part of a
+    multipart upload, started with the first part. `close()` completes the upload, or writes the
+    whole object with one PutObject when it never reached a part's size (most files: one request,
+    as before). `abort()` drops an unfinished upload, whose stored parts S3 would otherwise keep
+    (and bill) until a lifecycle rule removes them. Readers see the object only once complete.
+    The multipart calls: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+    (5 MiB to 5 GiB a part, at most 10,000 parts; read 2026-12-05).
+    """
+
+    def __init__(self, s3_client: Any, bucket: str, key: str, content_type: str):
+        self._s3, self.bucket, self.key, self.content_type = s3_client, bucket, key, content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict] = []
+        self.size = 0
+
+    def __iadd__(self, data: Any) -> PartWriter:
+        self._buffer += data
+        self.size += len(data)
+        if len(self._buffer) >= PART_BYTES:
+            self._upload_part()
+        return self
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+            )["UploadId"]
+        number = len(self._parts) + 1
+        response = self._s3.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=BufferBody(self._buffer)
+        )
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._buffer = bytearray()
+
+    def close(self) -> None:
+        """Finish the object: the last part and CompleteMultipartUpload, or one PutObject."""
+        if self._upload_id is None:
+            self._s3.put_object(
+                Bucket=self.bucket, Key=self.key, Body=BufferBody(self._buffer), ContentType=self.content_type
+            )
+        else:
+            if self._buffer:
+                self._upload_part()
+            self._s3.complete_multipart_upload(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+            )
+        self._buffer = bytearray()
+
+    def abort(self) -> None:
+        """Drop what was written; never raises (the lifecycle rule is the fallback)."""
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            try:
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            except Exception:  # best effort: the caller is failing already, with its own error
+                logger.warning("could not abort a multipart upload", extra={"key": self.key}, exc_info=True)
+            self._upload_id = None

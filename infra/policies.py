@@ -143,6 +143,15 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 ["s3:PutObject"],
                 [f"{bucket}/processed/*", f"{bucket}/rejects/*", f"{bucket}/quarantine/*"],
             ),
+            # Outputs are written in parts (multipart uploads); an invocation that fails drops its
+            # unfinished upload. PutObject covers creating, uploading and completing one; aborting
+            # takes its own action: https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuAndPermissions.html
+            # (read 2026-12-05).
+            allow(
+                "AbortUnfinishedOutputs",
+                ["s3:AbortMultipartUpload"],
+                [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"],
+            ),
             allow("ReleaseMarkers", ["s3:DeleteObject"], f"{bucket}/processed/hashes/*"),
             # Without ListBucket a missing marker reads as 403 instead of 404.
             allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),
@@ -151,7 +160,10 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "analyze": [
             allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),
             allow("WriteFullAnalyses", ["s3:PutObject"], f"{bucket}/analyses/*"),
-            allow("StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem"], arns["table_arn"]),
+            # BatchWriteItem: the per-symbol readings and directory entries (chalicelib.readings).
+            allow(
+                "StoreAnalyses", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"], arns["table_arn"]
+            ),
             allow("Insights", ["bedrock:InvokeModel"], list(arns["bedrock_model_arns"])),
         ],
         "notify": [

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import orjson
 
+from chalicelib.analyze.insights import plural
 from sandbox.cost import cost
 from sandbox.fetch import fetch
 from sandbox.serve import serve
@@ -39,10 +40,16 @@ def cli() -> None:
     "out_dir",
     default="out",
     show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where reports and outputs go.",
+    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
+    help="Folder for this run's reports (named after each input), analyses, sandbox.log and s3/ (the bucket's "
+    "copy); created if missing. What the previous run wrote there is replaced; nothing else is touched.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (CONTRACT section 5) on stdout.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object on stdout instead of progress lines (its fields: docs/sandbox.md).",
+)
 @click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
 def run(files: tuple[str, ...], out_dir: str, as_json: bool, bedrock: bool) -> None:
     """Upload each FILE to inputs/<basename>, in order, and run the pipeline to idle."""
@@ -70,7 +77,14 @@ def _print_outputs(report: dict, out: Path) -> None:
 
 
 @cli.command()
-@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
+    help="Folder for the reports, analyses, sandbox.log and s3/, as for run.",
+)
 @click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
 def demo(out_dir: str, bedrock: bool) -> None:
     """The bundled sample: five real stocks, a messy CSV, and a duplicate upload."""
@@ -100,14 +114,19 @@ def demo(out_dir: str, bedrock: bool) -> None:
 
 
 def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dict:
+    from sandbox.outputs import OutputFolderError, prepare
     from sandbox.runner import BedrockSetupError, real_bedrock_client, run_files
 
+    try:
+        prepare(out)
+    except OutputFolderError as exc:  # one line, before any work: not a traceback
+        click.echo(f"sandbox: {exc}", err=True)
+        sys.exit(2)
     try:
         bedrock_client = real_bedrock_client() if bedrock else None
     except BedrockSetupError as exc:
         raise click.UsageError(str(exc)) from None
 
-    out.mkdir(parents=True, exist_ok=True)
     console = sys.stdout
 
     def progress(entry: dict) -> None:
@@ -116,8 +135,8 @@ def _run(files: list[str], out: Path, quiet: bool, bedrock: bool = False) -> dic
         records = entry["records"]
         line = f"  {entry['file']} -> {entry['key']}: {entry['status']}"
         if entry["status"] == "processed":
-            line += f" ({records['input']} bars: {records['valid']} valid, {records['rejected']} rejected"
-            line += f", {entry['symbol_errors']} symbol errors)" if entry["symbol_errors"] else ")"
+            line += f" ({plural(records['input'], 'bar')}: {records['valid']:,} valid, {records['rejected']:,} rejected"
+            line += f", {plural(entry['symbol_errors'], 'symbol error')})" if entry["symbol_errors"] else ")"
             if entry["reject_rules"]:
                 line += " rules: " + ", ".join(f"{k}={v}" for k, v in entry["reject_rules"].items())
         elif entry.get("error"):

@@ -67,7 +67,7 @@ class Outcome:
 
 
 def _may_leave_outcome_unknown(fault: Fault) -> bool:
-    """Where at-least-once delivery cannot tell whether SES has the message (issue 11, item 8b):
+    """Where at-least-once delivery cannot tell whether SES has the message (docs/reliability.md, "Limits"):
     the process died between writing `sending` and recording SES's answer, or SES's answer was
     lost. (A lost answer to `mark_sending` itself is read back, so it is not one of them.)"""
     died = fault.kind == DEATH
@@ -93,7 +93,7 @@ def account(env: EmbeddedAWS, scenario: Scenario, etags: list[str], injector: Fa
     from chalicelib.ingest.service import OutputKeys
 
     for (key, etag), case in distinct.items():
-        keys = OutputKeys.for_input(key, etag, "inputs/")  # where the contract says the outputs go
+        keys = OutputKeys.for_input(key, etag, "inputs/")  # where docs/formats.md says the outputs go
         quarantined = _exists(s3, keys.quarantine_error)
         processed = _lines(s3, keys.processed)
         rejects = [r for r in _lines(s3, keys.rejects) if r.get("rule") != "symbol_error"]

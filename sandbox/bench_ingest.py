@@ -346,7 +346,7 @@ def report_ingest(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
     print("ingest disables the cyclic GC around the call, as service._run_core does; floors and baseline run")
     print("both ways, and each ratio uses the better of their two rows (faster time, smaller peak RSS).")
     print("plain floor: orjson.loads, then each bar's orjson.dumps (with its newline) appended to one bytearray;")
-    print("list floor: the same lines kept in a list per symbol and joined (the floor used before issue 12).")
+    print("list floor: the same lines kept in a list per symbol and joined (the floor used before the plain one).")
     rules = ", ".join(f"{rule}={n:,}" for rule, n in ingest["reject_rules"].items()) or "none"
     print(f"ingest counts: {ingest['counts']}; rejects by rule: {rules}")
     print(

@@ -1,4 +1,4 @@
-"""The memory cases of `python -m sandbox.bench` (issue 11): ingest's peak RSS on reject-heavy files.
+"""The memory cases of `python -m sandbox.bench`: ingest's peak RSS on reject-heavy files.
 
 The bound: ingest's peak RSS stays under 4 x the input's (uncompressed) size + 300 MiB, whatever
 the file holds. Two files that used to break it are measured, each in a fresh process by

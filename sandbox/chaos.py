@@ -8,7 +8,7 @@ Scenarios (each in a fresh embedded account, delivered by `sandbox.embedded` as 
   minutes apart on the simulated clock, then the DLQ); stream records are retried until they
   succeed or run out of attempts;
 - concurrent: every event delivered three times at once from threads, with and without a fault;
-- corpus: the hostile files of `sandbox.corpus`, each checked against what CONTRACT section 2 says
+- corpus: the hostile files of `sandbox.corpus`, each checked against what docs/formats.md says
   it must become.
 
 After each scenario `sandbox.accounting` checks: every input bar is in exactly one of processed/

@@ -1,11 +1,12 @@
 """The chaos suite's hostile corpus: files an adversary would upload, generated (deterministic,
-nothing binary committed), each with what CONTRACT section 2 says it must become.
+nothing binary committed), each with what docs/formats.md says it must become.
 
 A case's `Expect` names the outcome: `processed` (with the valid count and reject rules where the
-contract fixes them), `quarantined`, or `either` (the contract leaves the choice to the code; the
-chaos accounting still requires every bar in processed/ or rejects/, or the file in quarantine).
-`pending` names the issue-11 item a case waits for when that fix is not on this branch yet: the
-suite then expects it to fail (strictly: once it passes, the mark must go).
+rules fix them), `quarantined`, or `either` (the docs leave the choice to the code; the chaos
+accounting still requires every bar in processed/ or rejects/, or the file in quarantine). A
+case's `item` names the kind of hostility it stands for (`strict-numbers`, `symbol-characters`,
+…; `adversary` for the rest). `pending` says what a case waits for when its fix is not on this
+branch yet: the suite then expects it to fail (strictly: once it passes, the mark must go).
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ class CorpusCase:
 
 @dataclass
 class CorpusGroup:
-    """One scenario: usually one file; `pending` = the issue-11 item it waits for, if any."""
+    """One scenario: usually one file; `pending` = the fix it waits for, if any."""
 
     name: str
     files: list[CorpusCase] = field(default_factory=list)
-    item: str = ""  # the issue-11 item (or "adversary") it covers
+    item: str = ""  # the kind of hostility it covers (or "adversary")
     pending: str | None = None
 
 
@@ -235,7 +236,7 @@ def corpus_cases() -> list[CorpusGroup]:
             "inputs/dups.json",
             js({"meta": {"symbol": "DUP", "interval": "1day"}, "values": [bar(0)] * 20_000, "status": "ok"}),
             Expect(bars=20_000, valid=1, rules={"duplicate_timestamp": 19_999}),
-            "2",
+            "reject-heavy",
         ),
         _one(
             "duplicate key inside a bar",
@@ -244,87 +245,87 @@ def corpus_cases() -> list[CorpusGroup]:
             b'"open":"2","high":"3","low":"0.5","close":"2","volume":"1"}]}',
             Expect("either", bars=1),
         ),
-        # -- numbers (items 1 and 10) -------------------------------------------------------------
-        _bad_value("price 1e200", "prices", "1e200", "bad_number", "1"),
-        _bad_value("price 1e-200", "prices", "1e-200", "bad_number", "1"),
-        _bad_value("volume 1e200", "volume", "1e200", "bad_number", "1"),
+        # -- numbers -------------------------------------------------------------------------------
+        _bad_value("price 1e200", "prices", "1e200", "bad_number", "huge-numbers"),
+        _bad_value("price 1e-200", "prices", "1e-200", "bad_number", "huge-numbers"),
+        _bad_value("volume 1e200", "volume", "1e200", "bad_number", "huge-numbers"),
         _bad_value("5000-digit price", "prices", "9" * 5000, "bad_number", "adversary"),
-        _bad_value("39 significant digits", "prices", "1." + "0" * 37 + "1", "bad_number", "10"),
+        _bad_value("39 significant digits", "prices", "1." + "0" * 37 + "1", "bad_number", "strict-numbers"),
         _one(
             "json number 1e400",
             "inputs/num1e400.json",
             _raw_field(series("AAPL", 6), 2, "volume", b"1e400"),
             Expect(bars=6, valid=5, rules={"bad_number": 1}),
-            "10",
+            "strict-numbers",
         ),
-        _bad_value("arabic-indic digits", "close", "١٠٠", "bad_number", "10"),
-        _bad_value("underscore digits", "close", "1_00", "bad_number", "10"),
-        _bad_value("plus sign", "close", "+100", "bad_number", "10"),
-        _bad_value("padded number", "close", " 100 ", "bad_number", "10"),
+        _bad_value("arabic-indic digits", "close", "١٠٠", "bad_number", "strict-numbers"),
+        _bad_value("underscore digits", "close", "1_00", "bad_number", "strict-numbers"),
+        _bad_value("plus sign", "close", "+100", "bad_number", "strict-numbers"),
+        _bad_value("padded number", "close", " 100 ", "bad_number", "strict-numbers"),
         _bad_value("hex float", "close", "0x1p6", "bad_number", "adversary"),
         _one(
             "U+2028 inside a csv row",
             "inputs/LS_1day.csv",
             csv([bar(0), bar(1), bar(2, volume="10\u2028x")]),
             Expect(bars=3, valid=2, rules={"bad_number": 1}),
-            "10",
+            "csv-rows",
         ),
         _one(
             "U+0085 inside a csv row",
             "inputs/NEL_1day.csv",
             csv([bar(0), bar(1), bar(2, volume="10\x85x")]),
             Expect(bars=3, valid=2, rules={"bad_number": 1}),
-            "10",
+            "csv-rows",
         ),
-        # -- symbols (items 5, 10, 11) ------------------------------------------------------------
+        # -- symbols ------------------------------------------------------------------------------
         _one(
             "empty csv symbol",
             "inputs/_1day.csv",
             csv([bar(i) for i in range(3)]),
             Expect(bars=3, rules={"bad_symbol": 3}),
-            "5",
+            "symbol-from-name",
         ),
         _one(
             "csv named .csv",
             "inputs/.csv",
             csv([bar(i) for i in range(3)]),
             Expect(bars=3, rules={"bad_symbol": 3}),
-            "5",
+            "symbol-from-name",
         ),
         _one(
             "json without meta.symbol",
             "inputs/_x.json",
             js({"meta": {"interval": "1day"}, "values": [bar(0), bar(1)], "status": "ok"}),
             Expect(bars=2, rules={"bad_symbol": 2}),
-            "5",
+            "symbol-from-name",
         ),
         _one(
             "bidi override symbol",
             "inputs/bidi.json",
             js(series("LLES\u202e", 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
-            "11",
+            "symbol-characters",
         ),
         _one(
             "zero-width symbol",
             "inputs/zw.json",
             js(series("AAPL\u200b", 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
-            "11",
+            "symbol-characters",
         ),
         _one(
             "NUL in symbol",
             "inputs/nul.json",
             js({"AAPL": series("AAPL", 3), "AAPL\x00": series("AAPL\x00", 3)}),
             Expect(bars=6, valid=3, rules={"bad_symbol": 3}),
-            "10",
+            "symbol-characters",
         ),
         _one(
             "65-character symbol",
             "inputs/long.json",
             js(series("A" * 65, 3)),
             Expect(bars=3, valid=0, rules={"bad_symbol": 3}),
-            "11",
+            "symbol-characters",
         ),
         _one(
             "markup symbol",
@@ -338,29 +339,29 @@ def corpus_cases() -> list[CorpusGroup]:
             "inputs/repeat.json",
             b'{"AAPL":' + js(series("AAPL", 3)) + b',"AAPL":' + js(series("AAPL", 4, base=200.0)) + b"}",
             Expect(bars=7),
-            "10",
+            "repeated-keys",
         ),
-        # -- size and structure (items 3, 4, 6) ---------------------------------------------------
+        # -- size and structure ---------------------------------------------------------------------
         _one(
             "many gzip members",
             "inputs/members.json.gz",
             _gzip_members(js(series("AAPL", 300)), 3000),
             Expect(bars=300, valid=300),
-            "3",
+            "gzip-members",
         ),
         _one(
             "deeply nested bar field",
             "inputs/nestedbar.json",
             _raw_field(series("AAPL", 4), 1, "open", _nested(1000)),
             Expect(bars=4, valid=3, rules={"bad_number": 1}),
-            "4",
+            "deep-nesting",
         ),
         _one(
             "anomaly for 8,000 long symbols",
             "inputs/wide.json",
             js({f"{'W' * 56}{i:05d}": series(f"{'W' * 56}{i:05d}", 2, bad={1: _jump()}) for i in range(8000)}),
             Expect(bars=16_000, valid=16_000),
-            "6",
+            "wide-files",
         ),
         _one(
             "1,012-byte key",
@@ -370,7 +371,7 @@ def corpus_cases() -> list[CorpusGroup]:
             "adversary",
         ),
     ]
-    # Item 7: the same bytes under two CSV names are two files (the symbol comes from the name).
+    # The same bytes under two CSV names are two files (the symbol comes from the name).
     same = csv([bar(i) for i in range(5)])
     groups.append(
         CorpusGroup(
@@ -379,7 +380,7 @@ def corpus_cases() -> list[CorpusGroup]:
                 CorpusCase("inputs/AAPL_1day.csv", same, Expect(bars=5, valid=5)),
                 CorpusCase("inputs/MSFT_1day.csv", same, Expect(bars=5, valid=5)),
             ],
-            "7",
+            "name-identity",
         )
     )
     groups.append(

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sandbox import emulator_speed
+from sandbox import emulator_fidelity, emulator_speed
 from sandbox.lambda_runtime import Delivery, LambdaContext, function_config, jsonable, matches
 
 REGION = "us-east-1"
@@ -71,6 +71,7 @@ class EmbeddedAWS:
     stream_attempts: int = _STREAM_ATTEMPTS
     _mock: Any = None
     _speed: Any = None
+    _fidelity: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
 
@@ -88,6 +89,8 @@ class EmbeddedAWS:
         self._mock.start()
         self._speed = emulator_speed.fast_big_objects()
         self._speed.__enter__()
+        self._fidelity = emulator_fidelity.s3_notifications_as_on_aws()
+        self._fidelity.__enter__()
         from chalicelib import aws
         from chalicelib.config import get_settings
 
@@ -107,6 +110,7 @@ class EmbeddedAWS:
         from chalicelib import aws
         from chalicelib.config import get_settings
 
+        self._fidelity.__exit__(None, None, None)
         self._speed.__exit__(None, None, None)
         self._mock.stop()
         self._clients.clear()

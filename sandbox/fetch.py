@@ -129,7 +129,7 @@ def run_fetch(symbols: list[str], api_key: str, out_dir: Path, progress=None) ->
     """In a fresh embedded account: the key in SSM, one scheduled fetch, the pipeline to idle."""
     from chalicelib.fetch.service import handle_schedule
     from sandbox.embedded import BUCKET, EmbeddedAWS
-    from sandbox.runner import _analyses, _emails, _file_entry, _mirror_outputs
+    from sandbox.runner import _analyses, _emails, _file_entry, _mirror_outputs, analysed_inputs
 
     report: dict = {"files": [], "analyses": [], "emails": [], "failures": []}
     with EmbeddedAWS() as env:
@@ -148,6 +148,6 @@ def run_fetch(symbols: list[str], api_key: str, out_dir: Path, progress=None) ->
         report["failures"] += [f"{d.handler}: {d.error}" for d in deliveries if d.error]
         report["files"].append(_file_entry(f"s3://{BUCKET}/{result['key']}", result["key"], etag, deliveries))
         report["analyses"] += _analyses(env, deliveries, out_dir)
-        report["emails"] = _emails(env, out_dir)
+        report["emails"] = _emails(env, out_dir, analysed_inputs(deliveries))
         _mirror_outputs(env, out_dir / "s3")
     return report

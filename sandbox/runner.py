@@ -1,4 +1,4 @@
-"""Run files through the embedded pipeline and describe the outcome (CONTRACT section 5)."""
+"""Run files through the embedded pipeline and describe the outcome (docs/sandbox.md)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from sandbox import outputs
 from sandbox.embedded import BUCKET, EmbeddedAWS
 
-# The output folder's own files: a run replaces them (the user's other files are left alone).
-_OWN_OUTPUTS = ("analysis-*.json", "report-*.html", "report-*.eml")
 _NOT_MIRRORED = "inputs/"
 _COPY_PIECE = 1 << 20  # the user's own uploads; everything the pipeline wrote is copied
 
@@ -22,27 +21,47 @@ def run_files(
     """Upload each file to `inputs/<basename>` in order, run to idle after each, and report.
 
     With `bedrock` (or a `bedrock_client` already built), insights come from the real Bedrock."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clear_previous_outputs(out_dir)
+    outputs.prepare(out_dir)
+    outputs.clear_previous(out_dir)  # what the previous run wrote, and nothing else
     report: dict[str, list] = {"files": [], "analyses": [], "emails": []}
     failures: list[str] = []
+    written: list[Path] = []
+    inputs: dict[str, str] = {}  # analysis id -> the input key it came from
     if bedrock and bedrock_client is None:
         bedrock_client = real_bedrock_client()
-    with EmbeddedAWS(bedrock_client=bedrock_client) as env:
-        for path in paths:
-            key = f"inputs/{posixpath.basename(str(path))}"
-            etag = env.upload(key, Path(path).read_bytes())
-            deliveries = env.run_until_idle()
-            failures += [f"{d.handler}: {d.error}" for d in deliveries if d.error]
-            entry = _file_entry(str(path), key, etag, deliveries)
-            report["files"].append(entry)
-            report["analyses"] += _analyses(env, deliveries, out_dir)
-            if on_file:
-                on_file(entry)
-        report["emails"] = _emails(env, out_dir)
-        _mirror_outputs(env, out_dir / "s3")
+    try:
+        with EmbeddedAWS(bedrock_client=bedrock_client) as env:
+            for path in paths:
+                key = f"inputs/{posixpath.basename(str(path))}"
+                etag = env.upload(key, Path(path).read_bytes())
+                deliveries = env.run_until_idle()
+                failures += [f"{d.handler}: {d.error}" for d in deliveries if d.error]
+                entry = _file_entry(str(path), key, etag, deliveries)
+                report["files"].append(entry)
+                inputs.update(analysed_inputs(deliveries))
+                analyses = _analyses(env, deliveries, out_dir)
+                written += [Path(item["path"]) for item in analyses]
+                report["analyses"] += analyses
+                if on_file:
+                    on_file(entry)
+            report["emails"] = _emails(env, out_dir, inputs)
+            written += [Path(e[k]) for e in report["emails"] for k in ("html_path", "eml_path")]
+            written += _mirror_outputs(env, out_dir / "s3")
+    finally:
+        outputs.record(out_dir, written)
     report["failures"] = failures
     return report
+
+
+def analysed_inputs(deliveries: list) -> dict[str, str]:
+    """analysis id -> the key of the input it analysed, from the analyze deliveries."""
+    found = {}
+    for delivery in deliveries:
+        result = delivery.result if isinstance(delivery.result, dict) else {}
+        if delivery.handler == "analyze" and result.get("analysis_id"):
+            detail = delivery.event.get("detail") or {}
+            found[result["analysis_id"]] = str(detail.get("object_key") or detail.get("input_key") or "")
+    return found
 
 
 class BedrockSetupError(Exception):
@@ -120,18 +139,21 @@ def _analyses(env: EmbeddedAWS, deliveries: list, out_dir: Path) -> list[dict]:
     return found
 
 
-def _emails(env: EmbeddedAWS, out_dir: Path) -> list[dict]:
-    """Write `report-<id>.eml` (as SES received it) and `report-<id>.html` for every email sent."""
+def _emails(env: EmbeddedAWS, out_dir: Path, inputs: dict[str, str] | None = None) -> list[dict]:
+    """Write `report-<input>.eml` (as SES received it) and `report-<input>.html` for every email
+    sent, each named after the input it reports on (`inputs`: analysis id -> input key)."""
     import email
     import email.policy
 
     from chalicelib.notify.mime import browser_html
 
+    raws = env.sent_emails()
+    messages = [email.message_from_bytes(raw, policy=email.policy.default) for raw in raws]
+    ids = [str(message["X-Analysis-Id"]) for message in messages]
+    names = outputs.report_names([(i, (inputs or {}).get(i) or i) for i in ids])
     found = []
-    for raw in env.sent_emails():
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        analysis_id = str(message["X-Analysis-Id"])
-        eml, html = out_dir / f"report-{analysis_id}.eml", out_dir / f"report-{analysis_id}.html"
+    for raw, message, analysis_id in zip(raws, messages, ids, strict=True):
+        eml, html = out_dir / f"{names[analysis_id]}.eml", out_dir / f"{names[analysis_id]}.html"
         eml.write_bytes(raw)
         html.write_text(browser_html(raw), encoding="utf-8")
         found.append(
@@ -146,21 +168,12 @@ def _emails(env: EmbeddedAWS, out_dir: Path) -> list[dict]:
     return found
 
 
-def clear_previous_outputs(out_dir: Path) -> None:
-    """Remove a previous run's reports, analyses and bucket copy, so the folder shows this run only."""
-    import shutil
-
-    for pattern in _OWN_OUTPUTS:
-        for path in out_dir.glob(pattern):
-            path.unlink()
-    if (out_dir / "s3").is_dir():
-        shutil.rmtree(out_dir / "s3")
-
-
-def _mirror_outputs(env: EmbeddedAWS, target: Path) -> None:
+def _mirror_outputs(env: EmbeddedAWS, target: Path) -> list[Path]:
     """Copy what the pipeline wrote to the bucket (all but the uploads under `inputs/`: outputs,
-    markers, quarantine, analyses) into the output folder, so it can be read locally."""
+    markers, quarantine, analyses) into the output folder, so it can be read locally; returns the
+    files written."""
     s3 = env.client("s3")
+    written = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
         for item in page.get("Contents", []):
             if item["Key"].startswith(_NOT_MIRRORED):
@@ -169,3 +182,5 @@ def _mirror_outputs(env: EmbeddedAWS, target: Path) -> None:
             local.parent.mkdir(parents=True, exist_ok=True)
             with local.open("wb") as copy:  # in pieces: no second copy of a big object in memory
                 shutil.copyfileobj(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"], copy, _COPY_PIECE)
+            written.append(local)
+    return written

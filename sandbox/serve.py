@@ -1,8 +1,6 @@
 """`python -m sandbox serve`: a local AWS endpoint that runs the pipeline.
 
     python -m sandbox serve [--port 4566] [--api-port 4567] [--host 127.0.0.1] [--out DIR]
-    aws --endpoint-url http://127.0.0.1:4566 s3 cp FILE s3://stock-insights-sandbox/inputs/
-    open http://127.0.0.1:4567/                      # the report archive
 
 moto's own HTTP server, in front of the same embedded account the sandbox uses, plus the
 sandbox's event delivery: an upload from the real AWS CLI (or any SDK) reaches the bucket's
@@ -10,8 +8,12 @@ notification, and the handlers run as Lambda would run them; reports land in DIR
 `aws dynamodb scan` and the like show the state, as against AWS. The app's report archive routes
 (`GET /`, `/reports`, …: docs/api.md) are served on their own port, `--api-port` (the AWS endpoint
 keeps `/` for S3's ListBuckets), by Chalice's local server: on loopback, where Chalice does not
-check the IAM authorizer. One line per delivery; Ctrl-C or SIGTERM stops it cleanly. It binds to
-loopback unless `--host` says otherwise.
+check the IAM authorizer. It binds to loopback unless `--host` says otherwise.
+
+The banner gives the lines that make the AWS CLI work from a clean shell (credentials, region,
+endpoint: docs/sandbox.md shows the same). Then each upload tells its story in a few lines
+(ingest, analyze, report); HTTP requests go to DIR/http.log and the handlers' logs to
+DIR/sandbox.log. Ctrl-C or SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
@@ -26,16 +28,25 @@ from typing import Any
 
 import click
 
+from chalicelib.analyze.insights import plural
+
 # moto's backends are not thread-safe: each request, from the HTTP server or from a handler,
 # runs alone (as each is atomic on the real services).
 _LOCK = threading.RLock()
 
 
 @click.command()
-@click.option("--port", default=4566, show_default=True, help="Port of the AWS endpoint.")
+@click.option("--port", default=4566, show_default=True, help="Port of the AWS endpoint (S3, DynamoDB, ...).")
 @click.option("--api-port", type=int, default=None, help="Port of the report archive [default: PORT + 1].")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+@click.option(
+    "--out",
+    "out_dir",
+    default="out",
+    show_default=True,
+    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
+    help="Folder for the reports, analyses, sandbox.log (the handlers' logs) and http.log (every request).",
+)
 def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
     """Serve an embedded AWS on PORT that runs the pipeline on every upload to inputs/."""
     try:
@@ -44,22 +55,86 @@ def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
         raise click.UsageError(
             "serve needs moto's server (pip install -r requirements-dev.txt; make test installs it)"
         ) from None
-    import logging
+    from sandbox.outputs import OutputFolderError, prepare
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per delivery, not per request
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        prepare(out)
+    except OutputFolderError as exc:
+        click.echo(f"sandbox serve: {exc}", err=True)
+        sys.exit(2)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     console = sys.stdout
-    with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
+    with (
+        open(out / "sandbox.log", "w") as log,
+        _http_log(out / "http.log"),
+        contextlib.redirect_stdout(log),
+    ):
         run_server(host, port, port + 1 if api_port is None else api_port, out, stop, console)
+
+
+# Credentials the AWS CLI accepts from a clean environment: the endpoint checks none, but the CLI
+# refuses to send a request without some ("Unable to locate credentials").
+SANDBOX_KEY = "sandbox"
+SAMPLE = Path(__file__).resolve().parent / "samples" / "AAPL_1day_messy.csv"
+
+
+def banner(endpoint: str, archive: str, out: Path, cwd: Path | None = None) -> list[str]:
+    """What `serve` prints on start: where things are, then the shell lines that use it."""
+    from sandbox.embedded import BUCKET, REGION, TABLE
+
+    cwd = Path.cwd() if cwd is None else cwd
+    sample = SAMPLE.relative_to(cwd) if SAMPLE.is_relative_to(cwd) else SAMPLE
+    aws = f"aws --endpoint-url {endpoint}"
+    return [
+        f"Stock Insights sandbox: an AWS endpoint at {endpoint} (region {REGION}), reports in {out}/",
+        f"  the report archive at {archive} (routes: docs/api.md)",
+        f"  bucket s3://{BUCKET}/: an upload to inputs/ runs the pipeline; Ctrl-C stops",
+        f"  logs: {out / 'sandbox.log'} (the handlers), {out / 'http.log'} (every request)",
+        "In another shell (any key and secret do, but the AWS CLI needs some):",
+        f"  export AWS_ACCESS_KEY_ID={SANDBOX_KEY} AWS_SECRET_ACCESS_KEY={SANDBOX_KEY} AWS_DEFAULT_REGION={REGION}",
+        f"  {aws} s3 cp {sample} s3://{BUCKET}/inputs/AAPL_1day.csv",
+        f"  {aws} s3 ls s3://{BUCKET}/ --recursive",
+        f"  {aws} dynamodb scan --table-name {TABLE}",
+    ]
+
+
+@contextlib.contextmanager
+def _http_log(path: Path):
+    """Every HTTP request (the AWS endpoint's and the archive's) as one line in `path`, apart from
+    the pipeline's story on the console."""
+    import logging
+    from http.server import BaseHTTPRequestHandler
+
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    werkzeug = logging.getLogger("werkzeug")  # moto's server
+    saved = werkzeug.level, werkzeug.propagate
+    werkzeug.setLevel(logging.INFO)
+    werkzeug.propagate = False
+    werkzeug.addHandler(handler)
+    log_message = BaseHTTPRequestHandler.log_message  # Chalice's local server writes to stderr
+
+    def to_file(self: Any, format: str, *args: Any) -> None:
+        handler.stream.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n")
+        handler.flush()
+
+    BaseHTTPRequestHandler.log_message = to_file
+    try:
+        yield
+    finally:
+        BaseHTTPRequestHandler.log_message = log_message
+        werkzeug.removeHandler(handler)
+        werkzeug.setLevel(saved[0])
+        werkzeug.propagate = saved[1]
+        handler.close()
 
 
 def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.Event, console: Any) -> None:
     """Until `stop` is set: the endpoint on host:port, and every pending event delivered."""
-    from sandbox.embedded import BUCKET, REGION, TABLE, EmbeddedAWS
+    from sandbox.embedded import EmbeddedAWS
     from sandbox.runner import _analyses, _emails
 
     def say(line: str) -> None:
@@ -69,22 +144,21 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
         server, thread = _start_http(host, port)
         api, api_thread = _start_api(env.app_module.app, host, api_port)
         endpoint = f"http://{host}:{server.server_port}"
-        say(f"Stock Insights sandbox: an AWS endpoint at {endpoint} (region {REGION}), reports in {out}/")
-        say(f"  the report archive at http://{host}:{api.server.server_address[1]}/ (routes: docs/api.md)")
-        say(f"  bucket s3://{BUCKET}/ (uploads to inputs/ run the pipeline); Ctrl-C stops")
-        say(f"  aws --endpoint-url {endpoint} --region {REGION} s3 cp FILE s3://{BUCKET}/inputs/")
-        say(f"  aws --endpoint-url {endpoint} --region {REGION} dynamodb scan --table-name {TABLE}")
+        for line in banner(endpoint, f"http://{host}:{api.server.server_address[1]}/", out):
+            say(line)
+        story = Story()
         reported = 0
         try:
             while not stop.is_set():
                 deliveries = env.run_until_idle()
                 for delivery in deliveries:
-                    say(f"{dt.datetime.now():%H:%M:%S} {_describe(delivery)}")
+                    for line in story.lines(delivery):
+                        say(f"{dt.datetime.now():%H:%M:%S} {line}")
                 if deliveries:
                     _analyses(env, deliveries, out)
-                    emails = _emails(env, out)
+                    emails = _emails(env, out, story.inputs)
                     for email in emails[reported:]:
-                        say(f"{dt.datetime.now():%H:%M:%S} report   {email['html_path']}  ({email['subject']})")
+                        say(f"{dt.datetime.now():%H:%M:%S} {story.report(email)}")
                     reported = len(emails)
                 stop.wait(0.3)
         finally:
@@ -94,24 +168,56 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
             say("stopped")
 
 
-def _describe(delivery: Any) -> str:
-    """One line for one handler invocation."""
-    result = delivery.result if isinstance(delivery.result, dict) else {}
-    if delivery.error:
-        return f"{delivery.handler:<8} FAILED after {delivery.attempts} attempt(s): {delivery.error}"
-    if delivery.handler == "ingest":
-        parts = []
-        for entry in result.get("files", []):
-            records = entry.get("records") or {}
-            detail = f"{records.get('valid', 0)} valid, {records.get('rejected', 0)} rejected"
-            parts.append(f"{entry.get('key')}: {entry.get('status')} ({detail})")
-        return f"ingest   {'; '.join(parts) or 'nothing to ingest'}"
-    if delivery.handler == "analyze":
-        return f"analyze  {result.get('analysis_id', '?')}: {result.get('status')} ({result.get('symbols', 0)} symbols)"
-    if delivery.handler == "notify":
-        failures = len(result.get("batchItemFailures", []))
-        return f"notify   {len(delivery.event.get('Records', []))} record(s), {failures} to retry"
-    return f"{delivery.handler:<8} {result.get('status', 'done')}"
+class Story:
+    """Each upload's story, a line per step: `ingest` (what became of its bars, or why it was
+    quarantined), `analyze`, then `report` (the email's HTML). Each names the upload; the stream's
+    other records (the email markers) and a notify that went well add nothing: the report line
+    says the email went."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[str, str] = {}  # analysis id -> the input key it came from
+
+    def lines(self, delivery: Any) -> list[str]:
+        result = delivery.result if isinstance(delivery.result, dict) else {}
+        if delivery.error:
+            return [f"{delivery.handler:<8} FAILED after {delivery.attempts} attempt(s): {delivery.error}"]
+        if delivery.handler == "ingest":
+            return [f"ingest   {entry.get('key')}: {_ingested(entry)}" for entry in result.get("files", [])]
+        if delivery.handler == "analyze":
+            detail = delivery.event.get("detail") or {}
+            key = detail.get("object_key") or detail.get("input_key") or "?"
+            analysis_id = result.get("analysis_id", "?")
+            self.inputs[analysis_id] = key
+            if result.get("status") == "stored":
+                return [f"analyze  {key}: {plural(result.get('symbols', 0), 'symbol')} analysed ({analysis_id})"]
+            return [f"analyze  {key}: {result.get('status')} ({analysis_id})"]
+        if delivery.handler == "notify":
+            failures = len(result.get("batchItemFailures", []))
+            return [f"notify   {plural(failures, 'email')} to retry"] if failures else []
+        return [f"{delivery.handler:<8} {result.get('status', 'done')}"]
+
+    def report(self, email: dict) -> str:
+        key = self.inputs.get(email["analysis_id"], "?")
+        return f"report   {key}: {email['html_path']}  ({email['subject']})"
+
+
+def _ingested(entry: dict) -> str:
+    """What became of one uploaded file, for its `ingest` line."""
+    status = entry.get("status")
+    if status == "quarantined":
+        return f"quarantined: {entry.get('error')}"
+    if status == "duplicate":
+        return "duplicate of an earlier upload (nothing new to analyse)"
+    if status != "processed":
+        return str(status)
+    records = entry.get("records") or {}
+    parts = [f"{records.get('valid', 0)} valid", f"{records.get('rejected', 0)} rejected"]
+    rules = entry.get("reject_rules") or {}
+    if rules:
+        parts[-1] += " (" + ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items())) + ")"
+    if entry.get("symbol_errors"):
+        parts.append(plural(entry["symbol_errors"], "symbol error"))
+    return "processed: " + ", ".join(parts)
 
 
 def _start_http(host: str, port: int) -> tuple[Any, threading.Thread]:

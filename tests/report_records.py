@@ -34,10 +34,12 @@ def make_record(
     empty_symbols: tuple[str, ...] = (),
     input_key: str = "inputs/prices.json",
     etag: str = "0123456789abcdef0123456789abcdef",
+    day0: dt.date = dt.date(2024, 1, 1),
+    bar_times: dict | None = None,
 ) -> dict:
-    """The analysis record `analyze` builds for these closes (one daily bar per close)."""
+    """The analysis record `analyze` builds for these closes (one daily bar per close from `day0`);
+    `bar_times` receives each series' datetimes of its recent closes."""
     lines = []
-    day0 = dt.date(2024, 1, 1)
     for symbol, closes in series.items():
         for i, close in enumerate(closes):
             volume = 1_000_000 * (4 if symbol in spike_volume and i == len(closes) - 1 else 1)
@@ -66,7 +68,7 @@ def make_record(
         "correlation_id": "corr-1234-abcd",
     }
     body = b"\n".join(orjson.dumps(line) for line in lines)
-    record = dict(analyze(body, detail, Settings(), OfflineInsights(), tuple(empty_symbols)))
+    record = dict(analyze(body, detail, Settings(), OfflineInsights(), tuple(empty_symbols), bar_times=bar_times))
     record["reject_rules"] = dict(rejected)
     record["symbol_errors"] = symbol_errors
     for symbol in empty_symbols:
@@ -134,6 +136,7 @@ def record_from_file(raw: bytes, key: str = "inputs/prices.json", settings: Sett
         "counts": dict(outcome.counts),
         "reject_rules": dict(outcome.reject_rules),
         "correlation_id": "corr-1234-abcd",
+        "exchange_timezones": dict(outcome.exchange_timezones),
     }
     provider = OfflineInsights(settings.metric_settings())
     return dict(analyze(outcome.processed, detail, settings, provider, tuple(without_bars), errors))

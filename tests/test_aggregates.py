@@ -21,7 +21,7 @@ def _m(pc, vol=1.0, anomalies=()):
         ([1, 1, 1, -1, -1], "bullish", 60.0),
         ([1, 1, -1, -1, -1], "bearish", 40.0),
         ([1, -1, 0], "mixed", 50.0),
-        # Breadth is over the symbols that moved (CONTRACT section 3): the unchanged do not dilute it.
+        # Breadth is over the symbols that moved (docs/analysis.md): the unchanged do not dilute it.
         ([1, 1, -1, 0, 0, 0], "bullish", 200 / 3),
         ([1, -1, -1, 0, 0, 0, 0], "bearish", 100 / 3),
     ],
@@ -74,7 +74,7 @@ def test_turbulence_is_not_rated_on_series_too_short_for_a_full_volume_average()
     spike = {"type": "volume_spike", "datetime": "2024-01-02", "value": 2.4, "window": 1}
     short = {f"S{i}": {**_m(1.0, anomalies=[spike]), "bars": 3} for i in range(3)}
     assert market_aggregates(short, turbulence_min_bars=21)["turbulence"] is None
-    assert market_aggregates(short)["turbulence"] == "high"  # the contract's rating, unqualified
+    assert market_aggregates(short)["turbulence"] == "high"  # the documented rating, unqualified
     # Mixed lengths: only the long series are rated (1 of 2 with an anomaly: > 20 %, moderate).
     mixed = {**short, "L1": {**_m(1.0, anomalies=[spike]), "bars": 30}, "L2": _m(1.0)}
     assert market_aggregates(mixed, turbulence_min_bars=21)["turbulence"] == "moderate"

@@ -73,11 +73,16 @@ def _invoke(detail: dict) -> dict:
         return client.lambda_.invoke("analyze", event).payload
 
 
-def _items(ddb) -> list[dict]:
+def _all_items(ddb) -> list[dict]:
     from boto3.dynamodb.types import TypeDeserializer
 
     deserializer = TypeDeserializer()
     return [{k: deserializer.deserialize(v) for k, v in item.items()} for item in ddb.scan(TableName=TABLE)["Items"]]
+
+
+def _items(ddb) -> list[dict]:
+    """The analysis items (not the archive's per-symbol readings and directory entries)."""
+    return [item for item in _all_items(ddb) if item["kind"] == "analysis"]
 
 
 def _inserts(ddb, stream_arn: str) -> list[dict]:
@@ -85,7 +90,7 @@ def _inserts(ddb, stream_arn: str) -> list[dict]:
     shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     records = streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]
-    return [r for r in records if r["eventName"] == "INSERT"]
+    return [r for r in records if r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"]["kind"]["S"] == "analysis"]
 
 
 def test_analysis_is_stored_with_decimals_and_the_full_record_in_s3(aws):
@@ -112,6 +117,27 @@ def test_analysis_is_stored_with_decimals_and_the_full_record_in_s3(aws):
     assert set(full["symbols"]["AAPL"]["insight"]) == {"summary", "opportunities", "risks", "key_anomaly"}
     assert full["executive_summary"]
     assert full["aggregates"]["symbols"] == 2
+
+
+def test_each_series_gets_a_reading_and_each_symbol_a_directory_entry(aws):
+    s3, ddb, _ = aws
+    detail = _put_file(s3, _bars("AAPL", 30) + _bars("XAU/USD", 25, 50.0))
+    result = _invoke(detail)
+    others = [item for item in _all_items(ddb) if item["kind"] != "analysis"]
+    readings = {item["symbol"]: item for item in others if item["kind"].startswith("reading#")}
+    entries = {item["symbol"]: item for item in others if item["kind"] == "symbol"}
+    assert set(readings) == set(entries) == {"AAPL", "XAU/USD"} and len(others) == 4
+    gold = readings["XAU/USD"]
+    assert gold["kind"] == "reading#xau/usd" and gold["report_id"] == result["analysis_id"]
+    assert len(gold["points"]) == 25 and gold["points"][-1][0] == gold["last_datetime"]
+    assert (
+        entries["XAU/USD"]["created_at"] == "xau/usd\tXAU/USD"
+        and entries["XAU/USD"]["report_id"] == result["analysis_id"]
+    )
+    [item] = _items(ddb)
+    assert [m["symbol"] for m in item["movers"]] == sorted(
+        ["AAPL", "XAU/USD"], key=lambda s: -abs(float(readings[s]["percent_change"]))
+    )
 
 
 def test_replayed_event_leaves_exactly_one_analysis_and_one_insert(aws):

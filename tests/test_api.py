@@ -4,6 +4,7 @@ index) and S3: listing and paging, reports as HTML and JSON, symbol history, ref
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 
 import boto3
@@ -13,6 +14,7 @@ from moto import mock_aws
 from chalicelib.analysis_store import AnalysisStore, record_key
 from chalicelib.api import query
 from chalicelib.notify.render import render_report, standalone_html
+from chalicelib.readings import archive_items, movers
 from chalicelib.storage import ObjectStore
 from infra.resources import resource_specs, table_definition
 from tests.conftest import REPO
@@ -25,14 +27,24 @@ TABLE = json.loads((REPO / ".chalice" / "config.json").read_text())["stages"]["d
 ]
 
 
-def _record(n: int, *symbols: str) -> dict:
+def _record(n: int, *symbols: str) -> tuple[dict, dict]:
+    """Day n's analysis (12 daily bars per symbol, starting 10 days after day n-1's: the last two
+    bars of one day are the first two of the next) and its bars' datetimes."""
+    times: dict = {}
     record = make_record(
         {s: closes_walk(10 * n + i, n=12, start=50.0 + n) for i, s in enumerate(symbols)},
         input_key=f"inputs/day-{n}.json",
         etag=f"{n:032x}",
+        day0=dt.date(2024, 1, 1) + dt.timedelta(days=10 * (n - 1)),
+        bar_times=times,
     )
     record["created_at"] = f"2026-11-{n:02d}T12:00:00Z"
-    return record
+    return record, times
+
+
+def store(ddb, objects, record: dict, times: dict, item_max_bytes: int = 300_000) -> None:
+    """Store a record the way analyze does: its readings and directory entries, then the item."""
+    AnalysisStore(ddb, TABLE, objects, item_max_bytes).save(record, archive_items(record, times), movers(record))
 
 
 @pytest.fixture
@@ -47,8 +59,8 @@ def archive(aws_env):
         objects = ObjectStore(s3, BUCKET)
         records = {}
         for n, symbols in enumerate([("AAA", "BBB"), ("AAA",), ("AAA", "CCC"), ("BBB",), ("AAA", "BBB")], start=1):
-            record = _record(n, *symbols)
-            AnalysisStore(ddb, TABLE, objects, 300 if n == 3 else 300_000).save(record)
+            record, times = _record(n, *symbols)
+            store(ddb, objects, record, times, 300 if n == 3 else 300_000)
             records[n] = record
         ddb.put_item(
             TableName=TABLE,
@@ -73,8 +85,8 @@ def client(archive):
         yield chalice_client
 
 
-def _get(client, path: str):
-    response = client.http.get(path)
+def _get(client, path: str, headers: dict | None = None):
+    response = client.http.get(path, headers=headers or {})
     kind = response.headers["Content-Type"]
     return response.status_code, (json.loads(response.body) if kind == "application/json" else response.body.decode())
 
@@ -107,8 +119,8 @@ def test_reports_newest_first_without_markers_with_the_listed_fields(client, arc
         "sentiment": records[5]["aggregates"]["sentiment"],
         "insight_source": "offline",
     }
-    summary = body["items"][2]
-    assert summary["symbols"] is None and summary["symbols_count"] == 2  # the item does not hold them
+    summary = body["items"][2]  # the item does not hold its symbols: their names come from its movers
+    assert summary["symbols"] == ["AAA", "CCC"] and summary["symbols_count"] == 2
     assert set(operations) == {"Query"}  # never a Scan
 
 
@@ -150,13 +162,52 @@ def test_a_bad_token_is_400(client, token):
 
 
 @pytest.mark.parametrize("day", [5, 3])  # a whole item, and a summary whose record is in S3
-def test_a_report_is_the_email_with_its_charts_inline(client, archive, day):
+def test_a_report_is_the_email_with_its_charts_inline_and_links_around_it(client, archive, day):
     records, s3, _ = archive
     stored = json.loads(s3.get_object(Bucket=BUCKET, Key=record_key(records[day]["analysis_id"]))["Body"].read())
     status, html = _get(client, f"/reports/{records[day]['analysis_id']}")
     assert status == 200
-    assert html == standalone_html(render_report(stored))
+    email = standalone_html(render_report(stored))
+    nav_start, nav_end = html.index("<nav"), html.index("</nav>") + len("</nav>")
+    assert html[:nav_start] + html[nav_end:] == email  # the email, and a bar of links
+    nav = html[nav_start:nav_end]
+    assert 'href="../"' in nav and f'href="{records[day]["analysis_id"]}.json"' in nav
+    assert f'href="{records[day - 1]["analysis_id"]}"' in nav  # the older report
+    assert day == 5 or f'href="{records[day + 1]["analysis_id"]}"' in nav  # the newer one
     assert "cid:" not in html and html.count('src="data:image/png;base64,') == len(records[day]["symbols"])
+
+
+def test_the_oldest_and_newest_reports_link_one_way(client, archive):
+    records, _, _ = archive
+    newest = _get(client, f"/reports/{records[5]['analysis_id']}")[1]
+    oldest = _get(client, f"/reports/{records[1]['analysis_id']}")[1]
+    assert "Older report" in newest and "Newer report" not in newest
+    assert "Newer report" in oldest and "Older report" not in oldest
+
+
+def test_a_report_asked_for_json_by_accept_is_the_record(client, archive):
+    records, _, _ = archive
+    status, body = _get(client, f"/reports/{records[5]['analysis_id']}", {"Accept": "application/json"})
+    assert status == 200 and body["analysis_id"] == records[5]["analysis_id"] and "movers" not in body
+
+
+def test_a_record_too_big_for_a_lambda_response_is_a_short_lived_s3_url(client, archive, monkeypatch):
+    import requests
+
+    from chalicelib.api import service
+
+    records, s3, _ = archive
+    monkeypatch.setattr(service, "RESPONSE_MAX_BYTES", 1000)  # day 3's S3 copy is larger
+    response = client.http.get(f"/reports/{records[3]['analysis_id']}.json")
+    assert response.status_code == 303
+    body = json.loads(response.body)
+    assert response.headers["Location"] == body["url"] and body["expires_in"] == service.URL_EXPIRES_S
+    assert "X-Amz-Expires=300" in body["url"] and "X-Amz-Signature=" in body["url"]
+    stored = s3.get_object(Bucket=BUCKET, Key=record_key(records[3]["analysis_id"]))["Body"].read()
+    assert body["bytes"] == len(stored)
+    assert requests.get(body["url"], timeout=10).content == stored  # the URL reads the record
+    # A record the item holds whole (day 5, under the item's size) is answered inline.
+    assert client.http.get(f"/reports/{records[5]['analysis_id']}.json").status_code == 200
 
 
 @pytest.mark.parametrize("day", [5, 3])
@@ -178,21 +229,23 @@ def test_an_unknown_or_malformed_report_id_is_404_json(client, report_id):
 
 def test_a_symbol_history_is_newest_first_across_whole_and_summary_items(client, archive):
     records, _, _ = archive
-    status, body = _get(client, "/symbols/AAA")
+    status, body = _get(client, "/symbols/AAA.json")
     assert status == 200 and body["symbol"] == "AAA" and body["next"] is None
     assert [e["analysis_id"] for e in body["items"]] == [records[n]["analysis_id"] for n in (5, 3, 2, 1)]
     for entry, n in zip(body["items"], (5, 3, 2, 1), strict=True):
         metrics = records[n]["symbols"]["AAA"]
         assert entry["last_close"] == pytest.approx(metrics["last_close"]) and entry["trend"] == metrics["trend"]
-        assert entry["recent_closes"] == pytest.approx(metrics["recent_closes"])
+        assert [c for _, c in entry["points"]] == pytest.approx(metrics["recent_closes"])
+        assert entry["points"][-1][0] == metrics["last_datetime"] and entry["interval"] == "1day"
         assert entry["time"] == records[n]["created_at"] and entry["input_file"] == f"inputs/day-{n}.json"
+    assert _get(client, "/symbols/AAA", {"Accept": "application/json"})[1] == body
 
 
 def test_a_symbol_history_pages(client, archive):
     records, _, _ = archive
     seen, token = [], None
     for _ in range(10):
-        status, body = _get(client, "/symbols/BBB?limit=1" + (f"&next={token}" if token else ""))
+        status, body = _get(client, "/symbols/BBB.json?limit=1" + (f"&next={token}" if token else ""))
         assert status == 200 and len(body["items"]) <= 1
         seen += [e["analysis_id"] for e in body["items"]]
         token = body["next"]
@@ -201,13 +254,26 @@ def test_a_symbol_history_pages(client, archive):
     assert seen == [records[n]["analysis_id"] for n in (5, 4, 1)]
 
 
-@pytest.mark.parametrize("symbol", ["ZZZ", "aaa", "A" * 30, "%3Cscript%3E"])
+def test_a_symbol_page_shows_its_latest_reading_a_joined_chart_and_its_readings(client, archive):
+    records, _, _ = archive
+    status, html = _get(client, "/symbols/AAA")
+    assert status == 200 and "<title>AAA · Stock Insights report archive</title>" in html
+    assert html.count('<svg class="price-chart"') == 1
+    # Days 1, 2, 3 and 5 have 12 bars each; consecutive days share 2 bars: 12 + 10 + 10 + 12 bars.
+    assert "44 bars at 1day" in html
+    for n in (5, 3, 2, 1):
+        assert f'href="../reports/{records[n]["analysis_id"]}"' in html
+    assert 'href="../"' in html and 'href="AAA.json"' in html
+    assert records[5]["symbols"]["AAA"]["insight"]["summary"].split()[0] in html
+
+
+@pytest.mark.parametrize("symbol", ["ZZZ", "A" * 30, "A" * 65, "%3Cscript%3E", "~ZZ"])
 def test_an_unknown_symbol_is_404(client, symbol):
     status, body = _get(client, f"/symbols/{symbol}")
     assert status == 404 and body["error"]["code"] == "unknown_symbol"
 
 
-def test_the_index_lists_the_reports_with_a_chart_per_symbol(client, archive):
+def test_the_index_lists_the_reports_and_the_symbols_moving_in_them(client, archive):
     records, _, _ = archive
     status, html = _get(client, "/")
     assert status == 200 and "<title>Stock Insights report archive</title>" in html
@@ -215,9 +281,14 @@ def test_the_index_lists_the_reports_with_a_chart_per_symbol(client, archive):
         assert f'href="reports/{records[n]["analysis_id"]}"' in html
     for symbol in ("AAA", "BBB", "CCC"):
         assert f'href="symbols/{symbol}"' in html
-    assert html.count('src="data:image/png;base64,') == 3
-    assert "last 4 analyses" in html  # AAA's chart spans the analyses it is in
-    assert "last 12 bars" in html  # CCC is in one: its recent closes
+    assert html.count('src="data:image/png;base64,') == 3 and "last 12 bars" in html
+    assert "3 symbols in the archive" in html and "3 of 3 symbols" in html
+    assert html.count(">1day<") == 3  # each symbol's interval
+    # Newest report first: day 5's symbols (AAA, BBB), then day 3's CCC.
+    assert html.index('href="symbols/CCC"') > max(html.index('href="symbols/AAA"'), html.index('href="symbols/BBB"'))
+    status, body = _get(client, "/", {"Accept": "application/json"})
+    assert status == 200 and body["symbols_total"] == 3 and len(body["reports"]) == 5
+    assert [(s["symbol"], s["interval"]) for s in body["symbols"][2:]] == [("CCC", "1day")]
 
 
 def test_an_empty_archive_answers(aws_env):
@@ -234,6 +305,10 @@ def test_an_empty_archive_answers(aws_env):
             status, html = _get(chalice_client, "/")
             assert status == 200 and "No reports yet" in html
             assert _get(chalice_client, "/symbols/AAA")[0] == 404
+            assert _get(chalice_client, "/symbols", {"Accept": "application/json"}) == (
+                200,
+                {"items": [], "next": None, "q": ""},
+            )
 
 
 def test_every_route_is_iam_authorized_by_default():
@@ -244,6 +319,7 @@ def test_every_route_is_iam_authorized_by_default():
         ("/", "GET"),
         ("/reports", "GET"),
         ("/reports/{report_id}", "GET"),
+        ("/symbols", "GET"),
         ("/symbols/{symbol}", "GET"),
     }
     for entry in routes.values():
@@ -288,18 +364,3 @@ def test_the_api_auth_setting_reaches_the_stage_environment():
     assert config["stages"]["dev"]["environment_variables"]["API_AUTH"] == "api_key"
     with pytest.raises(ValueError, match="api_auth"):
         resource_specs(api_auth="none")
-
-
-def test_a_symbol_request_examines_a_bounded_number_of_analyses(client, archive, monkeypatch):
-    from chalicelib.api import service
-
-    records, _, _ = archive
-    monkeypatch.setattr(service, "SYMBOL_EXAMINE_MAX", 2)
-    status, first = _get(client, "/symbols/CCC")  # CCC is only in day 3; days 5 and 4 come first
-    assert status == 200 and first["items"] == [] and first["examined"] == 2 and first["next"]
-    status, second = _get(client, f"/symbols/CCC?next={first['next']}")
-    assert status == 200 and [e["analysis_id"] for e in second["items"]] == [records[3]["analysis_id"]]
-    # Day 1 is left and holds no CCC: examining it finds nothing with nothing after it, a 404.
-    assert second["next"]
-    status, third = _get(client, f"/symbols/CCC?next={second['next']}")
-    assert status == 404 and third["error"]["code"] == "unknown_symbol"

@@ -106,7 +106,7 @@ def test_resources_twice_creates_then_changes_nothing(moto_server, tmp_path):
     assert {name: g["retentionInDays"] for name, g in groups.items()} == {
         f"/aws/lambda/stock-insights-dev{suffix}": 30 for suffix in ("-ingest", "-analyze", "-notify", "")
     }
-    unknown = next(a for a in alarms if a["MetricName"] == "EmailOutcomeUnknown")  # issue 11, item 8b
+    unknown = next(a for a in alarms if a["MetricName"] == "EmailOutcomeUnknown")  # docs/reliability.md, "Limits"
     assert unknown["Namespace"] == "StockInsights" and unknown["Threshold"] == 0
     environment = json.loads((chalice_dir / "config.json").read_text())["stages"]["dev"]["environment_variables"]
     assert environment["BUCKET_NAME"] == bucket and environment["SENDER_EMAIL"] == SENDER

@@ -1,8 +1,8 @@
 """The chaos suite (sandbox/chaos.py) under pytest.
 
 The scenarios themselves are marked `chaos` and left out of the default run (`make chaos` and
-CI run them all; `pytest -m chaos` runs them here, one test per corpus case, a pending issue-11
-item as a strict xfail). The tests without the mark check the harness itself: that a simulated
+CI run them all; `pytest -m chaos` runs them here, one test per corpus case, a pending
+case as a strict xfail). The tests without the mark check the harness itself: that a simulated
 death skips `except Exception`, that faults fire where they are named, and that the accounting
 does notice a lost bar, a second email or a stuck marker.
 """
@@ -102,7 +102,7 @@ def test_the_accounting_sees_an_unexpected_outcome_unknown():
     outcome = chaos.run_scenario(
         chaos.Scenario("t", "boundary", [standard_file()], (Fault("notify.send", BEFORE, DEATH),))
     )
-    assert outcome.ok and outcome.unknown_emails == 1  # the documented limit (issue 11, item 8b)
+    assert outcome.ok and outcome.unknown_emails == 1  # the documented limit (docs/reliability.md, "Limits")
 
     outcome.scenario.faults = (Fault("notify.claim", BEFORE, ERROR),)
     outcome.problems = []
@@ -118,12 +118,24 @@ def test_the_summary_line_has_the_issues_shape():
     )
 
 
-def test_the_corpus_is_big_enough_and_covers_every_issue_item():
+def test_the_corpus_is_big_enough_and_covers_every_kind_of_hostile_input():
     groups = corpus_cases()
     assert sum(len(g.files) for g in groups) >= 60
     items = {g.item for g in groups}
-    assert {"1", "2", "3", "4", "5", "6", "7", "10", "11"} <= items
-    # item 8 and 9 are the boundary scenarios' (notify and quarantine faults); 12 is analyze's own
+    assert {
+        "huge-numbers",
+        "strict-numbers",
+        "reject-heavy",
+        "gzip-members",
+        "deep-nesting",
+        "symbol-from-name",
+        "symbol-characters",
+        "repeated-keys",
+        "csv-rows",
+        "wide-files",
+        "name-identity",
+    } <= items
+    # notify and quarantine faults are the boundary scenarios'
     assert len({g.name for g in groups}) == len(groups)
 
 

@@ -1,4 +1,4 @@
-"""Deploying as the README says, to an emulated AWS, and checking with boto3 what was deployed.
+"""Deploying as docs/deploying.md says, to an emulated AWS, and checking with boto3 what was deployed.
 
 Two paths, each against a fresh emulator (`tests/emulator.py`: moto server in its own process,
 on loopback, with the named workarounds for where moto differs from AWS), each a different
@@ -141,7 +141,7 @@ def project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def chalice_path(project):
-    """The README's `chalice deploy` steps, twice; yields (client factory, the commands' outputs)."""
+    """The `chalice deploy` steps of docs/deploying.md, twice; yields (client factory, the commands' outputs)."""
     python, chalice = sys.executable, str(Path(sys.executable).with_name("chalice"))
     resources = [python, "-m", "infra.bootstrap", "resources", "--stage", STAGE, "--sender", SENDER]
     resources += ["--recipients", ",".join(RECIPIENTS), "--alarm-email", ALARM_EMAIL]
@@ -445,7 +445,7 @@ OTHER_REGION = "eu-west-1"
 
 @pytest.fixture(scope="module")
 def second_region(chalice_path, tmp_path_factory):
-    """The same stage deployed by the README's steps to another region of the same account, from a
+    """The same stage deployed by the same steps to another region of the same account, from a
     checkout of its own (its `.chalice/` holds that region's bucket, stream and roles)."""
     client, _, _ = chalice_path
     endpoint = client("sts").meta.endpoint_url

@@ -1,5 +1,5 @@
 """Unit tests for `chalicelib.ingest.formats`: every Twelve Data shape the ingestor accepts, and
-every whole-file failure it must turn into an `InputRejected` (CONTRACT section 2)."""
+every whole-file failure it must turn into an `InputRejected` (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -317,7 +317,7 @@ def test_batch_failed_entries_and_entries_without_response_are_symbol_errors():
 @pytest.mark.parametrize(
     ("name", "symbol"),
     [
-        # No meta: the error names no symbol, and the file name is not taken for one (issue 12).
+        # No meta: the error names no symbol, and the file name is not taken for one.
         ("soulgarden_time_series_error_429.json", None),
         ("soulgarden_time_series_error_not_available_with_plan.json", "ALD:TASE"),
         ("soulgarden_time_series_error_symbol_not_found.json", "NOTFOUND"),

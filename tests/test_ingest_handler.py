@@ -103,6 +103,8 @@ def test_valid_file_is_processed_and_announced(aws):
         "counts": {"input": 3, "valid": 3, "rejected": 0, "symbol_errors": 0},
         "correlation_id": file["correlation_id"],
         "reject_rules": {},
+        # the file's meta names the exchange's time zone: the report dates the session in it
+        "exchange_timezones": {"AAPL": "America/New_York"},
     }
     marker = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=marker_key("inputs/aapl.json", etag))["Body"].read())
     assert marker["state"] == "done" and marker["processed_key"] == file["processed_key"]

@@ -1,5 +1,5 @@
-"""Issue 11 (input hardening): hostile files that used to crash, quarantine or lose bars now give
-one verdict per bar, through the whole ingest core (CONTRACT section 2: numbers, symbols)."""
+"""Input hardening: hostile files that used to crash, quarantine or lose bars now give
+one verdict per bar, through the whole ingest core (docs/formats.md: numbers, symbols)."""
 
 from __future__ import annotations
 

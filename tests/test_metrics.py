@@ -58,7 +58,7 @@ def _close_to(actual, expected) -> bool:
 
 
 def _reference(close: np.ndarray, volume: np.ndarray, dates: list[str]) -> dict:
-    """The same metrics from TA-Lib and pandas, written straight from the contract's table."""
+    """The same metrics from TA-Lib and pandas, written straight from the table in docs/analysis.md."""
     n = len(close)
     c = pd.Series(close)
     v = pd.Series(volume)

@@ -24,6 +24,7 @@ from chalicelib.analysis_store import AnalysisStore
 from chalicelib.notify import markers
 from chalicelib.notify.service import handle_stream_batch
 from chalicelib.observability import metrics
+from chalicelib.readings import archive_items, movers
 from chalicelib.storage import ObjectStore
 from infra.resources import resource_specs, table_definition
 from tests.conftest import REPO
@@ -47,7 +48,8 @@ class Env:
 
     def save(self, record: dict, item_max_bytes: int = 300 * 1024) -> str:
         store = AnalysisStore(self.ddb, TABLE, ObjectStore(self.s3, BUCKET), item_max_bytes)
-        assert store.save(record)
+        # As analyze stores it: the archive's readings and directory entries first (other kinds).
+        assert store.save(record, archive_items(record), movers(record))
         return record["analysis_id"]
 
     def stream(self) -> list[dict]:
@@ -129,7 +131,7 @@ def test_an_inserted_analysis_is_emailed_once_to_every_recipient(env):
     message = email.message_from_string(sent.raw_data, policy=policy.default)
     assert message["X-Analysis-Id"] == analysis_id
     assert message["X-Correlation-Id"] == "corr-1234-abcd"
-    assert message["Subject"].startswith("Stock Insights | prices.json | Bullish")
+    assert message["Subject"].startswith("Stock Insights · Fri 9 Feb 2024 · Bullish")
     assert [a.strip() for a in message["To"].split(",")] == RECIPIENTS
     html = message.get_body(("html",)).get_content()
     assert "UPCO" in html and "corr-1234-abcd" in html
@@ -158,9 +160,11 @@ def test_modify_remove_and_other_items_are_skipped(env):
     assert len(env.sent()) == 1
     metrics.clear_metrics()
 
-    # The stream now also holds the marker's INSERT and MODIFYs: none of them is an analysis.
+    # The stream also holds the archive's readings and directory entries, the marker's INSERT and
+    # MODIFYs: none of them is an analysis.
     others = [r for r in env.stream() if _kind(r) != "analysis"]
     assert {r["eventName"] for r in others} == {"INSERT", "MODIFY"}
+    assert {_kind(r).split("#")[0] for r in others} == {"reading", "symbol", "email_marker"}
     (insert,) = env.inserts()
     modify = {**insert, "eventName": "MODIFY", "dynamodb": {**insert["dynamodb"], "SequenceNumber": "9001"}}
     remove = {**insert, "eventName": "REMOVE", "dynamodb": {**insert["dynamodb"], "SequenceNumber": "9002"}}

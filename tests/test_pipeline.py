@@ -1,5 +1,5 @@
 """Unit tests for `chalicelib.ingest.pipeline`: bytes in, processed and reject JSON Lines out, with
-counts that add up and every bar in exactly one place (CONTRACT section 2)."""
+counts that add up and every bar in exactly one place (docs/formats.md)."""
 
 from __future__ import annotations
 

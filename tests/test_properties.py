@@ -1,5 +1,5 @@
 """Property tests for the ingest core: no input bytes crash it, every bar ends in exactly one place,
-the vectorised rules agree with a plain per-bar reading of CONTRACT section 2, and well-formed
+the vectorised rules agree with a plain per-bar reading of docs/formats.md, and well-formed
 series are accepted whole."""
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ keys = st.sampled_from(
 )
 
 
-# --- a plain, per-bar reading of the contract ---------------------------------------------------
+# --- a plain, per-bar reading of the rules ------------------------------------------------------
 
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}(?::[0-9]{2})?)?")
 

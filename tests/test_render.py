@@ -37,14 +37,21 @@ def market() -> tuple[dict, Report]:
     return record, render_report(record)
 
 
-def test_subject_names_the_run_the_sentiment_and_the_headline_movers(market):
+def test_subject_names_the_session_the_sentiment_and_the_headline_movers(market):
     _, report = market
-    assert report.subject == "Stock Insights | prices.json | Bullish, 2 of 3 up | UPCO +7.50%, DOWNCO -3.00%"
+    # 40 daily bars from 1 Jan 2024: the last is Friday 9 Feb.
+    assert report.subject == "Stock Insights · Fri 9 Feb 2024 · Bullish, 2 of 3 up · UPCO +7.50%, DOWNCO −3.00%"
+    assert "prices.json" not in report.subject
 
 
 def test_subject_without_any_change_says_so():
     record = make_record({"ONE": [100.0]})
-    assert render_report(record).subject == "Stock Insights | prices.json | no market reading"
+    assert render_report(record).subject == "Stock Insights · Mon 1 Jan 2024 · no market reading"
+
+
+def test_subject_without_any_bar_names_the_file():
+    record = make_record({}, empty_symbols=("GONE",))
+    assert render_report(record).subject == "Stock Insights · prices.json · no market reading"
 
 
 def test_the_strict_parser_does_reject_broken_html():
@@ -100,7 +107,8 @@ def test_every_section_is_in_both_parts(market):
         "-16.14%",
         "-2.97%",
         "1.05%",
-        "4.00× avg",
+        "volume 4.00× its 20-bar average",
+        "trend down over 20 bars",
         plain(record["symbols"]["UPCO"]["insight"]["opportunities"]),
         plain(record["symbols"]["DOWNCO"]["insight"]["risks"]),
         plain(record["symbols"]["FLATCO"]["insight"]["key_anomaly"]),
@@ -123,8 +131,8 @@ def test_symbols_rows_are_in_order_and_colour_their_moves(market):
     html = report.html
     assert [m for m in re.findall(r">(DOWNCO|FLATCO|GONE|UPCO)</div>", html)] == ["DOWNCO", "FLATCO", "GONE", "UPCO"]
     # CSS is inlined: the up/down classes carry their colours in style attributes.
-    assert re.search(r'<span class="up" style="[^"]*color: #1a7f37;[^"]*">▲ \+7\.50%</span>', html)
-    assert re.search(r'<span class="down" style="[^"]*color: #cf222e;[^"]*">▼ -3\.00%</span>', html)
+    assert re.search(r'<span class="up" style="[^"]*color:#1a7f37[^"]*">▲ \+7\.50%</span>', html)
+    assert re.search(r'<span class="down" style="[^"]*color:#cf222e[^"]*">▼ -3\.00%</span>', html)
 
 
 def test_css_is_inlined_and_the_page_is_phone_width(market):
@@ -134,8 +142,8 @@ def test_css_is_inlined_and_the_page_is_phone_width(market):
     # Only the @media block (which cannot be inlined) stays in a <style>; the rest is in attributes.
     assert len(styles) == 1 and styles[0].strip().startswith("@media (max-width: 480px)")
     sheet = next(t for t in tree.iter(f"{_NS}table") if "sheet" in t.get("class", "").split())
-    assert "max-width: 600px" in sheet.get("style")
-    assert "width: 100%" in sheet.get("style")
+    assert "max-width:600px" in sheet.get("style")
+    assert "width:100%" in sheet.get("style")
     assert tree.find(f".//{_NS}meta[@name='viewport']") is not None
     # Layout is tables (email clients ignore flex/grid): no div carries layout of its own.
     assert "display: flex" not in report.html and "display: grid" not in report.html
@@ -153,7 +161,9 @@ def test_a_chart_per_symbol_with_closes_attached_by_content_id(market):
         assert img.get("alt").endswith("price chart")
         assert (img.get("width"), img.get("height")) == ("120", "32")
     text = visible_text(report.html)
-    assert "-14.76% in 30 bars" in text and "range 83.86–98.39" in text
+    # The chart spans the trend's 20 bars: its change is over their 19 moves, and each label says so.
+    assert "-12.54% over 19 moves" in text and "20-bar range 83.86–95.89" in text
+    assert "trend down over 20 bars" in text
 
 
 def test_chart_pictures_are_pngs_coloured_by_direction(market):

@@ -1,6 +1,6 @@
 """Unit tests for `chalicelib.ingest.rules.validate_series`: one test per reject rule, the rule
 precedence of `models.BAR_RULES`, the shape of a reject, and agreement between the vectorised
-(all-string) path and the per-element path (CONTRACT section 2, "Record rules")."""
+(all-string) path and the per-element path (docs/formats.md, "Reject rules")."""
 
 from __future__ import annotations
 
@@ -279,7 +279,7 @@ def test_bad_number_names_the_first_bad_field():
     assert_single_reject(with_bad_bar_at(0, low="x", volume="y"), 0, "bad_number", "low")
 
 
-# CONTRACT section 2: ASCII decimal text only, whatever Python's float() would also read.
+# docs/formats.md, "Numbers": ASCII decimal text only, whatever Python's float() would also read.
 GRAMMAR_BREAKERS = ["١٠٠", "1_00", "+200", " 50 ", "50 ", " 50", "\t50", "50\n", "1.", ".5", "1e", "0x10", "10\x85"]
 
 
@@ -320,7 +320,7 @@ def test_numbers_at_the_edges_of_the_storable_range_are_accepted(value):
     "value", ["1." + "0" * 37 + "1", "-12345678901234567890.1234567890123456789", 10**38 + 7, "2" + "0" * 38], ids=repr
 )
 def test_more_than_38_significant_digits_are_bad_number(value):
-    """CONTRACT section 2: DynamoDB holds 38 significant digits; boto3 will not round a longer number."""
+    """docs/formats.md, "Numbers": DynamoDB holds 38 significant digits; boto3 will not round a longer number."""
     bars = with_bad_bar_at(1, volume=value)
     assert_single_reject(bars, 1, "bad_number", "volume")
 

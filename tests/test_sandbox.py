@@ -56,8 +56,16 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert again["processed_key"] == first["processed_key"]
     for entry in (first, csv):
         assert (tmp_path / "out" / "s3" / entry["processed_key"]).is_file()
-    # One email per analysis, written as SES received it and as a page to open.
+    # One email per analysis, written as SES received it and as a page to open, named after its input.
     assert [e["analysis_id"] for e in report["emails"]] == [a["analysis_id"] for a in report["analyses"]]
+    assert [Path(e["html_path"]).name for e in report["emails"]] == [
+        "report-twelvedata_5_stocks_1day.html",
+        "report-AAPL_1day_messy.html",
+    ]
+    assert [Path(e["eml_path"]).name for e in report["emails"]] == [
+        "report-twelvedata_5_stocks_1day.eml",
+        "report-AAPL_1day_messy.eml",
+    ]
     for mail in report["emails"]:
         assert mail["to"] == ["analyst@example.com"] and mail["subject"]
         assert Path(mail["html_path"]).stat().st_size > 1000
@@ -111,33 +119,35 @@ def test_analysis_numbers_match_talib_and_pandas(tmp_path):
             assert _close_to(mine[name], ref[name]), (symbol, name)
 
 
-def test_a_run_replaces_the_previous_runs_outputs_and_says_where_they_went(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    first = subprocess.run(
-        [sys.executable, "-m", "sandbox", "run", str(SAMPLES / "AAPL_1day_messy.csv"), "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", "run", *args], cwd=REPO, capture_output=True, text=True, timeout=600
     )
-    assert first.returncode == 0, first.stderr
-    old_reports = {p.name for p in out.glob("report-*")}
-    assert len(old_reports) == 2  # .html and .eml
 
-    again = subprocess.run(
-        [sys.executable, "-m", "sandbox", "run", str(SAMPLES / "twelvedata_5_stocks_1day.json"), "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+def test_a_run_replaces_only_what_the_previous_run_wrote_and_says_where_it_went(tmp_path):
+    out = tmp_path / "out"
+    (out / "s3" / "processed").mkdir(parents=True)
+    mine = {  # the user's own files, even ones named like the run's
+        out / "notes.txt": "mine",
+        out / "report-mine.html": "<p>mine</p>",
+        out / "analysis-mine.json": "{}",
+        out / "s3" / "notes.txt": "mine",
+        out / "s3" / "processed" / "keep.jsonl": "mine",
+    }
+    for path, text in mine.items():
+        path.write_text(text)
+    first = _run_cli(str(SAMPLES / "AAPL_1day_messy.csv"), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    assert {p.name for p in out.glob("report-AAPL*")} == {"report-AAPL_1day_messy.html", "report-AAPL_1day_messy.eml"}
+    first_run = {p for p in out.rglob("*") if p.is_file()} - set(mine)
+
+    again = _run_cli(str(SAMPLES / "twelvedata_5_stocks_1day.json"), "--out", str(out))
     assert again.returncode == 0, again.stderr
-    [html] = out.glob("report-*.html")
-    [analysis] = out.glob("analysis-*.json")
-    assert not old_reports & {p.name for p in out.glob("report-*")}  # the first run's reports are gone
-    assert (out / "notes.txt").read_text() == "mine"  # the user's own files stay
+    html = out / "report-twelvedata_5_stocks_1day.html"
+    [analysis] = set(out.glob("analysis-*.json")) - {out / "analysis-mine.json"}
+    assert not (out / "report-AAPL_1day_messy.html").exists()  # the first run's report is gone
+    assert all(path.read_text() == text for path, text in mine.items())  # the user's files stay
     # Without --json the run says where the report went.
     assert f"report:   {html}" in again.stdout and f"analysis: {analysis}" in again.stdout
     # out/s3 is the bucket as the pipeline left it: analyses and markers too; not the first run's.
@@ -145,6 +155,22 @@ def test_a_run_replaces_the_previous_runs_outputs_and_says_where_they_went(tmp_p
     assert (s3 / "analyses" / analysis.name.removeprefix("analysis-")).is_file()
     assert list((s3 / "processed" / "hashes").iterdir())
     assert not list(s3.rglob("AAPL_1day_messy*")) and not (s3 / "inputs").exists()
+    assert (
+        not {p for p in first_run if p.exists()}
+        - {out / "sandbox.log", out / ".sandbox-run.json"}
+        - {p for p in out.rglob("*") if p.is_file() and "processed/hashes" in p.as_posix()}
+    )
+
+
+def test_an_output_folder_it_cannot_create_is_one_line_and_exit_2(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for bad in (blocker, blocker / "out"):
+        proc = _run_cli(str(SAMPLES / "AAPL_1day_messy.csv"), "--out", str(bad))
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert str(bad) in proc.stderr and "output folder" in proc.stderr
+        assert proc.stdout == ""
 
 
 def test_the_embedded_account_sends_plain_bodies_and_real_clients_keep_checksums(aws_env):

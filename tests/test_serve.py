@@ -89,59 +89,133 @@ def aws_cli() -> str:
     return str(tool_venv("awscli", REPO / "requirements-awscli.txt") / "aws")
 
 
-def test_the_real_aws_cli_runs_the_pipeline_and_reads_its_state(served, aws_cli, tmp_path):
-    banner = served.wait_for("an AWS endpoint at")
-    assert f"http://127.0.0.1:{served.port}" in banner  # loopback unless --host says otherwise
-    example = served.wait_for("s3 cp FILE")
-    assert f"--endpoint-url {served.endpoint}" in example and f"s3://{BUCKET}/inputs/" in example
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
+def _banner(served: Served) -> list[str]:
+    served.wait_for("an AWS endpoint at")
+    served.wait_for("dynamodb scan")  # the banner's last line
+    return list(served.seen)
 
-    def aws(*args: str) -> str:
-        proc = subprocess.run(
-            [aws_cli, "--endpoint-url", served.endpoint, *args], env=env, capture_output=True, text=True, timeout=120
-        )
-        assert proc.returncode == 0, proc.stderr
+
+def _shell_lines(banner: list[str]) -> list[str]:
+    """The banner's lines for another shell: the export, then the aws commands."""
+    start = next(i for i, line in enumerate(banner) if line.startswith("In another shell"))
+    return [line.strip() for line in banner[start + 1 :] if line.startswith("  ")]
+
+
+def test_the_banners_lines_work_with_the_aws_cli_from_a_clean_environment(served, aws_cli, tmp_path):
+    banner = _banner(served)
+    assert f"http://127.0.0.1:{served.port}" in banner[0]  # loopback unless --host says otherwise
+    export, copy, listing, scan = _shell_lines(banner)
+    assert export.startswith("export AWS_ACCESS_KEY_ID=") and "AWS_SECRET_ACCESS_KEY=" in export
+    assert "AWS_DEFAULT_REGION=" in export
+    assert copy.startswith(f"aws --endpoint-url {served.endpoint} s3 cp ")
+
+    # A clean environment: no AWS variable, an empty home (no ~/.aws), only the CLI on the PATH.
+    home = tmp_path / "home"
+    home.mkdir()
+    clean = {"PATH": f"{Path(aws_cli).parent}:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+
+    def shell(*lines: str) -> str:
+        script = "set -eu\n" + "\n".join(lines)
+        proc = subprocess.run(["bash", "-c", script], cwd=REPO, env=clean, capture_output=True, text=True, timeout=180)
+        assert proc.returncode == 0, proc.stderr[-2000:]
         return proc.stdout
 
-    aws("s3", "cp", str(SAMPLES / "twelvedata_5_stocks_1day.json"), f"s3://{BUCKET}/inputs/five.json")
-
-    assert "inputs/five.json: processed (1196 valid, 0 rejected)" in served.wait_for("ingest ")
-    assert ": stored (5 symbols)" in served.wait_for("analyze ")
+    shell(export, copy)
+    ingest = served.wait_for("ingest ")
+    assert "inputs/AAPL_1day.csv: processed: " in ingest and "rejected (" in ingest  # the sample's rejects, by rule
+    assert "inputs/AAPL_1day.csv: 1 symbol analysed" in served.wait_for("analyze ")
     report_line = served.wait_for("report ")
-    html = Path(report_line.split()[2])
+    html = Path(report_line.split()[3])
     assert html.exists() and html.parent == tmp_path / "out" and "<html" in html.read_text(encoding="utf-8")
 
+    listed = shell(export, listing)
+    assert "processed/bars/AAPL_1day.csv/" in listed and "rejects/AAPL_1day.csv/" in listed
+    scanned = shell(export, scan)
+    assert '"analysis_id"' in scanned and "AAPL_1day.csv" in scanned
+
     # The report archive, on its own port (PORT + 1 by default).
-    archive = served.seen[1]
-    assert f"the report archive at http://127.0.0.1:{served.port + 1}/" in archive
+    assert f"the report archive at http://127.0.0.1:{served.port + 1}/" in banner[1]
     with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/reports", timeout=30) as response:
         (item,) = json.loads(response.read())["items"]
-    assert item["input_file"] == "inputs/five.json" and item["symbols_count"] == 5
+    assert item["input_file"] == "inputs/AAPL_1day.csv" and item["symbols_count"] == 1
     with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/", timeout=30) as response:
-        assert response.status == 200 and "five.json" in response.read().decode("utf-8")
-
-    listing = aws("s3", "ls", f"s3://{BUCKET}/processed/bars/", "--recursive")
-    assert "processed/bars/five.json/" in listing
-    scan = aws("dynamodb", "scan", "--table-name", "stock-insights-sandbox-analyses", "--output", "json")
-    assert '"analysis_id"' in scan and "five.json" in scan
+        assert response.status == 200 and "AAPL_1day.csv" in response.read().decode("utf-8")
 
     # Any SDK works the same way; a second file gets its own report.
     s3 = boto3.client("s3", endpoint_url=served.endpoint, region_name="us-east-1", aws_access_key_id="l",
                       aws_secret_access_key="l")  # fmt: skip
-    s3.upload_file(str(SAMPLES / "AAPL_1day_messy.csv"), BUCKET, "inputs/AAPL_1day.csv")
-    assert "inputs/AAPL_1day.csv: processed" in served.wait_for("inputs/AAPL_1day.csv")
+    s3.upload_file(str(SAMPLES / "twelvedata_5_stocks_1day.json"), BUCKET, "inputs/five.json")
+    assert "inputs/five.json: processed: 1196 valid, 0 rejected" in served.wait_for("inputs/five.json")
+    assert "inputs/five.json: 5 symbols analysed" in served.wait_for("analyze ")
     served.wait_for("report ")
     assert len(list((tmp_path / "out").glob("report-*.html"))) == 2
 
     served.proc.send_signal(signal.SIGTERM)
     served.wait_for("stopped")
     assert served.proc.wait(timeout=30) == 0
+
+
+def test_the_docs_show_the_banners_lines():
+    from sandbox.serve import banner
+
+    page = (REPO / "docs" / "sandbox.md").read_text()
+    lines = banner("http://127.0.0.1:4566", "http://127.0.0.1:4567/", Path("out"), cwd=REPO)
+    for line in _shell_lines(lines):
+        assert f"\n{line}\n" in page, line
+
+
+def test_each_upload_tells_one_story_and_http_lines_stay_apart(served, aws_cli, tmp_path):
+    """A multipart upload (the CLI splits files over 8 MiB), a quarantined file and a file with a
+    symbol error: one ingest line each, with the reason and the errors; requests in http.log."""
+    _banner(served)
+    env = {
+        "PATH": f"{Path(aws_cli).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "k",
+        "AWS_SECRET_ACCESS_KEY": "s",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+    def cp(path: Path, key: str) -> None:
+        proc = subprocess.run(
+            [aws_cli, "--endpoint-url", served.endpoint, "s3", "cp", str(path), f"s3://{BUCKET}/{key}"],
+            env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+
+    # Over 8 MiB: many copies of the five stocks, each under a symbol of its own, and one error object.
+    five = json.loads((SAMPLES / "twelvedata_5_stocks_1day.json").read_text())
+    big: dict = {}
+    for n in range(60):
+        for symbol, series in five.items():
+            big[f"{symbol}{n}"] = {**series, "meta": {**series["meta"], "symbol": f"{symbol}{n}"}}
+    big["NOPE"] = {"code": 404, "message": "symbol not found", "status": "error"}
+    (tmp_path / "big.json").write_text(json.dumps(big))
+    assert (tmp_path / "big.json").stat().st_size > 8 * 2**20
+    cp(tmp_path / "big.json", "inputs/big.json")
+    big_line = served.wait_for("ingest ")
+    assert "inputs/big.json: processed: " in big_line and "1 symbol error" in big_line
+    served.wait_for("report ")
+
+    (tmp_path / "junk.json").write_text("not json at all")
+    cp(tmp_path / "junk.json", "inputs/junk.json")
+    junk = served.wait_for("inputs/junk.json")
+    assert (
+        junk.split(" ", 1)[1].startswith("ingest   inputs/junk.json: quarantined: ")
+        and ": " in junk.split("quarantined: ")[1]
+    )
+
+    served.proc.send_signal(signal.SIGTERM)
+    served.wait_for("stopped")
+    assert served.proc.wait(timeout=30) == 0
+    story = [line for line in served.seen if line[:2].isdigit()]
+    assert (
+        sum("inputs/big.json" in line and " ingest " in line for line in story) == 1
+    )  # one multipart upload, one line
+    assert [line.split()[1] for line in story] == ["ingest", "analyze", "report", "ingest"]
+    assert not any('" 200 ' in line or "HTTP/1.1" in line for line in served.seen)  # no access lines on the console
+    http = (tmp_path / "out" / "http.log").read_text()
+    assert "PUT /stock-insights-sandbox/inputs/big.json" in http and "uploadId=" in http
 
 
 def test_ctrl_c_stops_it_cleanly(served):

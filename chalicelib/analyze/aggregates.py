@@ -1,4 +1,4 @@
-"""Market-wide aggregates over the symbols of one analysis (CONTRACT section 3)."""
+"""Market-wide aggregates over the symbols of one analysis (docs/analysis.md, "Market aggregates")."""
 
 from __future__ import annotations
 

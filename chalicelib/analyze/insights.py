@@ -97,8 +97,8 @@ def executive_summary(agg: dict[str, Any], symbols: dict[str, dict], settings: M
         )
     n, advancers, decliners, unchanged = (agg[k] for k in ("symbols", "advancers", "decliners", "unchanged"))
     if agg.get("breadth_pct") is None:
-        nobody = f"none of the {n:,} symbols" if n > 1 else "the one symbol did not"
-        parts = [f"Neutral picture: {nobody} moved on the last bar."]
+        nobody = f"none of the {n:,} symbols moved" if n > 1 else "the one symbol did not move"
+        parts = [f"Neutral picture: {nobody} on the last bar."]
     else:
         flat = f", {unchanged} unchanged" if unchanged else ""
         parts = [

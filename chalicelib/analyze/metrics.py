@@ -1,4 +1,4 @@
-"""Per-symbol metrics and anomalies (CONTRACT section 3), vectorised across symbols and bars.
+"""Per-symbol metrics and anomalies (docs/analysis.md), vectorised across symbols and bars.
 
 Every metric looks at most 26 bars back from a symbol's last bar, so the tail of each symbol is
 gathered into one right-aligned (symbols x 26) matrix, padded with NaN, and each metric is a
@@ -18,10 +18,10 @@ _TAIL = 30  # >= last 5 bars + the 20 volumes before the earliest of them + one 
 RECENT_CLOSES = 30  # closes kept per symbol for the report's price chart
 
 
-_CONTRACT_DEFAULTS = MetricSettings()
+_DEFAULTS = MetricSettings()
 
 
-def compute_metrics(bars: BarColumns, settings: MetricSettings = _CONTRACT_DEFAULTS) -> dict[str, dict]:
+def compute_metrics(bars: BarColumns, settings: MetricSettings = _DEFAULTS) -> dict[str, dict]:
     """`{symbol: {metric: value|None, …, "anomalies": […]}}` for every symbol in `bars`."""
     s = len(bars.symbols)
     if s == 0:
@@ -194,3 +194,16 @@ def _to_python(values: np.ndarray) -> list[float | None]:
     if values.dtype.kind in "iu":
         return values.tolist()
     return [None if not np.isfinite(v) else v for v in values.tolist()]
+
+
+def recent_datetimes(bars: BarColumns, count: int = RECENT_CLOSES) -> dict[str, list[str]]:
+    """Per series, the datetimes of its last `count` bars (those of `recent_closes`), oldest first."""
+    if len(bars.symbols) == 0:
+        return {}
+    index = bars.ends[:, None] + (np.arange(count) - count)[None, :]
+    present = index >= bars.starts[:, None]
+    rows = bars.datetimes[np.where(present, index, 0)].tolist()
+    return {
+        symbol: [t for t, keep in zip(row, mask, strict=True) if keep]
+        for symbol, row, mask in zip(bars.symbols.tolist(), rows, present.tolist(), strict=True)
+    }

@@ -104,7 +104,7 @@ It holds market aggregates. breadth_pct: advancers as % of the symbols that move
 Call {SUMMARY_TOOL} once. Plain sentences on breadth, sentiment, leading movers and turbulence; no markdown, no buy or sell advice."""
 
 
-SYMBOL_SYSTEM_PROMPT = symbol_system_prompt()  # with the contract's default windows
+SYMBOL_SYSTEM_PROMPT = symbol_system_prompt()  # with the default windows (docs/analysis.md)
 SUMMARY_SYSTEM_PROMPT = summary_system_prompt()
 
 

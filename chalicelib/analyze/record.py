@@ -1,4 +1,4 @@
-"""The analysis record (CONTRACT section 3): one definition, built here, stored and emailed later."""
+"""The analysis record (docs/analysis.md, "The record"): one definition, built here, stored and emailed later."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class AnalysisRecord(TypedDict):
     insights: dict
     created_at: str
     metric_settings: dict  # the windows and thresholds the metrics used (MetricSettings)
+    exchange_timezones: dict  # symbol -> IANA zone of its exchange, where the input named one
 
 
 class SymbolErrorEntry(TypedDict):
@@ -99,4 +100,7 @@ def build_record(
         insights=insights.meta(),
         created_at=created_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         metric_settings=dataclasses.asdict(metric_settings or MetricSettings()),
+        exchange_timezones={
+            str(k): str(v) for k, v in (detail.get("exchange_timezones") or {}).items() if isinstance(v, str)
+        },
     )

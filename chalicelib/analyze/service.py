@@ -10,10 +10,11 @@ from chalicelib.analysis_store import AnalysisStore, record_key
 from chalicelib.analyze.aggregates import market_aggregates
 from chalicelib.analyze.bars import load_processed
 from chalicelib.analyze.insights import InsightProvider, OfflineInsights
-from chalicelib.analyze.metrics import compute_metrics, empty_metrics
+from chalicelib.analyze.metrics import compute_metrics, empty_metrics, recent_datetimes
 from chalicelib.analyze.record import AnalysisRecord, analysis_id_for, build_record, object_key, symbol_error_entry
 from chalicelib.config import Settings, get_settings
 from chalicelib.observability import MetricUnit, count, logger
+from chalicelib.readings import archive_items, movers
 from chalicelib.storage import ObjectStore
 
 
@@ -43,8 +44,12 @@ def handle_ingestor_completed(event: dict, context: Any = None) -> dict:
 
     body = objects.get(detail["processed_key"]).body
     rejected_symbols, symbol_errors = _read_rejects(objects, detail)
-    record = analyze(body, detail, settings, _provider(settings, context), rejected_symbols, symbol_errors)
-    stored = store.save(record)
+    bar_times: dict[str, list[str]] = {}
+    record = analyze(
+        body, detail, settings, _provider(settings, context), rejected_symbols, symbol_errors, bar_times=bar_times
+    )
+    stored = store.save(record, archive_items(record, bar_times), movers(record))
+    del bar_times
     if not stored:
         logger.info("analysis stored concurrently by another delivery")
         count("DuplicateAnalyses")
@@ -98,10 +103,13 @@ def analyze(
     provider: InsightProvider,
     symbols_without_bars: tuple[str, ...] = (),
     symbol_errors: tuple[dict, ...] = (),
+    bar_times: dict[str, list[str]] | None = None,
 ) -> AnalysisRecord:
     """The analyze core: processed JSON Lines to the full analysis record.
 
     `symbol_errors` are the file's per-symbol errors (`symbol_error_entry` of each reject line).
+    `bar_times`, when given, receives each series' datetimes of its `recent_closes` (for the
+    archive's per-symbol readings, chalicelib.readings).
     """
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small acyclic objects while parsing; the cyclic GC only re-walks them
@@ -109,6 +117,8 @@ def analyze(
         bars = load_processed(processed)
         metrics = compute_metrics(bars, settings.metric_settings())
         with_bars = set(bars.series_symbols())  # a symbol at two intervals is keyed SYMBOL@INTERVAL
+        if bar_times is not None:
+            bar_times.update(recent_datetimes(bars))
         del bars
     finally:
         if gc_was_enabled:

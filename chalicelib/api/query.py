@@ -1,54 +1,63 @@
 """The archive's requests and answers, without AWS (pure).
 
-Paging tokens are opaque to callers: URL-safe base64 of the last analysis a page returned (its
-time and id), which is all DynamoDB needs to continue the index query. A token that does not
-decode to exactly that is a 400, never passed on to DynamoDB.
+Paging tokens are opaque to callers: URL-safe base64 of the last item a page returned (its id
+and its time in the index), which is all DynamoDB needs to continue the index query. A token
+that does not decode to that shape is a 400, never passed on to DynamoDB; one that does is
+checked against the table (`Archive.position_exists`) before use, so a forged but well-formed
+token is a 400 as well.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 from typing import Any
 
-from chalicelib.analysis_store import ANALYSIS_KIND
+from chalicelib.links import symbol_from_slug
+from chalicelib.readings import MOVERS, READING_PREFIX
 
 # The analyses table's index for "latest first" (infra.resources names it; a test holds the two equal).
 INDEX_NAME = "kind-created_at"
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
-# GET /symbols/{symbol} examines at most this many analyses per request (each may cost an S3 read
-# when its item is a summary); the answer's `next` continues where it stopped.
-SYMBOL_EXAMINE_MAX = 50
+SYMBOL_MAX_CHARS = 64  # as ingest (chalicelib.ingest.rules)
 _ID = re.compile(r"^[0-9a-f]{32}$")  # chalicelib.analyze.record.analysis_id_for
-_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/:^_=]{0,23}$")
-_TIME = re.compile(r"^[0-9T:.Z+-]{1,40}$")
-# What a history entry carries of a symbol's metrics (CONTRACT section 3's record).
+_READING_ID = re.compile(r"^" + READING_PREFIX + r"[0-9a-f]{32}#.{1,200}$", re.S)
+_DIRECTORY_ID = re.compile(r"^symbol#.{1,200}$", re.S)
+ID_PATTERNS = {"report": _ID, "reading": _READING_ID, "symbol": _DIRECTORY_ID}
+_TOKEN_MAX = 1200
+# What an entry of a symbol's readings carries (chalicelib.readings; the record's metric names).
 HISTORY_FIELDS = (
+    "symbol",
+    "interval",
     "last_close",
     "percent_change",
     "period_change_pct",
     "momentum_pct",
+    "slope_pct_per_bar",
     "trend",
     "volatility_pct",
     "volume_ratio",
     "bars",
     "first_datetime",
     "last_datetime",
-    "recent_closes",
+    "anomalies",
+    "insight",
+    "points",
 )
 
 
 class ApiError(Exception):
     """An answer other than 200: `status` and a message for the caller."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, **extra: Any):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.extra = status, code, message, extra
 
     def body(self) -> dict:
-        return {"error": {"status": self.status, "code": self.code, "message": self.message}}
+        return {"error": {"status": self.status, "code": self.code, "message": self.message, **self.extra}}
 
 
 def parse_limit(raw: str | None, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -65,12 +74,16 @@ def encode_token(last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
 
 
-def decode_token(token: str | None) -> dict[str, str] | None:
-    """The ExclusiveStartKey (deserialised) for a `next` token; None for no token; 400 for a bad one."""
+BAD_TOKEN = "the paging token is not one this API gave out"
+
+
+def decode_token(token: str | None, kind: str, id_kind: str = "report") -> dict[str, str] | None:
+    """The ExclusiveStartKey (deserialised) of a `next` token in the index partition `kind`;
+    None for no token; 400 for one of another shape (its existence is the caller's check)."""
     if token is None or token == "":
         return None
-    bad = ApiError(400, "bad_token", "the paging token is not one this API gave out")
-    if len(token) > 200:
+    bad = ApiError(400, "bad_token", BAD_TOKEN)
+    if len(token) > _TOKEN_MAX:
         raise bad
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
@@ -78,12 +91,12 @@ def decode_token(token: str | None) -> dict[str, str] | None:
         raise bad from None
     if not isinstance(data, dict) or set(data) != {"t", "i"}:
         raise bad
-    created_at, analysis_id = data["t"], data["i"]
-    if not (isinstance(created_at, str) and _TIME.match(created_at)) or not (
-        isinstance(analysis_id, str) and _ID.match(analysis_id)
+    created_at, item_id = data["t"], data["i"]
+    if not (isinstance(created_at, str) and 0 < len(created_at) <= 300) or not (
+        isinstance(item_id, str) and ID_PATTERNS[id_kind].match(item_id)
     ):
         raise bad
-    return {"analysis_id": analysis_id, "kind": ANALYSIS_KIND, "created_at": created_at}
+    return {"analysis_id": item_id, "kind": kind, "created_at": created_at}
 
 
 def check_report_id(raw: str) -> tuple[str, bool]:
@@ -95,35 +108,61 @@ def check_report_id(raw: str) -> tuple[str, bool]:
     return analysis_id, as_json
 
 
-def check_symbol(raw: str) -> str:
-    if not _SYMBOL.match(raw):
+def parse_symbol(raw: str) -> tuple[str, bool]:
+    """(symbol, whether `.json` was asked for) of a `/symbols/{symbol}` path segment: the slug
+    `chalicelib.links.symbol_path` writes (`XAU~2FUSD`), or a symbol as such where it is not a
+    slug (`BRK A`, after the hop that decoded `BRK%20A`); 404 for what cannot be a symbol."""
+    from urllib.parse import unquote
+
+    from chalicelib.ingest.rules import valid_symbol_problem
+
+    as_json = raw.endswith(".json") and len(raw) > len(".json")
+    segment = raw[: -len(".json")] if as_json else raw
+    if "%" in segment:  # a server that passed the segment on undecoded
+        with contextlib.suppress(UnicodeDecodeError):
+            segment = unquote(segment, errors="strict")
+    try:
+        symbol = symbol_from_slug(segment)
+    except ValueError:
+        symbol = segment
+    if valid_symbol_problem(symbol) is not None or len(symbol) > SYMBOL_MAX_CHARS:
         raise ApiError(404, "unknown_symbol", "no such symbol")
-    return raw
+    return symbol, as_json
+
+
+def wants_json(headers: dict[str, str] | None) -> bool:
+    """Whether the request's Accept names JSON and not HTML (a browser asks for HTML)."""
+    accept = ""
+    for name, value in (headers or {}).items():
+        if name.lower() == "accept":
+            accept = str(value).lower()
+    return "application/json" in accept and "text/html" not in accept
 
 
 def report_row(item: dict) -> dict:
-    """One report in the listing, from its table item (a whole record or a summary)."""
-    symbols = item.get("symbols")
+    """One report in the listing, from its table item (projected: no per-symbol data)."""
     source = item.get("source") or {}
+    count = int(item.get("symbols_count") or 0)
+    movers = item.get("movers")
+    names = sorted({m.get("symbol") for m in movers}) if isinstance(movers, list) and count <= MOVERS else None
     return {
         "id": item.get("analysis_id"),
         "time": item.get("created_at"),
         "input_file": source.get("input_key"),
-        "symbols": sorted(symbols) if isinstance(symbols, dict) else None,  # None: too many for the item
-        "symbols_count": item.get("symbols_count", len(symbols) if isinstance(symbols, dict) else 0),
+        "symbols": names,  # None: more than the item summarises
+        "symbols_count": count,
         "sentiment": (item.get("aggregates") or {}).get("sentiment"),
         "insight_source": (item.get("insights") or {}).get("source"),
     }
 
 
-def history_entry(record: dict, metrics: dict) -> dict:
-    """One point of a symbol's history: the analysis it comes from and the symbol's metrics there."""
+def history_entry(item: dict) -> dict:
+    """One reading of a symbol: the analysis it comes from and the symbol's metrics there."""
     return {
-        "analysis_id": record.get("analysis_id"),
-        "time": record.get("created_at"),
-        "input_file": (record.get("source") or {}).get("input_key"),
-        **{name: metrics.get(name) for name in HISTORY_FIELDS},
-        "anomalies": len(metrics.get("anomalies") or []),
+        "analysis_id": item.get("report_id"),
+        "time": item.get("created_at"),
+        "input_file": item.get("input_file"),
+        **{name: item.get(name) for name in HISTORY_FIELDS},
     }
 
 

@@ -7,61 +7,31 @@ Twelve Data shape, raises `InputRejected`, which the caller turns into a quarant
 
 from __future__ import annotations
 
-import csv
-import posixpath
 import re
 import zlib
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from chalicelib.ingest import limits
 from chalicelib.ingest.columnar import ColumnarBars
+from chalicelib.ingest.csv_input import parse_csv
 from chalicelib.ingest.decoders import TypedBar, bar_dict
 from chalicelib.ingest.decoders import columnar_document as _columnar_document
 from chalicelib.ingest.decoders import typed_document as _typed_document
 from chalicelib.ingest.exact_json import NotJson, RepeatedKeys, exact_document, repeats_keys
+from chalicelib.ingest.input_types import (  # noqa: F401  (re-exported: callers import them from here)
+    InputRejected,
+    ParsedInput,
+    Series,
+    SymbolError,
+    clip,
+    symbol_from_key,
+)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
-_KNOWN_EXTENSIONS = (".csv", ".txt", ".json", ".jsonl", ".tsv")
 _NON_SPACE = re.compile(rb"\S")
-_INTERVAL_RE = re.compile(r"[0-9]+(min|h|day|week|month)")
-
-
-class InputRejected(Exception):
-    """The whole file is unusable; `reason` is a short machine id, the message says why."""
-
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-@dataclass
-class Series:
-    """The bars of one symbol as delivered (`values` untouched), with its meta."""
-
-    symbol: str
-    interval: str | None
-    meta: dict
-    values: list
-
-
-@dataclass
-class SymbolError:
-    """A per-symbol error object (or a response that is not a time series) inside a file."""
-
-    symbol: str | None
-    message: str
-    payload: Any
-
-
-@dataclass
-class ParsedInput:
-    shape: str  # time_series | multi_symbol | batch | csv | error
-    series: list[Series] = field(default_factory=list)
-    errors: list[SymbolError] = field(default_factory=list)
 
 
 def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
@@ -69,13 +39,15 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
     if len(raw) > max_bytes:
         raise InputRejected("too_large", f"file is {len(raw)} bytes, over the {max_bytes} limit")
     data = _gunzip(raw, max_bytes) if raw[:2] == _GZIP_MAGIC else raw
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
-    first = _NON_SPACE.search(data)  # no lstrip(): that would copy a large file to read one byte
+    bom = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    first = _NON_SPACE.search(data, bom)  # no lstrip(): that would copy a large file to read one byte
     text_start = data[first.start() : first.start() + 1] if first else b""
     if not text_start:
         raise InputRejected("empty", "file is empty")
     if text_start in (b"{", b"["):
+        if bom:
+            data = data[bom:]
+            first = _NON_SPACE.search(data)
         document = _columnar_document(data, first.start())
         if document is None:
             document = _typed_document(data, first.start())
@@ -83,12 +55,17 @@ def decode_input(raw: bytes, key: str, max_bytes: int) -> ParsedInput:
                 document = _generic_document(data)
             elif repeats_keys(data, first.start()):
                 document = _exact_document(data)
-        return classify_document(document, symbol_from_key(key)[0])
-    return _parse_csv(data, key)
+        parsed = classify_document(document, symbol_from_key(key)[0])
+    else:
+        parsed = parse_csv(data, key, bom)  # the CSV reader skips the mark without copying the file
+    limits.check_symbols(len(parsed.series) + len(parsed.errors))
+    limits.check_bars(sum(len(series.values) for series in parsed.series))
+    return parsed
 
 
 def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
     """The exact reading (`exact_json.exact_document`); what it refuses is a `bad_json` file."""
+    limits.check_generic_decode(data)
     try:
         return exact_document(data, orjson_error)
     except NotJson as exc:
@@ -96,7 +73,11 @@ def _exact_document(data: bytes, orjson_error: Exception | None = None) -> Any:
 
 
 def _generic_document(data: bytes) -> Any:
-    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key."""
+    """orjson's reading, or the exact one when orjson refuses a number or would drop a repeated key.
+
+    Both build a Python object per JSON value: a file that would need more memory than the
+    function has is refused first (`limits.check_generic_decode`)."""
+    limits.check_generic_decode(data)
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -142,24 +123,6 @@ def _gunzip(raw: bytes, max_bytes: int) -> bytes:
     except zlib.error as exc:
         raise InputRejected("bad_gzip", f"cannot decompress gzip: {exc}") from None
     return bytes(out)
-
-
-def symbol_from_key(key: str) -> tuple[str, str | None]:
-    """`inputs/AAPL_1day.csv.gz` -> (`AAPL`, `1day`); `inputs/MSFT.csv` -> (`MSFT`, None).
-
-    The symbol is the name up to the first `_`; the interval is the first later `_` part that
-    looks like a Twelve Data interval (`1min`, `4h`, `1day`, `1week`, `1month`).
-    """
-    name = posixpath.basename(key)
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    for ext in _KNOWN_EXTENSIONS:
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-            break
-    symbol, *rest = name.split("_")
-    interval = next((part for part in rest if _INTERVAL_RE.fullmatch(part)), None)
-    return symbol, interval
 
 
 def _is_error_object(obj: dict) -> bool:
@@ -257,16 +220,30 @@ def classify_document(document: Any, fallback_symbol: str) -> ParsedInput:
             else:
                 _add(parsed, _error_from(entry, None, f"{request_id}: batch entry has no `response`"))
         return parsed
-    # Multi-symbol: a dict keyed by symbol. It must hold at least one response-like object.
-    if not any(isinstance(v, dict) for v in document.values()):
+    # Multi-symbol: a dict keyed by symbol. It must hold at least one response: a time series
+    # (`values` or `meta`) or an error object. Another JSON document (an API schema, a config) is
+    # a wrong shape, not a file of as many symbol errors as it has keys.
+    if not any(_is_response(v) for _, v in _members(document)):
         raise InputRejected(
-            "wrong_shape", "JSON object has no Twelve Data shape (no meta/values, data, or symbol keys)"
+            "wrong_shape",
+            "JSON object is not a Twelve Data response: expected a time series (meta, values), a /batch"
+            " (code, status, data) or an object of them keyed by symbol; found keys " + _shown_keys(document),
         )
     parsed = ParsedInput(shape="multi_symbol")
     # A symbol repeated as a key keeps both its responses; their bars are validated as one series.
     for symbol, response in _members(document):
         _add(parsed, _series_or_error(response, str(symbol) or None))
     return parsed
+
+
+def _is_response(value: Any) -> bool:
+    return isinstance(value, dict) and ("values" in value or "meta" in value or _is_error_object(value))
+
+
+def _shown_keys(document: dict) -> str:
+    """The first keys of a document, each clipped, for a message (data quoted, not all of it)."""
+    members = _members(document)
+    return ", ".join(clip(str(key), 40) for key, _ in members[:12]) + (", …" if len(members) > 12 else "")
 
 
 def _members(obj: dict) -> list:
@@ -276,84 +253,3 @@ def _members(obj: dict) -> list:
 
 def _add(parsed: ParsedInput, item: Series | SymbolError) -> None:
     (parsed.series if isinstance(item, Series) else parsed.errors).append(item)
-
-
-_CSV_BLANKS = " \t"  # str.strip() alone would also take U+0085, U+00A0, U+2028… off a cell
-
-
-def _csv_lines(text: str) -> tuple[list[str], str | None]:
-    """(rows, stand-in): rows end at `\n` or `\r\n` only (a file with no `\n` at all: at `\r`).
-
-    `str.splitlines()` would also end a row at U+0085, U+2028, U+2029, \x1c-\x1e, \x0b and \x0c,
-    splitting one bar into two. A lone `\r` left inside a row, which the csv module refuses, is
-    replaced by a stand-in character the text does not hold (put back in the cells), so the row
-    stays one bar for the rules to judge instead of quarantining the file.
-    """
-    if "\n" not in text:
-        return text.split("\r"), None
-    lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
-    if not any("\r" in line for line in lines):
-        return lines, None
-    stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
-    return [line.replace("\r", stand_in) for line in lines], stand_in
-
-
-def _parse_csv(data: bytes, key: str) -> ParsedInput:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputRejected("not_text", "file is neither JSON nor UTF-8 CSV text") from None
-    lines, cr_stand_in = _csv_lines(text)
-    header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    header_line = lines[header_at] if header_at is not None else ""
-    delimiter = ";" if header_line.count(";") >= header_line.count(",") else ","
-    header = csv_header(header_line, delimiter)
-    symbol, interval = symbol_from_key(key)
-    values = []
-    reader = csv.reader(lines[header_at + 1 :], delimiter=delimiter)
-    try:
-        for row in reader:
-            if not row or all(not cell.strip(_CSV_BLANKS) for cell in row):
-                continue
-            if cr_stand_in is not None:
-                row = [cell.replace(cr_stand_in, "\r") for cell in row]
-            bar: dict[str, Any] = {
-                name: cell.strip(_CSV_BLANKS) for name, cell in zip(header, row, strict=False) if name
-            }
-            if len(row) > len(header):
-                bar["_extra"] = row[len(header) :]
-            values.append(bar)
-    except csv.Error as exc:
-        raise InputRejected("bad_csv", f"CSV row {header_at + 1 + reader.line_num} cannot be read: {exc}") from None
-    meta = {"symbol": symbol, "interval": interval, "source": "csv"}
-    return ParsedInput(shape="csv", series=[Series(symbol=symbol, interval=interval, meta=meta, values=values)])
-
-
-# Header names other tools write for the bar fields (Yahoo Finance: `Date,Open,…,Adj Close,Volume`).
-_CSV_ALIASES = {"date": "datetime"}
-_CSV_IGNORED = frozenset({"adj close", "adj_close", "adjclose", "adjusted close", "adjusted_close"})
-_CSV_EXPECTED = "datetime (or date), open, high, low, close, volume"
-
-
-def csv_header(header_line: str, delimiter: str) -> list[str | None]:
-    """The bar field each CSV column holds, case-insensitively; None for a column that is ignored
-    (`Adj Close`). A header without a datetime column is not a bar CSV: the error names the
-    columns expected and the columns found."""
-    try:
-        found = [h.strip() for h in next(csv.reader([header_line], delimiter=delimiter))]
-    except csv.Error as exc:
-        raise InputRejected("bad_csv", f"CSV header cannot be read: {exc}") from None
-    names = [h.lower() for h in found]
-    header: list[str | None] = [None if h in _CSV_IGNORED else _CSV_ALIASES.get(h, h) for h in names]
-    if header.count("datetime") != 1 or len(header) < 2:
-        shown = ", ".join(clip(h, 40) for h in found[:12]) + (", …" if len(found) > 12 else "")
-        raise InputRejected(
-            "not_csv",
-            f"file is neither JSON nor a bar CSV: expected columns {_CSV_EXPECTED}; found {shown or 'nothing'}",
-        )
-    return header
-
-
-def clip(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, marked when cut (a message quotes data, not all of it)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

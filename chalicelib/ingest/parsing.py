@@ -30,7 +30,7 @@ _ATTRIBUTES = tuple(attrgetter(name) for name in FIELDS)
 # array or object, or text with blanks, which JSON would read around); NaN/Infinity and anything
 # else outside the JSON number grammar make the strict JSON parse fail instead.
 _NOT_A_NUMBER_CHARS = ('"', "t", "f", "n", "[", "{", " ", "\t", "\n", "\r")
-# CONTRACT section 2: ASCII decimal text only. Python's float() would also take "+1", "1_0", " 5 "
+# docs/formats.md, "Numbers": ASCII decimal text only. Python's float() would also take "+1", "1_0", " 5 "
 # and other scripts' digits; `[0-9]` (not `\d`) keeps those out.
 _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 # What DynamoDB can hold (analyses are stored there as Decimal): nonzero magnitudes in

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import orjson
@@ -17,28 +17,48 @@ from chalicelib.ingest.rules import FIELDS, validate_series
 from chalicelib.models import IngestCounts, RejectRecord
 
 
+class LineSink(Protocol):
+    """Where JSON Lines go as they are written: a `bytearray`, or an object uploaded in parts."""
+
+    def __iadd__(self, data: Any) -> Any: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass
 class IngestOutcome:
     """What one input file became; `processed` and `rejects` are JSON Lines bodies.
 
-    Each body is one `bytearray`, written line by line as the series are validated: no list of
-    per-line objects (each carries kilobytes of allocator slack) and no final copy to `bytes`
-    (`storage.ObjectStore.put` uploads the buffer as it is).
+    Each body is written line by line as the series are validated, into the sink the caller gave
+    (the handler's uploads each part as it fills, so a file's output never sits whole in memory)
+    or one `bytearray`: no list of per-line objects (each carries kilobytes of allocator slack).
     """
 
     shape: str
-    processed: bytearray
-    rejects: bytearray
+    processed: LineSink
+    rejects: LineSink
     counts: IngestCounts
     reject_rules: Counter = field(default_factory=Counter)
     symbols: list[str] = field(default_factory=list)
+    # symbol -> the IANA zone its `meta.exchange_timezone` names (Twelve Data's bar times are in it)
+    exchange_timezones: dict[str, str] = field(default_factory=dict)
 
 
-def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, future_slack_s: int) -> IngestOutcome:
-    """Decode and validate a whole input file; raises `InputRejected` for whole-file failures."""
+def ingest_document(
+    raw: bytes,
+    key: str,
+    now_epoch_s: int,
+    *,
+    max_bytes: int,
+    future_slack_s: int,
+    processed: LineSink | None = None,
+    rejects: LineSink | None = None,
+) -> IngestOutcome:
+    """Decode and validate a whole input file; raises `InputRejected` for whole-file failures
+    (before a line is written). The lines go to `processed` and `rejects`, new buffers if None."""
     parsed = decode_input(raw, key, max_bytes)
-    processed = bytearray()
-    rejects = bytearray()
+    processed = bytearray() if processed is None else processed
+    rejects = bytearray() if rejects is None else rejects
     rules: Counter = Counter()
     total = valid = 0
     for symbol, interval, bars in _bars_by_symbol(parsed):
@@ -76,7 +96,18 @@ def ingest_document(raw: bytes, key: str, now_epoch_s: int, *, max_bytes: int, f
         counts=counts,
         reject_rules=rules,
         symbols=sorted({s.symbol for s in parsed.series}),
+        exchange_timezones=exchange_timezones(parsed.series),
     )
+
+
+def exchange_timezones(series: list[Series]) -> dict[str, str]:
+    """`{symbol: zone}` for the series whose meta names an exchange time zone (short plain text)."""
+    zones = {}
+    for s in series:
+        zone = s.meta.get("exchange_timezone") if isinstance(s.meta, dict) else None
+        if isinstance(zone, str) and 0 < len(zone) <= 64 and zone.isascii() and zone.isprintable() and s.symbol:
+            zones.setdefault(s.symbol, zone)
+    return dict(sorted(zones.items()))
 
 
 # Accepted bars are serialised this many at a time: the same lines, without a whole series' worth of
@@ -111,7 +142,7 @@ def processed_lines(symbol: str, interval: Any, bars: list) -> bytes:
     return bytes(out)
 
 
-def write_processed_lines(out: bytearray, symbol: str, interval: Any, bars: list) -> None:
+def write_processed_lines(out: LineSink, symbol: str, interval: Any, bars: list) -> None:
     """Append the JSON Lines of accepted bars to `out` (no intermediate copy of the lines).
 
     One orjson call serialises the whole list; the separators between bars are then rewritten

@@ -1,4 +1,4 @@
-"""The reject rules (CONTRACT section 2), applied to a whole series at once with numpy.
+"""The reject rules (docs/formats.md), applied to a whole series at once with numpy.
 
 Fields are pulled out column by column; prices, volumes and datetimes are parsed in bulk, and
 every rule is a vectorised mask. Only bars that break a rule are looked at one by one, to write
@@ -31,7 +31,7 @@ from chalicelib.models import BAR_RULES, RejectRecord
 
 FIELDS = BAR_FIELDS
 _CODE = {rule: code for code, rule in enumerate(BAR_RULES, start=1)}
-# Symbols (CONTRACT section 2): non-empty, at most 64 characters, no control, bidi-control or
+# Symbols (docs/formats.md): non-empty, at most 64 characters, no control, bidi-control or
 # zero-width characters.
 SYMBOL_MAX_CHARS = 64
 _FORBIDDEN_IN_SYMBOL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
@@ -62,7 +62,7 @@ class SeriesVerdict:
 
 
 def valid_symbol_problem(symbol: Any) -> str | None:
-    """Why `symbol` is not a valid symbol (CONTRACT section 2), or None when it is."""
+    """Why `symbol` is not a valid symbol (docs/formats.md, "Symbols"), or None when it is."""
     if not isinstance(symbol, str) or not symbol:
         return "is empty"
     if len(symbol) > SYMBOL_MAX_CHARS:

@@ -164,8 +164,8 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
                 result.status = "skipped"
                 return result
             raise
-        outcome = _run_core(raw, key, settings)
-        _write_outputs(store, keys, outcome)
+        outcome = _run_core(raw, key, settings, store, keys)
+        del raw  # the outputs are written: the input's memory can go before the event is sent
         reject_rules = dict(sorted(outcome.reject_rules.items()))
         detail = IngestorCompletedDetail(
             bucket=bucket,
@@ -177,6 +177,8 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
             correlation_id=correlation_id,
             reject_rules=reject_rules,
         )
+        if outcome.exchange_timezones:
+            detail["exchange_timezones"] = outcome.exchange_timezones
         if detail["input_key"] != key:  # the identity (analysis id) stays that of the real object
             detail["object_key"] = key
         EventPublisher(aws.client("events"), settings.event_bus, INGESTOR_SOURCE).publish(
@@ -212,26 +214,35 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
     return result
 
 
-def _run_core(raw: bytes, key: str, settings: Settings) -> IngestOutcome:
+def _run_core(raw: bytes, key: str, settings: Settings, store: ObjectStore, keys: OutputKeys) -> IngestOutcome:
+    """Ingest `raw`, its processed and reject lines uploaded in parts as they are written (a
+    reject-heavy file writes several times its size in reject lines); both objects are complete
+    when this returns, and neither is left half-written when it raises."""
+    processed = store.writer(keys.processed, "application/x-ndjson")
+    rejects = store.writer(keys.rejects, "application/x-ndjson")
     # The parsed file is millions of small acyclic objects; the cyclic GC only re-walks them.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return ingest_document(
+        outcome = ingest_document(
             raw,
             key,
             int(time.time()),
             max_bytes=settings.max_input_bytes,
             future_slack_s=int(settings.future_slack_hours * 3600),
+            processed=processed,
+            rejects=rejects,
         )
+        processed.close()
+        rejects.close()
+    except BaseException:
+        processed.abort()
+        rejects.abort()
+        raise
     finally:
         if gc_was_enabled:
             gc.enable()
-
-
-def _write_outputs(store: ObjectStore, keys: OutputKeys, outcome: IngestOutcome) -> None:
-    store.put(keys.processed, outcome.processed, "application/x-ndjson")
-    store.put(keys.rejects, outcome.rejects, "application/x-ndjson")
+    return outcome
 
 
 def _quarantine(

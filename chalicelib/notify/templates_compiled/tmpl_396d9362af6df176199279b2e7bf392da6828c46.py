@@ -25,16 +25,24 @@ def root(context, missing=missing):
             yield event
     finally: gen.close()
     yield '</style>\n</head>\n<body>\n<table role="presentation" class="page" width="100%" cellpadding="0" cellspacing="0">\n<tr><td class="frame" align="center">\n<table role="presentation" class="sheet" width="100%" cellpadding="0" cellspacing="0">\n<tr><td class="masthead">\n  <div class="brand">Stock Insights report</div>\n  <div class="run">'
-    yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield escape((environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'label') if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'known') else 'No market date'))
     yield '</div>\n  <div class="meta">\n    <span class="badge badge-'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_tone'))
     yield '">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'))
     yield '</span>\n    &nbsp;'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'headline'))
-    yield ' &middot; <span class="nowrap">'
+    yield '\n  </div>\n'
+    if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'):
+        pass
+        yield '<div class="meta">'
+        yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'))
+        yield '</div>'
+    yield '</td></tr>\n\n<tr><td class="section">\n  <h2>Processing summary</h2>\n  <p class="small">File <code>'
+    yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield '</code> &middot; report made <span class="nowrap">'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
-    yield '</span>\n  </div>\n</td></tr>\n\n<tr><td class="section">\n  <h2>Processing summary</h2>\n  <table role="presentation" width="100%" cellpadding="0" cellspacing="0">\n    <tr>\n      <td class="kpi"><div class="kpi-value">'
+    yield '</span></p>\n  <table role="presentation" width="100%" cellpadding="0" cellspacing="0">\n    <tr>\n      <td class="kpi"><div class="kpi-value">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'input'))
     yield '</div><div class="kpi-label">Bars in</div></td>\n      <td class="kpi"><div class="kpi-value up">'
     yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'valid'))
@@ -76,14 +84,8 @@ def root(context, missing=missing):
             yield ' ('
             yield escape(environment.getattr(l_1_rule, 'share'))
             yield ')'
-            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 45 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_1_loop = l_1_rule = missing
-        if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'):
-            pass
-            yield ', and '
-            yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'))
-            yield ' more rule'
-            yield escape(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 45 in 'report.html.j2' evaluated to false and no else section was defined.")))
         yield '.\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
         pass
@@ -119,9 +121,16 @@ def root(context, missing=missing):
         yield '  </table>\n'
         if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'):
             pass
-            yield '<p class="small">&hellip; and '
-            yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'))
-            yield ' more in the rejects file.</p>'
+            yield '<p class="small">'
+            if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'rows'):
+                pass
+                yield '&hellip; and '
+                yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'))
+                yield ' more'
+            else:
+                pass
+                yield 'Listed'
+            yield ' in the rejects file.</p>'
     yield '</td></tr>\n\n<tr><td class="section">\n  <h2>Executive summary</h2>\n  <p class="lead">'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'executive_summary'))
     yield '</p>\n</td></tr>\n\n<tr><td class="section">\n  <h2>Market overview</h2>\n'
@@ -289,7 +298,7 @@ def root(context, missing=missing):
             yield escape(environment.getattr(l_1_s, 'trend_tone'))
             yield '">'
             yield escape(environment.getattr(l_1_s, 'trend_arrow'))
-            yield ' trend '
+            yield ' '
             yield escape(environment.getattr(l_1_s, 'trend'))
             yield '</div>'
         yield '      </td>\n      <td class="chart">\n'
@@ -314,9 +323,9 @@ def root(context, missing=missing):
             yield escape(environment.getattr(l_1_s, 'chart_tone'))
             yield '">'
             yield escape(environment.getattr(l_1_s, 'chart_change'))
-            yield '</span> in '
-            yield escape(environment.getattr(l_1_s, 'chart_bars'))
-            yield ' bars</div>'
+            yield '</span> over '
+            yield escape(environment.getattr(l_1_s, 'chart_moves'))
+            yield '</div>'
         yield '      </td>\n      <td class="price">\n'
         if environment.getattr(l_1_s, 'has_bars'):
             pass
@@ -353,30 +362,12 @@ def root(context, missing=missing):
                 yield ' (<span class="nowrap">'
                 yield escape(environment.getattr(l_1_s, 'first'))
                 yield '</span>)'
-            yield '      &middot; '
-            yield escape(environment.getattr(l_1_s, 'momentum_label'))
-            yield ' '
-            yield escape(environment.getattr(l_1_s, 'momentum'))
-            yield ' &middot; volatility '
-            yield escape(environment.getattr(l_1_s, 'volatility'))
-            yield '\n      &middot; volume '
-            yield escape(environment.getattr(l_1_s, 'volume_ratio'))
-            yield ' avg\n'
-            if (environment.getattr(l_1_s, 'chart_bars') >= 2):
+            for l_2_fact in environment.getattr(l_1_s, 'facts'):
+                _loop_vars = {}
                 pass
                 yield ' &middot; '
-                yield escape(environment.getattr(l_1_s, 'chart_bars'))
-                yield '-bar range '
-                yield escape(environment.getattr(l_1_s, 'chart_low'))
-                yield '&ndash;'
-                yield escape(environment.getattr(l_1_s, 'chart_high'))
-            if environment.getattr(l_1_s, 'anomaly_count'):
-                pass
-                yield ' &middot; <span class="warn">'
-                yield escape(environment.getattr(l_1_s, 'anomaly_count'))
-                yield ' anomal'
-                yield escape(('y' if (environment.getattr(l_1_s, 'anomaly_count') == 1) else 'ies'))
-                yield '</span>'
+                yield escape(l_2_fact)
+            l_2_fact = missing
         else:
             pass
             yield '      No valid bars in this file.\n'
@@ -422,4 +413,4 @@ def root(context, missing=missing):
     yield '</span> by the Stock Insights pipeline. Figures are computed from the input file; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
-debug_info = '7=19&9=21&18=28&20=30&21=34&29=38&30=40&31=44&34=50&37=53&38=58&43=65&45=69&46=88&51=94&53=98&54=101&56=103&57=107&60=120&66=126&71=128&75=134&76=138&77=140&78=142&79=144&80=152&81=156&84=162&87=165&88=170&89=175&97=183&101=200&105=217&113=231&116=234&117=238&120=250&122=260&128=263&129=266&131=272&132=275&135=280&138=284&139=286&142=296&143=311&146=321&150=335&151=337&152=357&153=363&154=365&155=373&161=384&162=386&163=388&164=390&173=394&174=398&175=402&176=404&181=411&182=413&183=415&184=419&185=421'
+debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&28=42&31=46&32=48&33=52&36=58&39=61&40=66&45=73&47=77&48=90&53=96&55=100&56=103&58=105&59=109&62=122&68=135&73=137&77=143&78=147&79=149&80=151&81=153&82=161&83=165&86=171&89=174&90=179&91=184&99=192&103=209&107=226&115=240&118=243&119=247&122=259&124=269&130=272&131=275&133=281&134=284&137=289&140=293&141=295&144=305&145=320&148=330&152=344&153=346&154=365&160=375&161=377&162=379&163=381&172=385&173=389&174=393&175=395&180=402&181=404&182=406&183=410&184=412'

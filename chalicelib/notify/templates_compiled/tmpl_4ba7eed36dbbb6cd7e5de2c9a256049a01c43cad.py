@@ -10,41 +10,55 @@ def root(context, missing=missing):
     l_0_r = resolve('r')
     l_0_wrap = missing
     try:
-        t_1 = environment.filters['length']
+        t_1 = environment.filters['join']
     except KeyError:
         @internalcode
         def t_1(*unused):
-            raise TemplateRuntimeError("No filter named 'length' found.")
+            raise TemplateRuntimeError("No filter named 'join' found.")
     try:
-        t_2 = environment.filters['wordwrap']
+        t_2 = environment.filters['length']
     except KeyError:
         @internalcode
         def t_2(*unused):
-            raise TemplateRuntimeError("No filter named 'wordwrap' found.")
+            raise TemplateRuntimeError("No filter named 'length' found.")
+    try:
+        t_3 = environment.filters['wrap_text']
+    except KeyError:
+        @internalcode
+        def t_3(*unused):
+            raise TemplateRuntimeError("No filter named 'wrap_text' found.")
     pass
-    def macro(l_1_text, l_1_indent):
-        t_3 = []
+    def macro(l_1_text, l_1_indent, l_1_hang):
+        t_4 = []
         if l_1_text is missing:
             l_1_text = undefined("parameter 'text' was not provided", name='text')
         if l_1_indent is missing:
             l_1_indent = '  '
+        if l_1_hang is missing:
+            l_1_hang = 0
         pass
-        t_3.extend((
-            str(l_1_indent),
-            str(t_2(environment, l_1_text, 74, break_long_words=False, wrapstring=str_join(('\n', l_1_indent, )))),
-        ))
-        return concat(t_3)
+        t_4.append(
+            str(t_3(l_1_text, l_1_indent, l_1_hang)),
+        )
+        return concat(t_4)
     context.exported_vars.add('wrap')
-    context.vars['wrap'] = l_0_wrap = Macro(environment, macro, 'wrap', ('text', 'indent'), False, False, False, context.eval_ctx.autoescape)
+    context.vars['wrap'] = l_0_wrap = Macro(environment, macro, 'wrap', ('text', 'indent', 'hang'), False, False, False, context.eval_ctx.autoescape)
     yield 'STOCK INSIGHTS REPORT\n'
-    yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield str((environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'label') if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'known') else 'No market date'))
     yield '\n'
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'))
     yield ' | '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'headline'))
-    yield ' | '
+    yield '\n'
+    if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'):
+        pass
+        yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'))
+        yield '\n'
+    yield '\nPROCESSING SUMMARY\n  File:           '
+    yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
+    yield '\n  Report made:    '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
-    yield '\n\nPROCESSING SUMMARY\n  Bars in:        '
+    yield '\n  Bars in:        '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'input'))
     yield '\n  Valid:          '
     yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'valid'))
@@ -60,14 +74,14 @@ def root(context, missing=missing):
     for l_1_e in environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'rows'):
         _loop_vars = {}
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('- ', environment.getattr(l_1_e, 'symbol'), ': ', (str_join((environment.getattr(l_1_e, 'code'), ' ', )) if environment.getattr(l_1_e, 'code') else ''), environment.getattr(l_1_e, 'message'), )), '    ', _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('- ', environment.getattr(l_1_e, 'symbol'), ': ', (str_join((environment.getattr(l_1_e, 'code'), ' ', )) if environment.getattr(l_1_e, 'code') else ''), environment.getattr(l_1_e, 'message'), )), '    ', 2, _loop_vars=_loop_vars))
         yield '\n'
     l_1_e = missing
     if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'):
         pass
-        yield '    - and '
-        yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'))
-        yield ' more in the rejects file\n'
+        yield '    - '
+        yield str((str_join(('and ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'hidden'), ' more', )) if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbol_errors'), 'rows') else 'listed'))
+        yield ' in the rejects file\n'
     if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'rules'):
         pass
         yield '  Top reject rules (share of the rejected bars):\n'
@@ -82,13 +96,6 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_rule, 'share'))
             yield ')\n'
         l_1_rule = missing
-        if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'):
-            pass
-            yield '    - and '
-            yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules'))
-            yield ' more rule'
-            yield str(('s' if (environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'other_rules') != 1) else cond_expr_undefined("the inline if-expression on line 23 in 'report.txt.j2' evaluated to false and no else section was defined.")))
-            yield '\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
         pass
         yield '  Reject rules were not recorded for this file.\n'
@@ -103,35 +110,14 @@ def root(context, missing=missing):
         yield '  No market reading: no symbol has valid bars.\n'
     else:
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Sentiment:      ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'), ', ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'breadth'), ': ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'advancers'), ' up, ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'decliners'), ' down, ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'unchanged'), ' unchanged', (str_join(('; ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'symbols_without_change'), ' with too few bars for a change', )) if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'symbols_without_change') else ''), )), '  '))
-        yield '\n  Turbulence:     '
-        yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence'))
-        yield ' ('
-        if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence_note'):
-            pass
-            yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence_note'))
-            yield '; '
-        yield str(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'anomaly_text'))
-        yield ')\n'
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Sentiment:      ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'sentiment_label'), ', ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'breadth'), ': ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'advancers'), ' up, ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'decliners'), ' down, ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'unchanged'), ' unchanged', (str_join(('; ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'symbols_without_change'), ' with too few bars for a change', )) if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'symbols_without_change') else ''), )), '  ', 16))
+        yield '\n'
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Turbulence:     ', environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence'), ' (', (str_join((environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence_note'), '; ', )) if environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'turbulence_note') else ''), environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'anomaly_text'), ')', )), '  ', 16))
+        yield '\n'
     yield '  Top gainers:    '
     l_1_loop = missing
-    t_4 = 1
-    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'gainers'), undefined):
-        _loop_vars = {}
-        pass
-        yield str(environment.getattr(l_1_m, 'symbol'))
-        yield ' '
-        yield str(environment.getattr(l_1_m, 'change'))
-        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 41 in 'report.txt.j2' evaluated to false and no else section was defined.")))
-        t_4 = 0
-    l_1_loop = l_1_m = missing
-    if t_4:
-        pass
-        yield 'none'
-    yield '\n  Top losers:     '
-    l_1_loop = missing
     t_5 = 1
-    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'losers'), undefined):
+    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'gainers'), undefined):
         _loop_vars = {}
         pass
         yield str(environment.getattr(l_1_m, 'symbol'))
@@ -143,23 +129,38 @@ def root(context, missing=missing):
     if t_5:
         pass
         yield 'none'
-    yield '\n  Most volatile:  '
+    yield '\n  Top losers:     '
     l_1_loop = missing
     t_6 = 1
-    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'volatile'), undefined):
+    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'losers'), undefined):
         _loop_vars = {}
         pass
         yield str(environment.getattr(l_1_m, 'symbol'))
         yield ' '
-        yield str(environment.getattr(l_1_m, 'value'))
+        yield str(environment.getattr(l_1_m, 'change'))
         yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 45 in 'report.txt.j2' evaluated to false and no else section was defined.")))
         t_6 = 0
     l_1_loop = l_1_m = missing
     if t_6:
         pass
         yield 'none'
-    yield '\n\nANOMALIES\n'
+    yield '\n  Most volatile:  '
+    l_1_loop = missing
     t_7 = 1
+    for l_1_m, l_1_loop in LoopContext(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'market'), 'volatile'), undefined):
+        _loop_vars = {}
+        pass
+        yield str(environment.getattr(l_1_m, 'symbol'))
+        yield ' '
+        yield str(environment.getattr(l_1_m, 'value'))
+        yield str((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 47 in 'report.txt.j2' evaluated to false and no else section was defined.")))
+        t_7 = 0
+    l_1_loop = l_1_m = missing
+    if t_7:
+        pass
+        yield 'none'
+    yield '\n\nANOMALIES\n'
+    t_8 = 1
     for l_1_a in environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'anomalies'), 'rows'):
         _loop_vars = {}
         pass
@@ -172,9 +173,9 @@ def root(context, missing=missing):
         yield ', '
         yield str(environment.getattr(l_1_a, 'value'))
         yield '\n'
-        t_7 = 0
+        t_8 = 0
     l_1_a = missing
-    if t_7:
+    if t_8:
         pass
         yield '  No anomalies in the last '
         yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'anomaly_window'))
@@ -189,7 +190,7 @@ def root(context, missing=missing):
     yield '\nSYMBOLS\n'
     if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_hidden'):
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Showing ', t_1(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')), ' of ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_total'), ' symbols: the biggest movers, the most volatile and those with anomalies. Every symbol is in the full record, ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'), '.', ))))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Showing ', t_2(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')), ' of ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_total'), ' symbols: the biggest movers, the most volatile and those with anomalies. Every symbol is in the full record, ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'), '.', ))))
         yield '\n'
     if (not environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')):
         pass
@@ -211,7 +212,7 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_s, 'arrow'))
             yield ' '
             yield str(environment.getattr(l_1_s, 'change'))
-            yield '  trend '
+            yield '  '
             yield str(environment.getattr(l_1_s, 'trend'))
         else:
             pass
@@ -225,24 +226,20 @@ def root(context, missing=missing):
             yield str(environment.getattr(l_1_s, 'chart_text'))
             yield '  '
             yield str(environment.getattr(l_1_s, 'chart_change'))
-            yield ' ('
-            yield str(environment.getattr(l_1_s, 'chart_bars'))
-            yield '-bar range '
-            yield str(environment.getattr(l_1_s, 'chart_low'))
-            yield ' to '
-            yield str(environment.getattr(l_1_s, 'chart_high'))
-            yield ')\n'
+            yield ' over '
+            yield str(environment.getattr(l_1_s, 'chart_moves'))
+            yield '\n'
         if environment.getattr(l_1_s, 'has_bars'):
             pass
-            yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(((str_join(('Period ', environment.getattr(l_1_s, 'period_change'), ' over ', environment.getattr(l_1_s, 'bars_text'), ' (', environment.getattr(l_1_s, 'first'), ' to ', environment.getattr(l_1_s, 'last'), ')', )) if (environment.getattr(l_1_s, 'first') != environment.getattr(l_1_s, 'last')) else str_join((environment.getattr(l_1_s, 'bars_text'), ' (', environment.getattr(l_1_s, 'first'), ')', ))), '; ', environment.getattr(l_1_s, 'momentum_label'), ' ', environment.getattr(l_1_s, 'momentum'), '; volatility ', environment.getattr(l_1_s, 'volatility'), '; volume ', environment.getattr(l_1_s, 'volume_ratio'), ' avg', (str_join(('; ', environment.getattr(l_1_s, 'anomaly_count'), ' anomal', ('y' if (environment.getattr(l_1_s, 'anomaly_count') == 1) else 'ies'), )) if environment.getattr(l_1_s, 'anomaly_count') else ''), '.', )), _loop_vars=_loop_vars))
+            yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join((t_1(context.eval_ctx, ([(str_join(('Period ', environment.getattr(l_1_s, 'period_change'), ' over ', environment.getattr(l_1_s, 'bars_text'), ' (', environment.getattr(l_1_s, 'first'), ' to ', environment.getattr(l_1_s, 'last'), ')', )) if (environment.getattr(l_1_s, 'first') != environment.getattr(l_1_s, 'last')) else str_join((environment.getattr(l_1_s, 'bars_text'), ' (', environment.getattr(l_1_s, 'first'), ')', )))] + environment.getattr(l_1_s, 'facts')), '; '), '.', )), _loop_vars=_loop_vars))
             yield '\n'
         yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), environment.getattr(l_1_s, 'summary'), _loop_vars=_loop_vars))
         yield '\n'
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Opportunities: ', environment.getattr(l_1_s, 'opportunities'), )), _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Opportunities: ', environment.getattr(l_1_s, 'opportunities'), )), '  ', 15, _loop_vars=_loop_vars))
         yield '\n'
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Risks: ', environment.getattr(l_1_s, 'risks'), )), _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Risks: ', environment.getattr(l_1_s, 'risks'), )), '  ', 7, _loop_vars=_loop_vars))
         yield '\n'
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Key anomaly: ', environment.getattr(l_1_s, 'key_anomaly'), )), _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Key anomaly: ', environment.getattr(l_1_s, 'key_anomaly'), )), '  ', 13, _loop_vars=_loop_vars))
         yield '\n'
     l_1_s = missing
     yield '\nABOUT THESE INSIGHTS\n  Source: '
@@ -259,7 +256,7 @@ def root(context, missing=missing):
     for l_1_note in environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'insights'), 'notes'):
         _loop_vars = {}
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Note: ', l_1_note, )), _loop_vars=_loop_vars))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Note: ', l_1_note, )), '  ', 6, _loop_vars=_loop_vars))
         yield '\n'
     l_1_note = missing
     yield '\n--\nCorrelation id: '
@@ -277,4 +274,4 @@ def root(context, missing=missing):
     yield ' by the Stock Insights pipeline. Not investment advice.\n'
 
 blocks = {}
-debug_info = '1=25&3=40&4=42&7=48&8=50&9=54&10=58&11=60&12=63&14=66&15=69&17=71&19=74&20=78&22=85&23=88&25=92&32=99&35=101&38=106&39=108&41=119&43=134&45=149&49=163&50=167&52=180&54=182&55=185&59=190&60=192&62=194&63=197&65=201&67=205&69=220&70=223&72=235&73=237&75=239&76=241&77=243&78=245&82=249&83=253&84=259&85=262&89=266&90=268&91=270&92=274&93=276'
+debug_info = '1=31&3=47&4=49&5=53&6=55&10=58&11=60&12=62&13=64&14=68&15=72&16=74&17=77&19=80&20=83&22=85&24=88&25=92&27=99&34=106&37=108&40=113&41=115&43=120&45=135&47=150&51=164&52=168&54=181&56=183&57=186&61=191&62=193&64=195&65=198&67=202&69=206&71=221&72=224&74=232&75=234&77=236&78=238&79=240&80=242&84=246&85=250&86=256&87=259&91=263&92=265&93=267&94=271&95=273'
