@@ -298,9 +298,18 @@ class EmbeddedAWS:
         backend = dynamodbstreams_backends[ACCOUNT][REGION]
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            response = backend.get_records(iterator, 1000)
-            self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
-            for record in response.get("Records", []):
+            # Read the shard to its end: a page the filter empties (1,000 of the archive's
+            # per-symbol items) must not look like an idle stream while an analysis waits behind it.
+            raw: list[dict] = []
+            while True:
+                response = backend.get_records(iterator, 1000)
+                iterator = response.get("NextShardIterator") or iterator
+                page = response.get("Records", [])
+                if not page:
+                    break
+                raw += page
+            self._shard_iterators[shard_id] = iterator
+            for record in raw:
                 record = {**record, "eventSourceARN": self.stream_arn}
                 change = record["dynamodb"] = dict(record["dynamodb"])
                 created = change.get("ApproximateCreationDateTime")
