@@ -85,7 +85,7 @@ class _PartsToFile:
 
     def _append(self, body: Any) -> None:
         with self.path.open("ab") as out:
-            out.write(body.read())
+            out.write(body if isinstance(body, bytes | bytearray) else body.read())
 
 
 def run_child(function: str, source: Path, target: Path) -> None:
