@@ -31,6 +31,7 @@ SENDER = "reports@example.com"
 RECIPIENTS = ("analyst@example.com",)
 _LAMBDA_ASYNC_ATTEMPTS = 3  # one try and two retries, as Lambda does for asynchronous events
 _STREAM_ATTEMPTS = 4  # the sandbox's stand-in for the mapping's maximum_retry_attempts
+_STREAM_PAGE = 1000  # records a GetRecords call returns at most (DynamoDB Streams API Reference)
 _SANDBOX_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -291,33 +292,34 @@ class EmbeddedAWS:
         backend, where they already are in the stream's wire form: through GetRecords, moto's
         serializer walked every attribute of every image (the per-symbol items of a 200-symbol
         analysis: about 2.5 s of a 1,000,000-bar run) for botocore to parse them back."""
-        import datetime as dt
-
         from moto.dynamodbstreams.models import dynamodbstreams_backends
 
         backend = dynamodbstreams_backends[ACCOUNT][REGION]
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            # Read the shard to its end: a page the filter empties (1,000 of the archive's
-            # per-symbol items) must not look like an idle stream while an analysis waits behind it.
-            raw: list[dict] = []
-            while True:
-                response = backend.get_records(iterator, 1000)
-                iterator = response.get("NextShardIterator") or iterator
+            while True:  # every page: a full one the filter emptied must not end the run as idle
+                response = backend.get_records(iterator, _STREAM_PAGE)
+                iterator = self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
                 page = response.get("Records", [])
-                if not page:
+                records += self._delivered(page)
+                if len(page) < _STREAM_PAGE:
                     break
-                raw += page
-            self._shard_iterators[shard_id] = iterator
-            for record in raw:
-                record = {**record, "eventSourceARN": self.stream_arn}
-                change = record["dynamodb"] = dict(record["dynamodb"])
-                created = change.get("ApproximateCreationDateTime")
-                if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
-                    change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
-                record = jsonable(record)
-                if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
-                    records.append(record)
+        return records
+
+    def _delivered(self, page: list[dict]) -> list[dict]:
+        """A page of stream records as Lambda hands them over: JSON, the ones the filter lets through."""
+        import datetime as dt
+
+        records = []
+        for record in page:
+            record = {**record, "eventSourceARN": self.stream_arn}
+            change = record["dynamodb"] = dict(record["dynamodb"])
+            created = change.get("ApproximateCreationDateTime")
+            if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
+                change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
+            record = jsonable(record)
+            if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
+                records.append(record)
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
