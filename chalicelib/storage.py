@@ -100,7 +100,7 @@ class ObjectStore:
 
     def writer(self, key: str, content_type: str = "application/octet-stream") -> PartWriter:
         """An object written as it grows (`writer += data`), in parts; `close()` finishes it."""
-        return PartWriter(self._s3, self.bucket, key, content_type)
+        return PartWriter(self, key, content_type)
 
     def put_json(self, key: str, document: Any) -> str:
         return self.put(key, orjson.dumps(document, option=orjson.OPT_INDENT_2), "application/json")
@@ -164,8 +164,9 @@ class PartWriter:
     (5 MiB to 5 GiB a part, at most 10,000 parts; read 2026-12-05).
     """
 
-    def __init__(self, s3_client: Any, bucket: str, key: str, content_type: str):
-        self._s3, self.bucket, self.key, self.content_type = s3_client, bucket, key, content_type
+    def __init__(self, store: ObjectStore, key: str, content_type: str):
+        self._store, self.key, self.content_type = store, key, content_type
+        self._s3, self.bucket = store._s3, store.bucket
         self._buffer = bytearray()
         self._upload_id: str | None = None
         self._parts: list[dict] = []
@@ -196,9 +197,7 @@ class PartWriter:
     def close(self) -> None:
         """Finish the object: the last part and CompleteMultipartUpload, or one PutObject."""
         if self._upload_id is None:
-            self._s3.put_object(
-                Bucket=self.bucket, Key=self.key, Body=BufferBody(self._buffer), ContentType=self.content_type
-            )
+            self._store.put(self.key, self._buffer, self.content_type)
         else:
             if self._buffer:
                 self._upload_part()

@@ -9,15 +9,17 @@ handler's own pattern targets a second queue; the table's stream is read with
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from sandbox import emulator_fidelity, emulator_speed
+from sandbox.lambda_limits import Invocation, LambdaLimitExceeded
 from sandbox.lambda_runtime import Delivery, LambdaContext, function_config, jsonable, matches
 
 REGION = "us-east-1"
@@ -29,6 +31,7 @@ SENDER = "reports@example.com"
 RECIPIENTS = ("analyst@example.com",)
 _LAMBDA_ASYNC_ATTEMPTS = 3  # one try and two retries, as Lambda does for asynchronous events
 _STREAM_ATTEMPTS = 4  # the sandbox's stand-in for the mapping's maximum_retry_attempts
+_STREAM_PAGE = 1000  # records a GetRecords call returns at most (DynamoDB Streams API Reference)
 _SANDBOX_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -69,12 +72,14 @@ class EmbeddedAWS:
     # on by Lambda's retry delay there.
     on_retry: Callable[[str, int], None] | None = None
     stream_attempts: int = _STREAM_ATTEMPTS
+    # Each delivery fails, as in Lambda, when its handler passes the function's memory size or
+    # timeout from `.chalice/config.json` (`sandbox/lambda_limits.py`).
+    enforce_limits: bool = True
     _mock: Any = None
     _speed: Any = None
     _fidelity: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
-    _page_filter: Any = None  # the patch of moto's GetRecords while the table exists
 
     def __enter__(self) -> EmbeddedAWS:
         for name in list(_SANDBOX_ENV) + list(_UNSET):
@@ -111,8 +116,6 @@ class EmbeddedAWS:
         from chalicelib import aws
         from chalicelib.config import get_settings
 
-        if self._page_filter is not None:
-            self._page_filter.stop()
         self._fidelity.__exit__(None, None, None)
         self._speed.__exit__(None, None, None)
         self._mock.stop()
@@ -193,8 +196,6 @@ class EmbeddedAWS:
         specs = resource_specs()
         table = {**specs["table"], "name": TABLE}  # the deployed table's definition
         self._stream_filter = specs["stream_mapping"]["filter_pattern"]  # as the mapping's FilterCriteria
-        self._page_filter = _filtered_stream_pages(self._stream_filter)
-        self._page_filter.start()
         response = self.client("dynamodb").create_table(**table_definition(table))
         self.stream_arn = response["TableDescription"]["LatestStreamArn"]
         streams = self.client("dynamodbstreams")
@@ -287,24 +288,38 @@ class EmbeddedAWS:
         return pending
 
     def _read_stream(self) -> list[dict]:
-        streams = self.client("dynamodbstreams")
+        """The stream's new records, as Lambda's poller hands them over. Read from moto's stream
+        backend, where they already are in the stream's wire form: through GetRecords, moto's
+        serializer walked every attribute of every image (the per-symbol items of a 200-symbol
+        analysis: about 2.5 s of a 1,000,000-bar run) for botocore to parse them back."""
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        backend = dynamodbstreams_backends[ACCOUNT][REGION]
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            # Read the shard to its end: one GetRecords answers at most 1,000 records, and a page
-            # the filter empties (the archive's items of a big file) must not look like idleness.
-            while True:
-                response = streams.get_records(ShardIterator=iterator)
-                iterator = response.get("NextShardIterator") or iterator
-                self._shard_iterators[shard_id] = iterator
+            while True:  # every page: a full one the filter emptied must not end the run as idle
+                response = backend.get_records(iterator, _STREAM_PAGE)
+                iterator = self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
                 page = response.get("Records", [])
-                for record in page:
-                    record = dict(record)
-                    record["eventSourceARN"] = self.stream_arn
-                    record = jsonable(record)
-                    if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
-                        records.append(record)
-                if not page:
+                records += self._delivered(page)
+                if len(page) < _STREAM_PAGE:
                     break
+        return records
+
+    def _delivered(self, page: list[dict]) -> list[dict]:
+        """A page of stream records as Lambda hands them over: JSON, the ones the filter lets through."""
+        import datetime as dt
+
+        records = []
+        for record in page:
+            record = {**record, "eventSourceARN": self.stream_arn}
+            change = record["dynamodb"] = dict(record["dynamodb"])
+            created = change.get("ApproximateCreationDateTime")
+            if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
+                change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
+            record = jsonable(record)
+            if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
+                records.append(record)
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
@@ -317,10 +332,10 @@ class EmbeddedAWS:
             if attempt > 1 and self.on_retry:
                 self.on_retry(handler_name, attempt)
             try:
-                delivery.result = handler(event, self._context(handler_name))
+                delivery.result = self._call(handler, handler_name, event)
                 delivery.error = None
                 break
-            except (Exception, *self.crash_types) as exc:  # recorded; the CLI reports it and exits non-zero
+            except (Exception, LambdaLimitExceeded, *self.crash_types) as exc:  # the CLI reports it, exits 1
                 delivery.error = f"{type(exc).__name__}: {exc}"
                 delivery.errors.append(delivery.error)
         delivery.dead_lettered = delivery.error is not None
@@ -331,8 +346,8 @@ class EmbeddedAWS:
         """A stream batch as Lambda runs it with ReportBatchItemFailures: failed records come back."""
         delivery = Delivery(handler=handler_name, event=event, attempts=1)
         try:
-            delivery.result = self.handlers[handler_name](event, self._context(handler_name))
-        except (Exception, *self.crash_types) as exc:  # the whole batch failed: every record is retried
+            delivery.result = self._call(self.handlers[handler_name], handler_name, event)
+        except (Exception, LambdaLimitExceeded, *self.crash_types) as exc:  # the whole batch failed: all retried
             delivery.error = f"{type(exc).__name__}: {exc}"
             delivery.errors.append(delivery.error)
             failed = {r["dynamodb"]["SequenceNumber"] for r in event["Records"]}
@@ -355,6 +370,20 @@ class EmbeddedAWS:
         self.deliveries.append(delivery)
         return delivery
 
+    def _call(self, handler: Callable, handler_name: str, event: dict) -> Any:
+        """One invocation: the handler under its function's memory and timeout, when enforced."""
+        context = self._context(handler_name)
+        if not self.enforce_limits:
+            return handler(event, context)
+        config = function_config(handler_name)
+        with Invocation(
+            handler_name,
+            config.get("lambda_memory_size", 128),
+            config.get("lambda_timeout", 60),
+            stored_bytes=stored_s3_bytes,
+        ):
+            return handler(event, context)
+
     def _context(self, handler_name: str) -> LambdaContext:
         """A context with the function's own timeout and memory from `.chalice/config.json`."""
         config = function_config(handler_name)
@@ -366,6 +395,17 @@ class EmbeddedAWS:
             account=ACCOUNT,
         )
 
+    def stored_objects(self) -> Iterator[tuple[str, memoryview]]:
+        """(key, its bytes) for every object in the bucket, in key order, as moto holds them: a
+        view of moto's own buffer where it keeps the object in memory (no copy), else a copy."""
+        from moto.s3.models import s3_backends
+
+        bucket = s3_backends[ACCOUNT]["aws"].buckets[BUCKET]
+        for name in sorted(bucket.keys.keys()):
+            stored = bucket.keys[name]
+            buffer = getattr(getattr(stored, "_value_buffer", None), "_file", None)
+            yield name, buffer.getbuffer() if isinstance(buffer, io.BytesIO) else memoryview(stored.value)
+
     def sent_emails(self) -> list[bytes]:
         """The raw MIME messages SES accepted, in order."""
         from moto.ses.models import ses_backends
@@ -373,6 +413,24 @@ class EmbeddedAWS:
         return [
             m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
         ]
+
+
+def stored_s3_bytes() -> int:
+    """What the embedded S3 holds, objects and unfinished uploads' parts: memory that in AWS is S3's."""
+    from moto.s3.models import s3_backends
+
+    total = 0
+    for _ in range(3):  # a handler may be changing the bucket meanwhile: try again
+        try:
+            total = 0
+            for bucket in list(s3_backends[ACCOUNT]["aws"].buckets.values()):
+                total += sum(key.size for key in list(bucket.keys.values()))
+                for upload in list(bucket.multiparts.values()):
+                    total += sum(part.size for part in list(upload.parts.values()))
+            return total
+        except RuntimeError:  # "changed size during iteration"
+            continue
+    return total
 
 
 def _pattern_for_bucket(pattern: dict) -> dict:
@@ -396,23 +454,3 @@ def _matches(pattern: dict, value: object) -> bool:
         elif value.get(key) not in wanted:
             return False
     return True
-
-
-def _filtered_stream_pages(pattern: dict) -> Any:
-    """A patch of moto's GetRecords: the records the mapping's filter drops are dropped before
-    moto serialises its answer (each costs it about 6 ms: a big file's 16,000 archive items took
-    minutes), as Lambda filters before it invokes. A page's last record always stays (the
-    sandbox's own filter drops it), so a page is empty only at the end of the shard."""
-    from unittest import mock
-
-    from moto.dynamodbstreams.models import ShardIterator
-
-    real = ShardIterator.get
-
-    def get(self: Any, limit: int = 1000) -> dict:
-        answer = real(self, limit)
-        records = answer["Records"]
-        kept = [r for r in records[:-1] if _matches(pattern, r)] + records[-1:]
-        return {**answer, "Records": kept}
-
-    return mock.patch.object(ShardIterator, "get", get)
