@@ -305,8 +305,8 @@ class EmbeddedAWS:
         for shard_id, iterator in list(self._shard_iterators.items()):
             response = backend.get_records(iterator, 1000)
             self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
-            delivered = (stream_record(record, self.stream_arn) for record in response.get("Records", []))
-            records += [record for record in delivered if matches_filter(self._stream_filter, record)]
+            kept = (record for record in response.get("Records", []) if matches_filter(self._stream_filter, record))
+            records += [stream_record(record, self.stream_arn) for record in kept]
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
