@@ -383,15 +383,16 @@ class EmbeddedAWS:
         )
 
     def stored_objects(self) -> Iterator[tuple[str, memoryview]]:
-        """(key, its bytes) for every object in the bucket, in key order, as moto holds them: a
-        view of moto's own buffer where it keeps the object in memory (no copy), else a copy."""
+        """(key, a view of its bytes) for every object in the bucket, in key order, as moto holds
+        them (no copy where the sandbox stored them by sharing: `emulator_speed`, fix 7)."""
         from moto.s3.models import s3_backends
 
         bucket = s3_backends[ACCOUNT]["aws"].buckets[BUCKET]
         for name in sorted(bucket.keys.keys()):
             stored = bucket.keys[name]
             buffer = getattr(getattr(stored, "_value_buffer", None), "_file", None)
-            yield name, buffer.getbuffer() if isinstance(buffer, io.BytesIO) else memoryview(stored.value)
+            # getvalue(): the bytes themselves when the buffer was made over them, else one copy
+            yield name, memoryview(buffer.getvalue() if isinstance(buffer, io.BytesIO) else stored.value)
 
     def sent_emails(self) -> list[bytes]:
         """The raw MIME messages SES accepted, in order."""

@@ -194,4 +194,6 @@ def _joined_once(complete: Any) -> Any:
 def _view(key: Any) -> memoryview:
     """The bytes moto holds for `key`, without a copy when they are in memory."""
     buffer = getattr(getattr(key, "_value_buffer", None), "_file", None)
-    return buffer.getbuffer() if isinstance(buffer, io.BytesIO) else memoryview(key.value)
+    # getvalue(), not getbuffer(): a buffer made over bytes (fix 7) hands them over as they are,
+    # where a view of it would first copy them.
+    return memoryview(buffer.getvalue() if isinstance(buffer, io.BytesIO) else key.value)
