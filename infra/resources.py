@@ -27,7 +27,7 @@ API_HANDLER = "api_handler"
 # Each function's memory, MB: chosen by measurement (`python -m sandbox.power_tune`, the table
 # and the reasons in docs/cost.md). `infra.chalice_config` writes it into `.chalice/config.json`,
 # which `chalice deploy` and `chalice package` (the Terraform package) both read.
-FUNCTION_MEMORY_MB = {"ingest": 1280, "analyze": 1024, "notify": 256, "fetch": 256, API_HANDLER: 512}
+FUNCTION_MEMORY_MB = {"ingest": 2304, "analyze": 1769, "notify": 256, "fetch": 256, API_HANDLER: 512}
 _ROLE_NAME_MAX = 64  # IAM quotas (read 2026-12-04), as infra.roles says
 API_AUTH_MODES = ("iam", "api_key")
 
