@@ -31,6 +31,7 @@ SENDER = "reports@example.com"
 RECIPIENTS = ("analyst@example.com",)
 _LAMBDA_ASYNC_ATTEMPTS = 3  # one try and two retries, as Lambda does for asynchronous events
 _STREAM_ATTEMPTS = 4  # the sandbox's stand-in for the mapping's maximum_retry_attempts
+_STREAM_PAGE = 1000  # records a GetRecords call returns at most (DynamoDB Streams API Reference)
 _SANDBOX_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -291,24 +292,34 @@ class EmbeddedAWS:
         backend, where they already are in the stream's wire form: through GetRecords, moto's
         serializer walked every attribute of every image (the per-symbol items of a 200-symbol
         analysis: about 2.5 s of a 1,000,000-bar run) for botocore to parse them back."""
-        import datetime as dt
-
         from moto.dynamodbstreams.models import dynamodbstreams_backends
 
         backend = dynamodbstreams_backends[ACCOUNT][REGION]
         records = []
         for shard_id, iterator in list(self._shard_iterators.items()):
-            response = backend.get_records(iterator, 1000)
-            self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
-            for record in response.get("Records", []):
-                record = {**record, "eventSourceARN": self.stream_arn}
-                change = record["dynamodb"] = dict(record["dynamodb"])
-                created = change.get("ApproximateCreationDateTime")
-                if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
-                    change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
-                record = jsonable(record)
-                if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
-                    records.append(record)
+            while True:  # every page: a full one the filter emptied must not end the run as idle
+                response = backend.get_records(iterator, _STREAM_PAGE)
+                iterator = self._shard_iterators[shard_id] = response.get("NextShardIterator") or iterator
+                page = response.get("Records", [])
+                records += self._delivered(page)
+                if len(page) < _STREAM_PAGE:
+                    break
+        return records
+
+    def _delivered(self, page: list[dict]) -> list[dict]:
+        """A page of stream records as Lambda hands them over: JSON, the ones the filter lets through."""
+        import datetime as dt
+
+        records = []
+        for record in page:
+            record = {**record, "eventSourceARN": self.stream_arn}
+            change = record["dynamodb"] = dict(record["dynamodb"])
+            created = change.get("ApproximateCreationDateTime")
+            if isinstance(created, dt.datetime) and created.tzinfo is None:  # moto's naive UTC
+                change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
+            record = jsonable(record)
+            if _matches(self._stream_filter, record):  # Lambda drops the others before invoking
+                records.append(record)
         return records
 
     def _invoke(self, handler_name: str, event: dict) -> Delivery:
