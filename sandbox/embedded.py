@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sandbox import emulator_fidelity, emulator_speed
+from sandbox import emulator_fidelity, emulator_speed, lambda_limits
 from sandbox.lambda_limits import Invocation, LambdaLimitExceeded
 from sandbox.lambda_runtime import Delivery, LambdaContext, function_config, jsonable, matches
 
@@ -75,6 +75,7 @@ class EmbeddedAWS:
     enforce_limits: bool = True
     _mock: Any = None
     _speed: Any = None
+    _excluded: Any = None
     _fidelity: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
@@ -93,6 +94,8 @@ class EmbeddedAWS:
         self._mock.start()
         self._speed = emulator_speed.fast_big_objects()
         self._speed.__enter__()
+        self._excluded = lambda_limits.emulator_excluded()  # moto's own memory is not a handler's
+        self._excluded.__enter__()
         self._fidelity = emulator_fidelity.s3_notifications_as_on_aws()
         self._fidelity.__enter__()
         from chalicelib import aws
@@ -115,6 +118,7 @@ class EmbeddedAWS:
         from chalicelib.config import get_settings
 
         self._fidelity.__exit__(None, None, None)
+        self._excluded.__exit__(None, None, None)
         self._speed.__exit__(None, None, None)
         self._mock.stop()
         self._clients.clear()
