@@ -23,10 +23,18 @@ from chalicelib.storage import ObjectStore
 RECORD_PREFIX = "analyses/"
 _BATCH, _BATCH_ATTEMPTS = 25, 8  # BatchWriteItem's maximum items per call; tries per batch
 ANALYSIS_KIND = "analysis"  # the table may hold other items (e.g. email markers); streams check this
+NOTICE_KIND = "failure_notice"  # a failure notify emails too (a quarantined file)
+EMAILED_KINDS = (ANALYSIS_KIND, NOTICE_KIND)  # the items notify's stream mapping lets through
+NOTICE_PREFIX = "notice-"  # never a 32-hex analysis id
 
 
 def record_key(analysis_id: str) -> str:
     return f"{RECORD_PREFIX}{analysis_id}.json"
+
+
+def report_page_key(analysis_id: str) -> str:
+    """The report as emailed, as one HTML page (charts inline), kept by notify for the archive."""
+    return f"{RECORD_PREFIX}{analysis_id}.html"
 
 
 # What a DynamoDB number can be: nonzero magnitudes in [1e-130, 1e126), 38 significant digits.
@@ -207,3 +215,22 @@ class AnalysisStore:
             return item
         found = self._objects.read_json(item["record_key"])
         return found[0] if found else None
+
+
+def save_notice(dynamodb_client: Any, table: str, notice: dict) -> bool:
+    """Store a failure notice once (False: this file's notice is already stored); its INSERT on the
+    table's stream is what makes notify send it."""
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    try:
+        dynamodb_client.put_item(
+            TableName=table,
+            Item={k: serializer.serialize(v) for k, v in to_dynamo_value(dict(notice)).items()},
+            ConditionExpression="attribute_not_exists(analysis_id)",
+        )
+    except Exception as exc:
+        if is_conditional_check_failure(exc):
+            return False
+        raise
+    return True

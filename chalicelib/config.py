@@ -45,6 +45,9 @@ class Settings:
     marker_wait_seconds: float = 20.0
     sender: str = "reports@example.com"
     recipients: tuple[str, ...] = ("team@example.com",)
+    notice_to: str = "recipients"
+    operations_emails: tuple[str, ...] = ()
+    archive_url: str = ""
     momentum_period: int = MetricSettings.momentum_period
     metric_window: int = MetricSettings.window
     trend_threshold_pct: float = MetricSettings.trend_threshold_pct
@@ -106,6 +109,21 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
     ),
     "sender": ("SENDER_EMAIL", "verified SES identity the report is sent from"),
     "recipients": ("RECIPIENT_EMAILS", "comma-separated report recipients"),
+    "notice_to": (
+        "NOTICE_TO",
+        "who gets a failure notice (a quarantined file, a file with no valid bars, a fetch that fetched nothing): "
+        "`recipients`, `operations` or `both`",
+    ),
+    "operations_emails": (
+        "OPERATIONS_EMAILS",
+        "comma-separated operations addresses for failure notices (NOTICE_TO=operations or both); "
+        "empty: the report recipients",
+    ),
+    "archive_url": (
+        "ARCHIVE_URL",
+        "base URL of the report archive API (`https://…/api`); the email links each report and symbol to "
+        "its page there; empty: no links, the email stays self-contained",
+    ),
     "momentum_period": ("MOMENTUM_PERIOD", "bars back for momentum and momentum_pct"),
     "metric_window": ("METRIC_WINDOW", "bars in the slope, volatility and average-volume windows"),
     "trend_threshold_pct": ("TREND_THRESHOLD_PCT", "slope (% per bar) beyond which the trend is up/down"),
@@ -161,6 +179,22 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
 }
 
 
+NOTICE_TO = ("recipients", "operations", "both")
+_CHOICES = {"notice_to": NOTICE_TO}
+
+
+def notice_recipients(settings: Settings) -> tuple[str, ...]:
+    """Who gets a failure notice: the report's recipients, the operations addresses, or both (the
+    recipients when no operations address is set, so a notice always reaches someone)."""
+    operations = settings.operations_emails or settings.recipients
+    chosen = {
+        "recipients": settings.recipients,
+        "operations": operations,
+        "both": settings.recipients + operations,
+    }.get(settings.notice_to, settings.recipients)
+    return tuple(dict.fromkeys(chosen))
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build `Settings` from an environment mapping, raising `ConfigError` on a bad value."""
     defaults = Settings()
@@ -180,6 +214,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise ConfigError(f"{env_name}={raw!r} is not a valid {type(default).__name__}") from None
         if isinstance(value, (int, float)) and value <= 0:
             raise ConfigError(f"{env_name} must be positive, got {raw!r}")
+        if f.name in _CHOICES and value not in _CHOICES[f.name]:
+            raise ConfigError(f"{env_name} must be one of {', '.join(_CHOICES[f.name])}, got {raw!r}")
         values[f.name] = value
     return Settings(**values)
 

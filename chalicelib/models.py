@@ -84,3 +84,19 @@ IngestStatus = Literal["processed", "duplicate", "quarantined"]
 
 INGESTOR_SOURCE = "stock-insights.ingestor"
 INGESTOR_COMPLETED = "IngestorCompleted"
+
+
+class FailureNotice(TypedDict):
+    """A failure the readers must hear of (a quarantined file): an item of the analyses table,
+    `kind = "failure_notice"`, that notify emails like a report (the table's stream)."""
+
+    analysis_id: str  # `notice-<the analysis id the file would have had>`: one notice per file
+    kind: str
+    created_at: str
+    correlation_id: str
+    bucket: str
+    input_key: str  # the name as people see it
+    etag: str
+    reason: str  # the quarantine reason (`bad_json`, `too_large`, …)
+    message: str
+    quarantine_key: str | None  # where the file's copy is (None: not copied, too large)

@@ -156,6 +156,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             # Without ListBucket a missing marker reads as 403 instead of 404.
             allow("MissingKeysReadAsNotFound", ["s3:ListBucket"], bucket),
             allow("PublishIngestorCompleted", ["events:PutEvents"], arns["event_bus_arn"]),
+            # A quarantined file's failure notice, an item notify emails (conditional put: once).
+            allow("StoreFailureNotices", ["dynamodb:PutItem"], arns["table_arn"]),
         ],
         "analyze": [
             allow("ReadProcessedAndRejects", ["s3:GetObject"], [f"{bucket}/processed/bars/*", f"{bucket}/rejects/*"]),
@@ -168,6 +170,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ],
         "notify": [
             allow("ReadFullAnalyses", ["s3:GetObject"], f"{bucket}/analyses/*"),
+            # A big file's report as one page for the archive (chalicelib.notify.service._keep_page).
+            allow("KeepReportPages", ["s3:PutObject"], f"{bucket}/analyses/*.html"),
             allow("EmailMarkers", ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], arns["table_arn"]),
             allow(
                 "ReadAnalysesStream",
@@ -199,6 +203,8 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
             # The SecureString's key (AWS's aws/ssm or another): only when SSM asks, for SSM.
             allow("DecryptKeyThroughSsmOnly", ["kms:Decrypt"], fetch["kms_key_arn"], fetch["kms_via_ssm_condition"]),
             allow("WriteScheduledInputs", ["s3:PutObject"], f"{bucket}/{fetch['write_prefix']}*"),
+            # A run that cannot fetch at all (no API key) stores a failure notice for notify to send.
+            allow("StoreFailureNotices", ["dynamodb:PutItem"], arns["table_arn"]),
             *([allow("ReadSymbolList", *fetch["symbols_read"])] if fetch.get("symbols_read") else []),
         ]
     policies = {}

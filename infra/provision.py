@@ -352,6 +352,7 @@ class Bootstrap:
             "MaximumRetryAttempts": mapping_spec["maximum_retry_attempts"],
             "FunctionResponseTypes": mapping_spec["function_response_types"],
             "DestinationConfig": {"OnFailure": {"Destination": queue_arns[mapping_spec["on_failure_queue"]]}},
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps(mapping_spec["filter_pattern"], sort_keys=True)}]},
         }
         for mapping in mappings:
             if all(_same(mapping.get(k), v) for k, v in wanted.items()):

@@ -15,7 +15,8 @@ import argparse
 import re
 from typing import Any
 
-from chalicelib.config import Settings
+from chalicelib.analysis_store import EMAILED_KINDS
+from chalicelib.config import NOTICE_TO, Settings
 from infra.alarms import alarm_specs
 
 APP_NAME = "stock-insights"
@@ -26,7 +27,7 @@ API_HANDLER = "api_handler"
 # Each function's memory, MB: chosen by measurement (`python -m sandbox.power_tune`, the table
 # and the reasons in docs/cost.md). `infra.chalice_config` writes it into `.chalice/config.json`,
 # which `chalice deploy` and `chalice package` (the Terraform package) both read.
-FUNCTION_MEMORY_MB = {"ingest": 1280, "analyze": 1024, "notify": 256, "fetch": 256, API_HANDLER: 512}
+FUNCTION_MEMORY_MB = {"ingest": 2304, "analyze": 1769, "notify": 256, "fetch": 256, API_HANDLER: 512}
 _ROLE_NAME_MAX = 64  # IAM quotas (read 2026-12-04), as infra.roles says
 API_AUTH_MODES = ("iam", "api_key")
 
@@ -52,6 +53,12 @@ _APP_DEFAULTS = Settings()
 DEPLOY_SETTINGS: dict[str, Any] = {
     "sender_email": _APP_DEFAULTS.sender,  # the verified SES identity reports come from
     "recipient_emails": list(_APP_DEFAULTS.recipients),
+    # Failure notices (a quarantined file, no valid bars): `recipients`, `operations` or `both`.
+    "notice_to": _APP_DEFAULTS.notice_to,
+    "operations_emails": list(_APP_DEFAULTS.operations_emails),  # empty: notices go to the recipients
+    # The report archive's base URL (the API's `…/api`, or a custom domain): the email links to its
+    # pages. None: no links. Known once the API is deployed: state it, then deploy again.
+    "archive_url": None,
     "bucket_name": None,  # None: stock-insights-<stage>-data-<account>-<region>
     "alarm_email": None,  # None: nobody is subscribed to the alarm topic
     "insights_provider": _APP_DEFAULTS.insights_provider,
@@ -163,13 +170,19 @@ def check_settings(opts: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"monthly_budget_usd must be a number of USD (0: no budget), got {budget!r}")
     if opts["insights_provider"] not in INSIGHTS_PROVIDERS:
         raise ValueError(f"insights_provider must be one of {', '.join(INSIGHTS_PROVIDERS)}")
+    if opts["notice_to"] not in NOTICE_TO:
+        raise ValueError(f"notice_to must be one of {', '.join(NOTICE_TO)}")
+    opts["operations_emails"] = email_list(opts["operations_emails"] or [])
+    opts["archive_url"] = (opts["archive_url"] or "").strip() or None
+    if opts["archive_url"] is not None and not re.fullmatch(r'https://[^ "<>]+', opts["archive_url"]):
+        raise ValueError(f"archive_url {opts['archive_url']!r} must be an https:// URL")
     opts["recipient_emails"] = email_list(opts["recipient_emails"])
     if not opts["recipient_emails"]:
         raise ValueError("recipient_emails must name at least one address")
     for key in ("sender_email", "alarm_email"):
         if opts[key] == "":
             opts[key] = None
-    for address in [opts["sender_email"], opts["alarm_email"], *opts["recipient_emails"]]:
+    for address in [opts["sender_email"], opts["alarm_email"], *opts["recipient_emails"], *opts["operations_emails"]]:
         if address is not None and not _EMAIL.match(str(address)):
             raise ValueError(f"{address!r} is not an e-mail address")
     if opts["sender_email"] is None:
@@ -324,6 +337,12 @@ def resource_specs(
             "bisect_batch_on_function_error": True,
             "maximum_retry_attempts": opts["stream_maximum_retry_attempts"],
             "function_response_types": ["ReportBatchItemFailures"],
+            # Only analysis and failure-notice items wake notify: the archive's per-symbol readings and directory
+            # entries (thousands per big file) and the email markers are dropped by Lambda before
+            # any invocation. DynamoDB mappings filter on the record's `dynamodb` key only (Lambda
+            # developer guide, "Using event filtering with a DynamoDB event source", read
+            # 2026-12-05); notify itself still skips anything but an INSERT of those kinds.
+            "filter_pattern": {"dynamodb": {"NewImage": {"kind": {"S": list(EMAILED_KINDS)}}}},
         },
         "event_bus": opts["event_bus"],
         "email_identity": {"email": opts["sender_email"]},
@@ -347,6 +366,9 @@ def resource_specs(
             "TABLE_NAME": f"{prefix}-analyses",
             "SENDER_EMAIL": opts["sender_email"],
             "RECIPIENT_EMAILS": ",".join(opts["recipient_emails"]),
+            "NOTICE_TO": opts["notice_to"],
+            **({"OPERATIONS_EMAILS": ",".join(opts["operations_emails"])} if opts["operations_emails"] else {}),
+            **({"ARCHIVE_URL": opts["archive_url"]} if opts["archive_url"] else {}),
             "INSIGHTS_PROVIDER": opts["insights_provider"],
             "BEDROCK_MODEL_ID": opts["bedrock_model_id"],
             "STAGE": stage,

@@ -136,6 +136,7 @@ def wire_stream_mapping(tf: dict[str, Any], mapping: dict[str, Any], refs: dict[
         esm["function_response_types"] = list(mapping["function_response_types"])
         esm["bisect_batch_on_function_error"] = mapping["bisect_batch_on_function_error"]
         esm["maximum_retry_attempts"] = mapping["maximum_retry_attempts"]
+        esm["filter_criteria"] = {"filter": [{"pattern": json.dumps(mapping["filter_pattern"], sort_keys=True)}]}
         esm["destination_config"] = {"on_failure": {"destination_arn": refs["dlq_arns"][mapping["on_failure_queue"]]}}
         # Lambda checks the role can read the stream and write the destination when it creates
         # the mapping, so the mapping waits for the policies.

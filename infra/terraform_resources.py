@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.config import NOTICE_TO
 from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy
 from infra.resources import (
     BEDROCK_MODEL_ID,
@@ -62,6 +63,9 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
             "TABLE_NAME": "${aws_dynamodb_table.analyses.name}",
             "SENDER_EMAIL": "${var.sender_email}",
             "RECIPIENT_EMAILS": '${join(",", var.recipient_emails)}',
+            "NOTICE_TO": "${var.notice_to}",
+            "OPERATIONS_EMAILS": '${join(",", var.operations_emails)}',
+            "ARCHIVE_URL": "${var.archive_url}",
             "INSIGHTS_PROVIDER": "${var.insights_provider}",
             "BEDROCK_MODEL_ID": "${var.bedrock_model_id}",
             "STAGE": specs["stage"],
@@ -76,6 +80,7 @@ def terraform_variables() -> dict[str, Any]:
     defaults = {key: "" if value is None else value for key, value in DEPLOY_SETTINGS.items()}
     retention = ", ".join(map(str, LOG_RETENTION_DAYS))
     providers = ", ".join(json.dumps(p) for p in INSIGHTS_PROVIDERS)
+    notice_to = ", ".join(json.dumps(p) for p in NOTICE_TO)
     variables = {
         "sender_email": {
             "type": "string",
@@ -94,6 +99,33 @@ def terraform_variables() -> dict[str, Any]:
                     f'can(regex("{_EMAIL_RE}", a))])}}'
                 ),
                 "error_message": "recipient_emails must be a non-empty list of e-mail addresses.",
+            },
+        },
+        "notice_to": {
+            "type": "string",
+            "default": defaults["notice_to"],
+            "description": "Who gets failure notices: recipients, operations or both",
+            "validation": {
+                "condition": f"${{contains([{notice_to}], var.notice_to)}}",
+                "error_message": "notice_to must be recipients, operations or both.",
+            },
+        },
+        "operations_emails": {
+            "type": "list(string)",
+            "default": defaults["operations_emails"],
+            "description": "Operations addresses for failure notices; empty: the recipients",
+            "validation": {
+                "condition": f'${{alltrue([for a in var.operations_emails : can(regex("{_EMAIL_RE}", a))])}}',
+                "error_message": "operations_emails must be a list of e-mail addresses.",
+            },
+        },
+        "archive_url": {
+            "type": "string",
+            "default": defaults["archive_url"],
+            "description": "The report archive API's base URL (https://…/api); the email links to it. Empty: no links",
+            "validation": {
+                "condition": '${var.archive_url == "" || can(regex("^https://[^ \\"<>]+$", var.archive_url))}',
+                "error_message": "archive_url must be empty or an https:// URL.",
             },
         },
         "bucket_name": {

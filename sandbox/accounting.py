@@ -1,8 +1,8 @@
 """The chaos suite's accounting: what one scenario left behind, counted against what must hold.
 
 After each scenario: every input bar is in exactly one of processed/ and rejects/, or its file is
-in quarantine/; exactly one analysis per distinct input; at most one email per analysis and
-exactly one when the run completed (or, where at-least-once delivery cannot know, a surfaced
+in quarantine/; exactly one analysis per distinct input; at most one email per analysis (and per
+quarantined file's failure notice) and exactly one when the run completed (or, where at-least-once delivery cannot know, a surfaced
 EmailOutcomeUnknown); no marker still held; no event that ended in a DLQ.
 """
 
@@ -92,9 +92,14 @@ def account(env: EmbeddedAWS, scenario: Scenario, etags: list[str], injector: Fa
         distinct.setdefault((case.key, etag), case)
     from chalicelib.ingest.service import OutputKeys
 
+    notices = []  # a quarantined input's failure notice: emailed once, like an analysis
     for (key, etag), case in distinct.items():
         keys = OutputKeys.for_input(key, etag, "inputs/")  # where docs/formats.md says the outputs go
         quarantined = _exists(s3, keys.quarantine_error)
+        if quarantined:
+            from sandbox.runner import notice_id
+
+            notices.append(notice_id(key, etag))
         processed = _line_count(s3, keys.processed)
         rules = _reject_rules(s3, keys.rejects)
         rules.pop("symbol_error", None)
@@ -119,8 +124,7 @@ def account(env: EmbeddedAWS, scenario: Scenario, etags: list[str], injector: Fa
     sent = Counter(_analysis_of(raw) for raw in env.sent_emails())
     outcome.duplicate_emails = sum(n - 1 for n in sent.values() if n > 1)
     markers = _email_markers(env)
-    for analysis in analyses:
-        analysis_id = analysis["analysis_id"]
+    for analysis_id in [a["analysis_id"] for a in analyses] + notices:
         state = markers.get(analysis_id, {}).get("state")
         if state == "unknown":
             outcome.unknown_emails += 1

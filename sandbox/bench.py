@@ -34,14 +34,13 @@ from sandbox.bench_csv import CSV_CONTENDERS
 from sandbox.bench_deploy import DEPLOY_CONTENDERS, ensure_package, report_deploy
 from sandbox.bench_ingest import (
     INGEST_CONTENDERS,
-    SANDBOX_CONTENDERS,
     _ingest_setup,
     _ingest_summary,
     ensure_input,
     generate_input,
     report_ingest,
-    report_sandbox,
 )
+from sandbox.bench_sandbox import SANDBOX_CONTENDERS, report_sandbox
 
 # --------------------------------------------------------------------------------------------
 # The memory cases: ingest's peak RSS on reject-heavy files (sandbox/bench_memory.py) and on big
@@ -87,7 +86,7 @@ def measure(case: str, contenders: tuple[Contender, ...], path: Path, repeat: in
     runs: dict[str, list[dict]] = {c.key: [] for c in contenders}
     for attempt in range(1, repeat + 1):
         for contender in contenders:
-            run = spawn(case, contender.key, path)
+            run = spawn_process(contender, path) if contender.process else spawn(case, contender.key, path)
             runs[contender.key].append(run)
             print(
                 f"  [{case}] run {attempt}/{repeat} {contender.label:<18} {run['seconds']:8.3f} s "
@@ -119,6 +118,32 @@ def _child_environment() -> dict[str, str]:
     set it) and `make demo`'s `pip --no-compile`, every run compiled moto, boto3 and the app from
     source (1.27 s of a 5.75 s `sandbox run` here), which no user's second run pays."""
     return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def spawn_process(contender: Contender, path: Path) -> dict:
+    """Run a whole-process contender once: wall time from its spawn to its exit, peak RSS from wait4."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch, tempfile.TemporaryFile() as errors:
+        command = contender.process(path, Path(scratch))
+        started = time.perf_counter()
+        child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, env=_child_environment())
+        stdout = child.stdout.read().decode()
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        child.stdout.close()
+        if child.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed ({child.returncode}): {errors.read().decode()[-2000:]}")
+    peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20
+    return {
+        "seconds": seconds,
+        "peak_rss_mib": peak,
+        "ready_rss_mib": 0.0,
+        "vm_hwm_mib": None,
+        "summary": contender.summary(stdout),
+    }
 
 
 def spawn(case: str, key: str, path: Path, profile: bool = False) -> dict:

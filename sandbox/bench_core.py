@@ -23,6 +23,9 @@ class Contender:
     setup: Callable[[], Callable[[bytes], Any]]
     summary: Callable[[Any], dict]  # untimed: counts (and checks) from the work's result
     gc_off: bool = False  # gc.disable() … gc.enable() around the work, inside the timing
+    # A program timed as a whole process instead, from its spawn to its exit: (input, scratch
+    # folder) -> its command; `summary` then gets its stdout.
+    process: Callable[[Path, Path], list[str]] | None = None
 
 
 @dataclass(frozen=True)

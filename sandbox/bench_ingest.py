@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from sandbox.bench_core import _INPUT, OUT_DIR, ROOT, Contender, print_table, ratios
+from sandbox.bench_core import OUT_DIR, ROOT, Contender, print_table, ratios
 
 # --------------------------------------------------------------------------------------------
 # The ingest case: input file
@@ -353,61 +353,3 @@ def report_ingest(args: argparse.Namespace, facts: dict, rows: list[dict]) -> di
         f"baseline verdicts and processed lines identical to ingest: {'yes' if checks['baseline_matches_ingest'] else 'NO'}"
     )
     return {"input": facts, "contenders": rows, "ratios": ratios(rows, TARGETS), "checks": checks}
-
-
-# --------------------------------------------------------------------------------------------
-# The sandbox case: `sandbox run` on the ingest case's 1,000,000-bar file, end to end
-# --------------------------------------------------------------------------------------------
-
-
-def _sandbox_setup() -> Callable[[bytes], Any]:
-    """What `python -m sandbox run FILE` does once the interpreter is up: imports, the embedded
-    account, upload, ingest, analyze, the email, and the copies in the output folder."""
-    import contextlib
-    import shutil
-    import tempfile
-
-    def run(_raw: bytes) -> dict:
-        from sandbox.runner import run_files
-
-        out = Path(tempfile.mkdtemp(prefix="bench-sandbox-"))
-        try:
-            # The handlers' JSON logs go to a file, as `sandbox run` sends them to sandbox.log.
-            with open(out / "sandbox.log", "w") as log, contextlib.redirect_stdout(log):
-                return run_files([str(_INPUT["path"])], out)
-        finally:
-            shutil.rmtree(out, ignore_errors=True)
-
-    return run
-
-
-def _sandbox_summary(report: dict) -> dict:
-    [entry] = report["files"]
-    return {
-        "status": entry["status"],
-        "records": entry["records"],
-        "analyses": len(report["analyses"]),
-        "emails": len(report["emails"]),
-        "failures": report["failures"],
-    }
-
-
-SANDBOX_CONTENDERS = (
-    Contender("plain-floor-gcoff", "plain floor (gc off)", "floor", _plain_floor_setup, _floor_summary, gc_off=True),
-    Contender("sandbox-run", "sandbox run", "sandbox", _sandbox_setup, _sandbox_summary),
-)
-SANDBOX_TARGETS = (("sandbox run / plain floor time", "sandbox", "floor", "seconds", "<=", 3.0),)
-
-
-def report_sandbox(args: argparse.Namespace, facts: dict, rows: list[dict]) -> dict:
-    by_key = {row["key"]: row for row in rows}
-    run = by_key["sandbox-run"]["summary"]
-    assert run["status"] == "processed" and run["records"]["input"] == facts["bars"], run
-    assert run["emails"] == 1 and not run["failures"], run
-    print()
-    print(
-        f"sandbox: `sandbox run` on the ingest case's file ({facts['bars']:,} bars, {facts['bytes'] / 2**20:.1f} MiB), "
-        f"from imports to the report and the output folder's copies; best of {args.repeat}"
-    )
-    print_table(rows)
-    return {"input": facts, "contenders": rows, "ratios": ratios(rows, SANDBOX_TARGETS)}

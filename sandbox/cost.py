@@ -66,10 +66,27 @@ DEFAULT_MEASUREMENT = Path(__file__).parent / "measurements" / "workload-default
 
 
 @click.command()
-@click.option("--symbols", "symbol_count", default=50, show_default=True, type=click.IntRange(min=1))
-@click.option("--bars-per-symbol", default=30, show_default=True, type=click.IntRange(min=1))
-@click.option("--runs-per-day", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--recipients", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--symbols",
+    "symbol_count",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Symbols in each file of the workload.",
+)
+@click.option(
+    "--bars-per-symbol", default=30, show_default=True, type=click.IntRange(min=1), help="Bars per symbol in each file."
+)
+@click.option(
+    "--runs-per-day",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Files uploaded or fetched a day (a run, one report each).",
+)
+@click.option(
+    "--recipients", default=3, show_default=True, type=click.IntRange(min=1), help="Addresses each report goes to."
+)
 @click.option("--page-views", default=20, show_default=True, type=click.IntRange(min=0), help="Archive pages a day.")
 @click.option("--retention-days", default=30, show_default=True, type=click.IntRange(min=1), help="Log retention.")
 @click.option("--months", default=12, show_default=True, type=click.IntRange(min=1), help="Age of the stored data.")

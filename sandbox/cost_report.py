@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 from sandbox.bill import MODES, Bill, Deployment, Measured
-from sandbox.prices import READ, REGION
+from sandbox.prices import PRICES, READ, REGION
 
 DEPLOYED_FUNCTIONS = ("ingest", "analyze", "notify", "api_handler")
 # A bill quoted in docs/cost.md: the command's arguments, then its output in a text block.
@@ -48,7 +49,8 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
     out = [
         f"Monthly AWS bill, {REGION} list prices read {READ} (sandbox/prices.py), {w.days_per_month}-day month",
         f"  workload: {w.symbols} symbols x {w.bars_per_symbol} bars a file, {w.runs_per_day} files a day "
-        f"({w.runs:,} runs), {w.recipients} recipients, {w.page_views_per_day} archive page views a day, "
+        f"({w.runs:,} runs), {w.recipients} recipient{'' if w.recipients == 1 else 's'}, "
+        f"{w.page_views_per_day} archive page views a day, "
         f"logs kept {w.retention_days} days, storage after {w.months} months",
         f"  measured: {source} ({measured.file_bytes:,}-byte file)",
         "  memory:   " + ", ".join(f"{fn} {mb:,} MB" for fn, mb in sorted(deployment.memory_mb.items())),
@@ -74,6 +76,11 @@ def bill_text(bill: Bill, measured: Measured, deployment: Deployment, source: st
         "S3 requests and bytes, DynamoDB units from item sizes, events, emails, log bytes, EMF metrics, "
         "input tokens. assumed: output tokens, Bedrock latency, KMS requests, Lambda's own log lines, "
         "no failures (DLQs, alarm notifications). deployed: counted from infra.resources."
+    )
+    checked = Counter(price.checked.split(":")[0] for price in PRICES.values())
+    out.append(
+        f"  prices: {checked['page']} read on AWS pages, {checked['copy']} on dated copies of them, "
+        f"{checked['not re-read']} not re-read (each named in sandbox/prices.py)"
     )
     return "\n".join(out)
 

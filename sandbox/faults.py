@@ -138,6 +138,10 @@ class FaultInjector:
         for method in ("get", "put", "put_if_absent", "replace_if_match", "delete", "copy", "head_size"):
             real = getattr(storage.ObjectStore, method)
             patches.append(mock.patch.object(storage.ObjectStore, method, self._s3_wrapper(method, real)))
+        # An object written in parts (storage.PartWriter) appears when it is closed: that is its put.
+        patches.append(
+            mock.patch.object(storage.PartWriter, "close", self._part_writer_close(storage.PartWriter.close))
+        )
         patches.append(self._patch_method(EventPublisher, "publish", "ingest.publish"))
         patches.append(self._patch_method(AnalysisStore, "exists", "analyze.exists"))
         patches.append(self._patch_method(AnalysisStore, "save", "analyze.save"))
@@ -169,6 +173,15 @@ class FaultInjector:
         def wrapper(store: Any, key: str, *args: Any, **kwargs: Any) -> Any:
             keys = [key] + [a for a in args[:1] if method == "copy"]  # copy(source, dest)
             return injector.step(_s3_step(method, key), lambda: _s3_call(real, keys, store, key, *args, **kwargs))
+
+        return wrapper
+
+    def _part_writer_close(self, real: Callable) -> Callable:
+        injector = self
+
+        @functools.wraps(real)
+        def wrapper(writer: Any) -> Any:
+            return injector.step(_s3_step("put", writer.key), lambda: _s3_call(real, [writer.key], writer))
 
         return wrapper
 

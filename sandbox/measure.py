@@ -160,7 +160,7 @@ def tally(calls: list[tuple[str, str, dict, Any]]) -> dict[str, Any]:
                 found["s3_writes"] += 1
             elif operation in ("GetObject", "HeadObject"):
                 found["s3_reads"] += 1
-            if operation == "PutObject":
+            if operation in ("PutObject", "UploadPart"):
                 prefix = _prefix(params["Key"])
                 found["s3_bytes"][prefix] = found["s3_bytes"].get(prefix, 0) + params.get(
                     "_body_bytes", _body_size(params.get("Body"))

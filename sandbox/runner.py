@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ from sandbox import outputs
 from sandbox.embedded import BUCKET, EmbeddedAWS
 
 _NOT_MIRRORED = "inputs/"
-_COPY_PIECE = 1 << 20  # the user's own uploads; everything the pipeline wrote is copied
 
 
 def run_files(
@@ -39,6 +37,7 @@ def run_files(
                 entry = _file_entry(str(path), key, etag, deliveries)
                 report["files"].append(entry)
                 inputs.update(analysed_inputs(deliveries))
+                inputs.setdefault(notice_id(key, etag), key)  # a quarantined file's failure notice
                 analyses = _analyses(env, deliveries, out_dir)
                 written += [Path(item["path"]) for item in analyses]
                 report["analyses"] += analyses
@@ -62,6 +61,14 @@ def analysed_inputs(deliveries: list) -> dict[str, str]:
             detail = delivery.event.get("detail") or {}
             found[result["analysis_id"]] = str(detail.get("object_key") or detail.get("input_key") or "")
     return found
+
+
+def notice_id(key: str, etag: str) -> str:
+    """The id of the failure notice ingest stores for a quarantined file."""
+    from chalicelib.analysis_store import NOTICE_PREFIX
+    from chalicelib.analyze.record import analysis_id_for
+
+    return NOTICE_PREFIX + analysis_id_for(BUCKET, key, etag)
 
 
 class BedrockSetupError(Exception):
@@ -171,16 +178,15 @@ def _emails(env: EmbeddedAWS, out_dir: Path, inputs: dict[str, str] | None = Non
 def _mirror_outputs(env: EmbeddedAWS, target: Path) -> list[Path]:
     """Copy what the pipeline wrote to the bucket (all but the uploads under `inputs/`: outputs,
     markers, quarantine, analyses) into the output folder, so it can be read locally; returns the
-    files written."""
-    s3 = env.client("s3")
+    files written. Each object is written straight from the bytes moto holds (no GetObject: that
+    made two more copies of the 150 MiB processed file of a million bars, 0.3 s)."""
     written = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
-        for item in page.get("Contents", []):
-            if item["Key"].startswith(_NOT_MIRRORED):
-                continue
-            local = target / item["Key"]
-            local.parent.mkdir(parents=True, exist_ok=True)
-            with local.open("wb") as copy:  # in pieces: no second copy of a big object in memory
-                shutil.copyfileobj(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"], copy, _COPY_PIECE)
-            written.append(local)
+    for key, data in env.stored_objects():
+        if key.startswith(_NOT_MIRRORED):
+            continue
+        local = target / key
+        local.parent.mkdir(parents=True, exist_ok=True)
+        with local.open("wb") as copy, data as view:
+            copy.write(view)
+        written.append(local)
     return written

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import signal
 import sys
 import threading
@@ -134,6 +135,7 @@ def _http_log(path: Path):
 
 def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.Event, console: Any) -> None:
     """Until `stop` is set: the endpoint on host:port, and every pending event delivered."""
+    from chalicelib.config import get_settings
     from sandbox.embedded import EmbeddedAWS
     from sandbox.runner import _analyses, _emails
 
@@ -143,6 +145,9 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
     with _atomic_embedded_requests(), EmbeddedAWS() as env:
         server, thread = _start_http(host, port)
         api, api_thread = _start_api(env.app_module.app, host, api_port)
+        # The emails link to this archive, as a deployed stage's do to its API (ARCHIVE_URL).
+        os.environ["ARCHIVE_URL"] = f"http://{host}:{api.server.server_address[1]}"
+        get_settings.cache_clear()
         endpoint = f"http://{host}:{server.server_port}"
         for line in banner(endpoint, f"http://{host}:{api.server.server_address[1]}/", out):
             say(line)
@@ -165,6 +170,8 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
             for running, running_thread in ((api, api_thread), (server, thread)):
                 running.shutdown()
                 running_thread.join(timeout=10)
+            os.environ.pop("ARCHIVE_URL", None)
+            get_settings.cache_clear()
             say("stopped")
 
 
@@ -182,6 +189,11 @@ class Story:
         if delivery.error:
             return [f"{delivery.handler:<8} FAILED after {delivery.attempts} attempt(s): {delivery.error}"]
         if delivery.handler == "ingest":
+            from sandbox.runner import notice_id
+
+            for entry in result.get("files", []):
+                if entry.get("status") == "quarantined":  # its failure notice is named after it
+                    self.inputs[notice_id(str(entry.get("key")), str(entry.get("etag")))] = str(entry.get("key"))
             return [f"ingest   {entry.get('key')}: {_ingested(entry)}" for entry in result.get("files", [])]
         if delivery.handler == "analyze":
             detail = delivery.event.get("detail") or {}

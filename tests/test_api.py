@@ -177,6 +177,25 @@ def test_a_report_is_the_email_with_its_charts_inline_and_links_around_it(client
     assert "cid:" not in html and html.count('src="data:image/png;base64,') == len(records[day]["symbols"])
 
 
+def test_a_big_files_report_page_is_the_page_notify_kept(client, archive):
+    """Day 3 is a summary item: with its page in S3 (notify keeps it), the record is not read."""
+    from chalicelib.analysis_store import report_page_key
+
+    records, s3, _ = archive
+    kept = "<!DOCTYPE html><html><body><p>the email as sent</p></body></html>"
+    s3.put_object(Bucket=BUCKET, Key=report_page_key(records[3]["analysis_id"]), Body=kept.encode())
+    reads = []
+    from chalicelib import aws
+
+    aws.client("s3").meta.events.register(
+        "before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"]), unique_id="kept-page"
+    )
+    status, html = _get(client, f"/reports/{records[3]['analysis_id']}")
+    assert status == 200 and "<p>the email as sent</p>" in html and 'href="../"' in html
+    assert f'href="{records[2]["analysis_id"]}"' in html and f'href="{records[4]["analysis_id"]}"' in html
+    assert reads == [report_page_key(records[3]["analysis_id"])]  # not analyses/<id>.json
+
+
 def test_the_oldest_and_newest_reports_link_one_way(client, archive):
     records, _, _ = archive
     newest = _get(client, f"/reports/{records[5]['analysis_id']}")[1]

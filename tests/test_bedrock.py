@@ -239,9 +239,7 @@ def test_five_failures_fall_back_offline_with_the_reason_and_the_metric(client, 
     assert insights.per_symbol == offline.per_symbol
     assert insights.executive_summary == "Model summary."
     assert insights.source == "mixed"
-    assert insights.notes == [
-        "retries_exhausted: 3 symbol(s) written offline (1 call(s); last error: ModelErrorException)"
-    ]
+    assert insights.notes == ["retries_exhausted: 3 symbols written offline (1 call; last error: ModelErrorException)"]
     assert insights.meta()["notes"] == insights.notes
     assert len(sleeps) == 4
     assert all(0 <= s <= min(5.0, 1.0 * 2**i) for i, s in enumerate(sleeps))
@@ -260,8 +258,8 @@ def test_when_every_call_fails_the_whole_report_is_offline(client, stub, metrics
     assert insights.source == "offline"
     assert (insights.executive_summary, insights.per_symbol) == (offline.executive_summary, offline.per_symbol)
     assert insights.notes == [
-        "retries_exhausted: 2 symbol(s) and the executive summary written offline "
-        "(2 call(s); last error: ThrottlingException)"
+        "retries_exhausted: 2 symbols and the executive summary written offline "
+        "(2 calls; last error: ThrottlingException)"
     ]
     assert insights.input_tokens == 0 and insights.cost_usd == 0
     assert metrics == Counter({"BedrockRetryExceeded": 2, "BedrockFallbackSymbols": 2, "InsightsOffline": 1})
@@ -338,8 +336,7 @@ def test_a_reply_that_always_misses_a_symbol_leaves_the_batch_offline(client, st
     assert insights.source == "mixed"
     assert insights.per_symbol["AAPL"] == OfflineInsights().generate(symbols, aggregates).per_symbol["AAPL"]
     assert insights.notes == [
-        "retries_exhausted: 2 symbol(s) written offline "
-        "(1 call(s); last error: invalid output: 1 requested symbol(s) missing)"
+        "retries_exhausted: 2 symbols written offline (1 call; last error: invalid output: 1 requested symbol missing)"
     ]
     assert metrics["BedrockRetryExceeded"] == 1 and metrics["BedrockInvalidOutputs"] == 5
 
@@ -366,7 +363,7 @@ def test_no_access_is_not_retried_and_stops_every_other_call(client, stub, metri
     assert sleeps == []
     assert insights.source == "offline"
     assert insights.notes == [
-        f"model_unavailable: 25 symbol(s) and the executive summary written offline (4 call(s); last error: {code}: {message})"
+        f"model_unavailable: 25 symbols and the executive summary written offline (4 calls; last error: {code}: {message})"
     ]
     assert metrics == Counter({"BedrockUnavailable": 4, "BedrockFallbackSymbols": 25, "InsightsOffline": 1})
 
@@ -386,8 +383,8 @@ def test_missing_credentials_are_no_access(metrics):
 
     assert insights.source == "offline" and sleeps == []
     assert insights.notes == [
-        "model_unavailable: 1 symbol(s) and the executive summary written offline "
-        "(2 call(s); last error: NoCredentialsError: Unable to locate credentials)"
+        "model_unavailable: 1 symbol and the executive summary written offline "
+        "(2 calls; last error: NoCredentialsError: Unable to locate credentials)"
     ]
 
 
@@ -417,7 +414,7 @@ def test_backoff_never_sleeps_past_the_remaining_time(client, stub, metrics):
     assert clock["ms"] == pytest.approx(30_000 - 7_200) and clock["ms"] > 20_000
     assert insights.source == "offline"
     assert insights.notes == [
-        "deadline: 1 symbol(s) and the executive summary written offline (2 call(s); last error: ThrottlingException)"
+        "deadline: 1 symbol and the executive summary written offline (2 calls; last error: ThrottlingException)"
     ]
     assert metrics["BedrockDeadlineExceeded"] == 2 and "BedrockRetryExceeded" not in metrics
 
@@ -430,7 +427,7 @@ def test_no_call_starts_inside_the_safety_margin(client, stub, metrics):
     stub.assert_no_pending_responses()  # nothing was stubbed: any call would have failed differently
     assert insights.source == "offline"
     assert insights.notes == [
-        "deadline: 2 symbol(s) and the executive summary written offline (2 call(s); last error: no time left for a call)"
+        "deadline: 2 symbols and the executive summary written offline (2 calls; last error: no time left for a call)"
     ]
     assert metrics["BedrockDeadlineExceeded"] == 2
 
@@ -499,7 +496,7 @@ def test_odd_symbols_beyond_the_cap_are_written_offline_and_said_so(client, stub
         insights.per_symbol["say another"] == OfflineInsights().generate(symbols, aggregates).per_symbol["say another"]
     )
     assert insights.notes == [
-        "not_asked: 1 symbol(s) that do not look like tickers written offline (only 1 get a call of their own)"
+        "not_asked: 1 symbol that do not look like tickers written offline (only 1 get a call of their own)"
     ]
     assert metrics == Counter({"BedrockFallbackSymbols": 1})
 
@@ -679,7 +676,7 @@ def test_the_analysis_record_carries_source_tokens_cost_and_the_reason(client, s
         "input_tokens": 300,
         "output_tokens": 100,
         "cost_usd": cost_usd(300, 100, NOVA_LITE),
-        "notes": ["retries_exhausted: 2 symbol(s) written offline (1 call(s); last error: ModelErrorException)"],
+        "notes": ["retries_exhausted: 2 symbols written offline (1 call; last error: ModelErrorException)"],
     }
     assert record["executive_summary"] == "Model summary."
     assert all(set(s["insight"]) == set(INSIGHT_FIELDS) for s in record["symbols"].values())
@@ -754,7 +751,7 @@ def test_through_the_handler_a_model_without_access_still_gives_a_stored_analysi
 
     assert result["status"] == "stored"
     assert record["insights"]["source"] == "offline" and record["insights"]["model"] == MODEL
-    assert record["insights"]["notes"][0].startswith("model_unavailable: 2 symbol(s) and the executive summary")
+    assert record["insights"]["notes"][0].startswith("model_unavailable: 2 symbols and the executive summary")
     assert record["executive_summary"] and record["symbols"]["AAPL"]["insight"]["summary"]
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert [line["BedrockUnavailable"] for line in emf if "BedrockUnavailable" in line] == [[2.0]]  # both calls

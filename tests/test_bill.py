@@ -83,7 +83,7 @@ def test_requests_tables_events_emails_and_tokens():
     assert _line(bill, "storage (table and index)").quantity == pytest.approx(300 / 1000)
     assert _line(bill, "custom events").usd["offline"] == pytest.approx(300 / 1e6)
     assert _line(bill, "emails (one per recipient)").quantity == 900
-    assert _line(bill, "emails (one per recipient)").usd["offline"] == pytest.approx(0.09)
+    assert _line(bill, "emails (one per recipient)").usd["offline"] == pytest.approx(900 * 0.16 / 1000)
     tokens_in, tokens_out = (
         _line(bill, "Nova Lite input tokens (1,000s)"),
         _line(bill, "Nova Lite output tokens (1,000s)"),
@@ -119,10 +119,11 @@ def test_the_total_is_the_sum_of_the_lines_in_each_mode():
     )
 
 
-def test_every_price_names_its_unit_and_source():
+def test_every_price_names_its_unit_source_and_how_it_was_checked():
     for key, price in PRICES.items():
         assert price.unit and price.source.startswith("https://"), key
         assert price.usd >= 0 and price.per > 0, key
+        assert price.checked.startswith(("page", "copy: ")) or price.checked == "not re-read", key
 
 
 def test_the_scheduled_fetch_waits_a_minute_between_requests_each_weekday():

@@ -285,6 +285,11 @@ def test_wire_attaches_dead_letter_queues_and_stream_mapping_settings(moto_serve
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True and mapping["MaximumRetryAttempts"] == 5
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"].endswith(":stock-insights-dev-notify-dlq")
+    # Only analyses and failure notices wake notify (not the archive's readings, directory entries, markers).
+    [stream_filter] = mapping["FilterCriteria"]["Filters"]
+    assert json.loads(stream_filter["Pattern"]) == {
+        "dynamodb": {"NewImage": {"kind": {"S": ["analysis", "failure_notice"]}}}
+    }
 
 
 def test_a_notification_that_would_clash_with_chalices_stops_the_bootstrap(moto_server, tmp_path):

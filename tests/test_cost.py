@@ -142,3 +142,26 @@ def test_the_cost_command_accepts_an_inference_profile_and_refuses_an_unknown_mo
     unknown = CliRunner().invoke(cost, ["--model", "acme.oracle-v1", "--bedrock-only"])
     assert unknown.exit_code == 2 and "no list price" in unknown.output
     assert math.isclose(prices_for("us.anthropic.claude-3-haiku-20240307-v1:0").input_per_1k, 0.00025)
+
+
+def test_the_cost_command_measures_a_workload_saves_it_and_prices_it_again(tmp_path):
+    from sandbox.cost import cost
+    from sandbox.measure import load
+
+    saved = tmp_path / "measured.json"
+    args = ["--symbols", "3", "--bars-per-symbol", "40", "--runs-per-day", "2", "--recipients", "1"]
+    fresh = CliRunner().invoke(cost, [*args, "--save-measurement", str(saved)])
+
+    assert fresh.exit_code == 0, fresh.output
+    workload, measured = load(saved)
+    assert workload == {"symbols": 3, "bars_per_symbol": 40} and measured.functions["ingest"].invocations == 1
+    assert "3 symbols x 40 bars a file, 2 files a day (60 runs), 1 recipient," in fresh.output
+    for service in ("Lambda", "S3", "DynamoDB", "EventBridge", "SES", "KMS", "API Gateway", "CloudWatch", "Bedrock"):
+        assert f"\n  {service}" in fresh.output, service
+    again = CliRunner().invoke(cost, [*args[4:], "--measured", str(saved)])
+    assert again.exit_code == 0, again.output
+
+    def bill(output):
+        return output.split("  service", 1)[1].split("Bedrock insights:")[0]
+
+    assert bill(again.output) == bill(fresh.output)

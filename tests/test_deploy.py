@@ -48,7 +48,7 @@ API_KEY = "td-live-key-5f0e1d2c3b4a"  # what a deployer keeps in TD_API_KEY; mus
 STAGE = "dev"
 PREFIX = f"stock-insights-{STAGE}"
 ALL_FUNCTIONS = (*FUNCTIONS, "fetch")  # each with its dead-letter queue
-API_ROUTES = ("/", "/reports", "/reports/{report_id}", "/symbols/{symbol}")
+API_ROUTES = ("/", "/reports", "/reports/{report_id}", "/symbols", "/symbols/{symbol}")
 
 
 # --- the emulator and the commands a user runs -------------------------------------------------

@@ -117,3 +117,11 @@ def test_the_link_checker_sees_a_broken_link_and_a_missing_heading(tmp_path):
     assert anchors(page) == {"top", "a-b-c-d"}
     assert relative_links(page) == ["page.md#a-b-c-d", "#top", "gone.md"]
     assert slug("3a. `chalice deploy`") == "3a-chalice-deploy"
+
+
+def test_the_readme_is_a_short_map_to_every_page_under_docs():
+    readme = (REPO / "README.md").read_text()
+    linked = {link.partition("#")[0] for link in relative_links(REPO / "README.md")}
+    pages = {f"docs/{page.name}" for page in (REPO / "docs").glob("*.md")}
+    assert pages - linked == set(), "pages the README does not link"
+    assert len(readme.splitlines()) <= 80  # a screen or two; the topics live under docs/

@@ -265,3 +265,32 @@ def test_the_schedule_exists_only_where_symbols_are_configured(symbols, expected
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == repr(expected)
+
+
+def test_a_run_that_cannot_fetch_at_all_leaves_a_failure_notice(aws_env, monkeypatch):
+    from moto import mock_aws
+
+    from chalicelib.analysis_store import from_dynamo_value
+    from chalicelib.fetch import service
+    from chalicelib.notify.notice import notice_from_quarantine, render_notice
+    from infra.resources import resource_specs, table_definition
+
+    monkeypatch.setenv("FETCH_SYMBOLS", "AAPL")
+    monkeypatch.setenv("TWELVEDATA_API_KEY_PARAMETER", "/stock-insights/test/twelvedata-api-key")
+    event = {"time": "2026-11-27T21:30:00Z", "detail-type": "Scheduled Event", "source": "aws.events"}
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(**table_definition({**resource_specs()["table"], "name": aws_env["TABLE_NAME"]}))
+        for _ in range(2):  # the invocation and Lambda's retry
+            with pytest.raises(RuntimeError, match="no Twelve Data API key"):
+                service.handle_schedule(event)
+        items = ddb.scan(TableName=aws_env["TABLE_NAME"])["Items"]
+    from boto3.dynamodb.types import TypeDeserializer
+
+    [notice] = [from_dynamo_value({k: TypeDeserializer().deserialize(v) for k, v in i.items()}) for i in items]
+    assert notice["kind"] == "failure_notice" and notice["reason"] == "fetch_failed"
+    report = render_notice(notice_from_quarantine(notice))
+    assert report.subject == "Stock Insights · Data failed: the scheduled fetch could not run · 2130Z-1day.json"
+    text = " ".join(report.text.split())
+    assert "put it in the SecureString parameter /stock-insights/test/twelvedata-api-key" in text
+    assert "No symbol was fetched" in text

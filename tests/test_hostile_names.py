@@ -204,3 +204,18 @@ def test_a_spike_over_zero_volume_and_extreme_prices_through_the_handlers(pipeli
     assert "ZERO" in record["aggregates"]["anomaly_symbols"]
     assert huge["volatility_pct"] is not None and huge["volatility_pct"] > 1e250
     _assert_only_our_headers(raw)
+
+
+def test_an_exchange_time_zone_from_the_file_stays_text_in_the_subject(pipeline):
+    # The session's time zone comes from the file's meta: data, like a symbol.
+    zone = "=?utf-8?q?=0D=0ABcc:_x@evil.io?="
+    series = _series("AAPL", [10.0, 10.5, 11.0, 12.0])
+    for i, bar in enumerate(reversed(series["values"])):
+        bar["datetime"] = f"2026-01-05 1{i}:30:00"
+    series["meta"] = {**series["meta"], "interval": "1h", "exchange_timezone": zone}
+    _, (raw,), (record,) = pipeline({"intraday.json": orjson.dumps(series)})
+
+    assert record["exchange_timezones"] == {"AAPL": zone}
+    message = _assert_only_our_headers(raw)
+    assert message["Bcc"] is None
+    assert message["Subject"].startswith(f"Stock Insights · Mon 5 Jan 2026 13:30 {zone} · ")

@@ -9,6 +9,8 @@ below check those ARNs name this stage's resources.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import functools
 import json
 import tempfile
@@ -78,7 +80,10 @@ def test_each_function_gets_only_its_own_services(stage):
         for fn in FUNCTIONS
     }
     common = {"logs", "sqs", "kms", "xray"}
-    assert services["ingest"] == common | {"s3", "events"}
+    assert services["ingest"] == common | {"s3", "events", "dynamodb"}
+    # ingest writes only a quarantined file's failure notice into the table: one PutItem, no reads
+    ingest_ddb = {a for s in _policy(stage, "ingest")["Statement"] for a in s["Action"] if a.startswith("dynamodb:")}
+    assert ingest_ddb == {"dynamodb:PutItem"}
     assert services["analyze"] == common | {"s3", "dynamodb", "bedrock"}
     assert services["notify"] == common | {"s3", "dynamodb", "ses"}
     # The archive's API reads, and only reads: no queue, no writes, no Scan.
@@ -254,7 +259,10 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     assert app.notify(batch, _Context()) == {"batchItemFailures": []}  # redelivered: no second email
     from moto.ses.models import ses_backends
 
-    assert len(ses_backends["123456789012"][REGION].sent_messages) == 1
+    # The report, and the broken file's failure notice (ingest's PutItem, notify's stream): one each.
+    sent = ses_backends["123456789012"][REGION].sent_messages
+    subjects = sorted(str(email.message_from_string(m.raw_data, policy=email.policy.default)["Subject"]) for m in sent)
+    assert len(subjects) == 2 and subjects[0].startswith("Stock Insights · Data failed: the file is not valid JSON")
 
     # The archive's routes, with the API handler's read-only policy: every read it makes is allowed.
     from chalice.test import Client

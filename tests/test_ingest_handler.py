@@ -9,12 +9,19 @@ from urllib.parse import quote_plus
 import boto3
 import orjson
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
+from chalicelib.analysis_store import from_dynamo_value
 from chalicelib.ingest.service import marker_key
-from tests.conftest import fixture_bytes
+from infra.resources import resource_specs, table_definition
+from tests.conftest import REPO, fixture_bytes
 
 BUCKET = "test-bucket"
+# chalice.test.Client applies the dev stage's environment, so the table is the one it names.
+TABLE = json.loads((REPO / ".chalice" / "config.json").read_text())["stages"]["dev"]["environment_variables"][
+    "TABLE_NAME"
+]
 
 
 @pytest.fixture
@@ -29,12 +36,18 @@ def aws(aws_env):
         events = boto3.client("events", region_name="us-east-1")
         events.put_rule(Name="all", EventPattern=json.dumps({"source": ["stock-insights.ingestor"]}))
         events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": arn}])
-        yield Harness(s3, sqs, queue)
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(**table_definition({**resource_specs()["table"], "name": TABLE}))
+        yield Harness(s3, sqs, queue, ddb, TABLE)
 
 
 class Harness:
-    def __init__(self, s3, sqs, queue):
-        self.s3, self.sqs, self.queue = s3, sqs, queue
+    def __init__(self, s3, sqs, queue, ddb, table):
+        self.s3, self.sqs, self.queue, self.ddb, self.table = s3, sqs, queue, ddb, table
+
+    def notices(self) -> list[dict]:
+        items = self.ddb.scan(TableName=self.table)["Items"]
+        return [from_dynamo_value({k: TypeDeserializer().deserialize(v) for k, v in i.items()}) for i in items]
 
     def upload(self, key: str, body: bytes) -> str:
         return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"].strip('"')
@@ -190,8 +203,15 @@ def test_whole_file_failures_are_quarantined_without_raising(aws, body, reason):
     error = json.loads(aws.s3.get_object(Bucket=BUCKET, Key=f"quarantine/bad.json/{etag}/error.json")["Body"].read())
     assert error["reason"] == reason and error["input_key"] == "inputs/bad.json"
     assert aws.events() == []
+    # The readers hear of it: a failure notice in the table, which notify emails (its stream).
+    [notice] = aws.notices()
+    assert notice["kind"] == "failure_notice" and notice["analysis_id"].startswith("notice-")
+    assert notice["reason"] == reason and notice["input_key"] == "inputs/bad.json" and notice["etag"] == etag
+    assert notice["quarantine_key"] == f"quarantine/bad.json/{etag}/bad.json"
+    assert notice["correlation_id"] == file["correlation_id"]
     # A quarantined file is done: delivering it again does not quarantine it twice.
     assert aws.invoke("inputs/bad.json")["files"][0]["status"] == "duplicate"
+    assert len(aws.notices()) == 1
 
 
 def test_oversized_object_is_quarantined_before_download(aws, monkeypatch):

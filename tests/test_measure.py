@@ -26,6 +26,9 @@ def test_tally_counts_requests_bytes_units_events_and_emails():
         ("s3", "PutObject", {"Key": "processed/bars/f/e.jsonl", "Body": b"x" * 100}, {}),
         ("s3", "PutObject", {"Key": "processed/hashes/e", "Body": b""}, {}),
         ("s3", "PutObject", {"Key": "analyses/a.json", "Body": b"y" * 50}, {}),
+        ("s3", "CreateMultipartUpload", {"Key": "rejects/f/e.jsonl"}, {}),
+        ("s3", "UploadPart", {"Key": "rejects/f/e.jsonl", "Body": b"r" * 70}, {}),
+        ("s3", "CompleteMultipartUpload", {"Key": "rejects/f/e.jsonl"}, {}),
         ("s3", "HeadObject", {"Key": "inputs/f.json"}, {}),
         ("dynamodb", "PutItem", {"Item": analysis}, {}),
         ("dynamodb", "PutItem", {"Item": marker}, {}),
@@ -35,8 +38,8 @@ def test_tally_counts_requests_bytes_units_events_and_emails():
         ("ses", "SendRawEmail", {"RawMessage": {"Data": _message()}}, {}),
     ]
     found = tally(calls)
-    assert (found["s3_writes"], found["s3_reads"]) == (3, 2)
-    assert found["s3_bytes"] == {"processed": 100, "hashes": 0, "analyses": 50}
+    assert (found["s3_writes"], found["s3_reads"]) == (6, 2)  # each multipart call is a request
+    assert found["s3_bytes"] == {"processed": 100, "hashes": 0, "analyses": 50, "rejects": 70}
     size = item_size(analysis)
     assert 1500 < size < 1600
     # 2 KB rounded up, twice (the kind index's copy), + 1 for the marker

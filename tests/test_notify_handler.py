@@ -20,8 +20,9 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from chalicelib.analysis_store import AnalysisStore
+from chalicelib.analysis_store import AnalysisStore, report_page_key
 from chalicelib.notify import markers
+from chalicelib.notify.render import render_report, standalone_html
 from chalicelib.notify.service import handle_stream_batch
 from chalicelib.observability import metrics
 from chalicelib.readings import archive_items, movers
@@ -232,6 +233,16 @@ def test_a_large_analysis_summary_item_is_completed_from_s3(env):
     text = email.message_from_string(sent.raw_data, policy=policy.default).get_body(("plain",)).get_content()
     assert all(f"S{i:03d}" in text for i in range(30))
     assert env.marker(analysis_id)["state"] == "sent"
+    # The archive's page of this big file's report is kept beside its record: the email's HTML.
+    page = env.s3.get_object(Bucket=BUCKET, Key=report_page_key(analysis_id))["Body"].read().decode()
+    assert page == standalone_html(render_report(record)) and "S029" in page
+
+
+def test_a_whole_item_gets_no_kept_page(env):
+    analysis_id = env.save(market_record())
+    _deliver(*env.inserts())
+    listed = env.s3.list_objects_v2(Bucket=BUCKET, Prefix="analyses/").get("Contents", [])
+    assert [o["Key"] for o in listed] == [f"analyses/{analysis_id}.json"]
 
 
 def test_ses_refusing_the_sender_is_logged_with_the_fix_and_not_retried(env, monkeypatch, caplog):

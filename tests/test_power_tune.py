@@ -45,13 +45,21 @@ def test_the_choice_is_the_cheapest_size_that_holds_the_largest_file_in_time():
 
 def test_the_configured_memory_is_the_measured_choice_and_holds_the_largest_file():
     results = json.loads(RESULTS.read_text())
-    assert results["files"]["largest"]["bytes"] > 0.97 * 200 * 2**20  # just under MAX_INPUT_MB
+    for case in ("json", "json-rejects", "csv"):
+        assert 0.97 * 200 * 2**20 < results["files"][case]["bytes"] <= 200 * 2**20  # just under MAX_INPUT_MB
+    assert results["files"]["generic-json"]["decode_estimate_mib"] > 0.97 * 1280  # just under the budget
     for function in TUNED:
         result = results["functions"][function]
         chosen, _ = choose(result["typical"], result["largest"], result["timeout_s"])
         assert chosen == result["chosen_mb"] == FUNCTION_MEMORY_MB[function], function
         assert FUNCTION_MEMORY_MB[function] > result["largest"]["peak_mib"] * 1.3
         assert modelled_seconds(result["largest"], chosen) < result["timeout_s"] / 2
+    # Every way a file can be as big as ingest accepts was measured, through all three functions,
+    # and the worst of them is what each size must hold.
+    assert set(results["cases"]) == {"typical", "json", "json-rejects", "csv", "generic-json"}
+    for function in TUNED:
+        peaks = [results["cases"][case][function]["peak_mib"] for case in results["cases"] if case != "typical"]
+        assert results["functions"][function]["largest"]["peak_mib"] == max(peaks)
 
 
 @pytest.mark.parametrize("stage", ["dev", "uat", "prod"])
@@ -79,3 +87,9 @@ def test_the_terraform_package_has_the_chosen_memory(terraform_package):
     assert sizes["stock-insights-dev-analyze"] == FUNCTION_MEMORY_MB["analyze"]
     assert sizes["stock-insights-dev-notify"] == FUNCTION_MEMORY_MB["notify"]
     assert sizes["stock-insights-dev"] == FUNCTION_MEMORY_MB["api_handler"]
+
+
+def test_the_docs_show_the_saved_measurements_table():
+    from sandbox.power_tune import table_markdown
+
+    assert table_markdown(json.loads(RESULTS.read_text())) in (REPO / "docs" / "cost.md").read_text()

@@ -244,3 +244,26 @@ def test_standalone_html_embeds_the_charts(market):
     assert "cid:" not in page
     assert page.count('src="data:image/png;base64,') == len(report.images)
     parse_strict(page)
+
+
+def test_with_an_archive_the_email_links_to_the_report_and_each_symbol():
+    from chalicelib.links import absolute, report_path, symbol_path
+
+    record = market_record()
+    base = "https://abc123.execute-api.us-east-1.amazonaws.com/api/"
+    report = render_report(record, archive_url=base)
+    page = absolute(base, report_path(record["analysis_id"]))
+    assert page == f"https://abc123.execute-api.us-east-1.amazonaws.com/api/reports/{record['analysis_id']}"
+    tree = parse_strict(report.html)
+    hrefs = [a.get("href") for a in tree.iter(f"{_NS}a")]
+    assert page in hrefs
+    for symbol in ("UPCO", "DOWNCO", "FLATCO", "GONE"):
+        assert absolute(base, symbol_path(symbol)) in hrefs
+        assert absolute(base, symbol_path(symbol)) in report.text
+    assert f"Report page:    {page}" in report.text
+
+
+def test_without_an_archive_the_email_stands_alone():
+    report = render_report(market_record())
+    assert "<a " not in report.html and "https://" not in report.text
+    assert "s3://test-bucket/analyses/" in report.text  # the full record is named instead

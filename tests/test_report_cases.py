@@ -68,7 +68,7 @@ def test_a_3_bar_file_names_the_real_windows(short):
     [spike] = [a for a in tri["anomalies"] if a["type"] == "volume_spike"]
     assert spike["window"] == 2 and spike["value"] == pytest.approx(2.4)
     insight = tri["insight"]
-    assert insight["key_anomaly"] == "Volume spiked to 2.4x the average of the only 2 bars before it on 2024-01-03."
+    assert insight["key_anomaly"] == "Volume spiked to 2.4x the average of the only 2 bars before it on 3 Jan 2024."
     assert "20-bar" not in " ".join(insight.values())
     assert "The trend over the last 3 bars is up" in insight["summary"] and "over 3 bars" in insight["summary"]
     # No "too few bars for a trend" beside a trend: momentum is what is missing.

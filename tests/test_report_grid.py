@@ -23,12 +23,14 @@ DEFECTS = {
         r"(?<![\d.,])1 (bars|symbols|anomalies|moves|returns|closes|symbol errors|rules)\b"
     ),
     "a verb after 'did not' in the past": re.compile(r"did not \w+ed\b"),
+    "a hedged plural": re.compile(r"\w\(s\)"),
     "markdown marks": re.compile(r"\*\*|__"),
     "a volume average that does not exist": re.compile(r"volume n/a|n/a avg|n/a×"),
     "a chart that counts bars, not moves": re.compile(r"\bin \d+ bars\b"),
     "a trend without its window": re.compile(r"trend (up|down|flat)(?! over \d+ bars?\b)"),
     "a trend of 'n/a'": re.compile(r"trend n/a"),
     "a raw ISO timestamp": re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}"),
+    "a raw ISO date in prose": re.compile(r"(?<![\w/.-])\d{4}-\d{2}-\d{2}(?![\w/-]|\.\w)"),
     "a reject-rule list cut short": re.compile(r"more rules?\b"),
     "a zero-symbol count": re.compile(r"\b0 symbols\b"),
 }
@@ -138,7 +140,8 @@ def test_the_checks_do_see_each_defect():
 
     old = (
         "SYM (1 bars: 1 valid) the one symbol did not moved; **symbol** not found; volume n/a avg; "
-        "+1.00% in 30 bars; ↗ trend up beside; trend n/a; 2026-12-04T14:08:00Z; and 3 more rules; 0 symbols"
+        "+1.00% in 30 bars; ↗ trend up beside; trend n/a; 2026-12-04T14:08:00Z; and 3 more rules; 0 symbols; "
+        "on 2024-01-03. 2 symbol(s)"
     )
     report = Report(
         subject="s", html=f"<!DOCTYPE html><html><head><title>t</title></head><body>{old}</body></html>", text=old

@@ -175,20 +175,46 @@ def layout_check(html: str, tmp_path: Path, width: int) -> dict:
 
 
 def _reports():
-    from tests.conftest import fixture_bytes
+    """The emails a reader sees, rendered: the demo's report, a 3-bar file, a 429 file as a report
+    (the archive shows it) and as the failure notice the email sends, a quarantined file's
+    notice, and a 200-symbol report (the largest)."""
+    from chalicelib.notify.notice import notice_from_quarantine, notice_from_record, render_notice
+    from tests.conftest import SAMPLES, fixture_bytes
     from tests.report_records import bars_file, record_from_file
+    from tests.test_report_size import many_symbols
 
     credits = record_from_file(
         fixture_bytes("soulgarden_time_series_error_429.json"), key="inputs/soulgarden_time_series_error_429.json"
     )
     short = record_from_file(bars_file({"TRI": [(100.0, 1000), (101.0, 1000), (102.0, 2400)], "ONE": [(50.0, 10)]}))
-    return {"market": market_record(), "429": credits, "3-bar": short}
+    demo = record_from_file(
+        (SAMPLES / "twelvedata_5_stocks_1day.json").read_bytes(), key="inputs/twelvedata_5_stocks_1day.json"
+    )
+    quarantined = {
+        "analysis_id": "notice-" + "0" * 32,
+        "created_at": "2026-12-04T14:08:31Z",
+        "correlation_id": "8a1c1f0e-3f7b-5b9e-9d43-5f6b0c1d2e3f",
+        "bucket": "stock-insights-prod-data-123456789012-us-east-1",
+        "input_key": "inputs/scheduled/2026-12-04/1417Z-1day.json",
+        "reason": "bad_json",
+        "message": "not valid JSON: unexpected end of data: line 1 column 40 (char 39)",
+        "quarantine_key": "quarantine/scheduled/2026-12-04/1417Z-1day.json/0123456789abcdef0123456789abcdef/1417Z-1day.json",
+    }
+    return {
+        "demo": render_report(demo, archive_url="https://abc123defg.execute-api.us-east-1.amazonaws.com/api"),
+        "market": render_report(market_record()),
+        "429": render_report(credits),
+        "3-bar": render_report(short),
+        "notice-429": render_notice(notice_from_record(credits)),
+        "notice-quarantine": render_notice(notice_from_quarantine(quarantined)),
+        "200-symbols": render_report(record_from_file(many_symbols(200))),
+    }
 
 
 @pytest.mark.parametrize("width", [800, 400])
 def test_no_word_is_broken_and_nothing_overflows(tmp_path, width):
-    for name, record in _reports().items():
-        verdict = layout_check(standalone_html(render_report(record)), tmp_path, width)
+    for name, report in _reports().items():
+        verdict = layout_check(standalone_html(report), tmp_path, width)
         assert verdict["width"] == width, name
         assert verdict["broken"] == [], (name, width, verdict["broken"])
         assert verdict["overflow"] == [] and verdict["scrollWidth"] <= width, (name, width, verdict)

@@ -56,15 +56,23 @@ def test_good_bad_and_duplicate_files(tmp_path):
     assert again["processed_key"] == first["processed_key"]
     for entry in (first, csv):
         assert (tmp_path / "out" / "s3" / entry["processed_key"]).is_file()
-    # One email per analysis, written as SES received it and as a page to open, named after its input.
-    assert [e["analysis_id"] for e in report["emails"]] == [a["analysis_id"] for a in report["analyses"]]
-    assert [Path(e["html_path"]).name for e in report["emails"]] == [
-        "report-twelvedata_5_stocks_1day.html",
-        "report-AAPL_1day_messy.html",
+    # One email per analysis, and a failure notice for the quarantined file, each written as SES
+    # received it and as a page to open, named after its input.
+    notices = [e for e in report["emails"] if e["analysis_id"].startswith("notice-")]
+    assert [e["analysis_id"] for e in report["emails"] if e not in notices] == [
+        a["analysis_id"] for a in report["analyses"]
     ]
-    assert [Path(e["eml_path"]).name for e in report["emails"]] == [
-        "report-twelvedata_5_stocks_1day.eml",
+    [notice] = notices
+    assert notice["subject"] == "Stock Insights · Data failed: the file is not valid JSON · broken.json"
+    assert sorted(Path(e["html_path"]).name for e in report["emails"]) == [
+        "report-AAPL_1day_messy.html",
+        "report-broken.html",
+        "report-twelvedata_5_stocks_1day.html",
+    ]
+    assert sorted(Path(e["eml_path"]).name for e in report["emails"]) == [
         "report-AAPL_1day_messy.eml",
+        "report-broken.eml",
+        "report-twelvedata_5_stocks_1day.eml",
     ]
     for mail in report["emails"]:
         assert mail["to"] == ["analyst@example.com"] and mail["subject"]

@@ -55,6 +55,19 @@ def test_fetch_runs_the_pipeline_and_the_report_lists_the_failing_symbol(stand_i
     assert not [p for p in written if KEY in p.read_text(errors="replace")]  # the key went nowhere
 
 
+def test_a_fetch_that_fetched_nothing_sends_a_failure_notice(stand_in, tmp_path):
+    proc = _fetch(tmp_path, "--symbols", "NOTFOUND1,NOTFOUND2", "--base-url", stand_in.url, "--json")
+
+    assert proc.returncode == 1 and "No symbol was fetched" in proc.stderr  # the command says so too
+    report = json.loads(proc.stdout)
+    assert report["fetch"]["errors"] == ["NOTFOUND1", "NOTFOUND2"]
+    ((mail,),) = [report["emails"]]
+    # Not a report reading "no market reading": a notice whose Subject says the data failed.
+    assert mail["subject"].startswith("Stock Insights · Data failed: every symbol failed (2 symbol errors) · ")
+    text = open(mail["html_path"], encoding="utf-8").read()
+    assert "NOTFOUND1" in text and "NOTFOUND2" in text and "What to do" in text
+
+
 def test_fetch_without_symbols_or_key_says_what_to_do(stand_in, tmp_path):
     proc = _fetch(tmp_path, "--base-url", stand_in.url)
     assert proc.returncode == 2 and "no symbols: pass --symbols" in proc.stderr

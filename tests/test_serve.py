@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -195,7 +196,10 @@ def test_each_upload_tells_one_story_and_http_lines_stay_apart(served, aws_cli, 
     cp(tmp_path / "big.json", "inputs/big.json")
     big_line = served.wait_for("ingest ")
     assert "inputs/big.json: processed: " in big_line and "1 symbol error" in big_line
-    served.wait_for("report ")
+    report_line = served.wait_for("report ")
+    # The email links to the local archive, as a deployed stage's links to its API.
+    html_path = report_line.split(": ", 1)[1].split("  (", 1)[0]
+    assert re.search(r'href="http://127\.0\.0\.1:\d+/reports/[0-9a-f]{32}"', Path(html_path).read_text())
 
     (tmp_path / "junk.json").write_text("not json at all")
     cp(tmp_path / "junk.json", "inputs/junk.json")
@@ -204,6 +208,9 @@ def test_each_upload_tells_one_story_and_http_lines_stay_apart(served, aws_cli, 
         junk.split(" ", 1)[1].startswith("ingest   inputs/junk.json: quarantined: ")
         and ": " in junk.split("quarantined: ")[1]
     )
+    # the quarantined file's failure notice, named after it
+    notice = served.wait_for("report ")
+    assert "inputs/junk.json" in notice and "Data failed: the file is neither JSON nor a bar CSV" in notice
 
     served.proc.send_signal(signal.SIGTERM)
     served.wait_for("stopped")
@@ -212,7 +219,7 @@ def test_each_upload_tells_one_story_and_http_lines_stay_apart(served, aws_cli, 
     assert (
         sum("inputs/big.json" in line and " ingest " in line for line in story) == 1
     )  # one multipart upload, one line
-    assert [line.split()[1] for line in story] == ["ingest", "analyze", "report", "ingest"]
+    assert [line.split()[1] for line in story] == ["ingest", "analyze", "report", "ingest", "report"]
     assert not any('" 200 ' in line or "HTTP/1.1" in line for line in served.seen)  # no access lines on the console
     http = (tmp_path / "out" / "http.log").read_text()
     assert "PUT /stock-insights-sandbox/inputs/big.json" in http and "uploadId=" in http

@@ -305,6 +305,10 @@ def test_wire_stream_mapping_sets_failure_handling_and_the_stream_reference():
     assert esm["bisect_batch_on_function_error"] is True
     assert esm["maximum_retry_attempts"] == DEFAULTS["stream_maximum_retry_attempts"]
     assert esm["destination_config"] == {"on_failure": {"destination_arn": "${aws_sqs_queue.notify_dlq.arn}"}}
+    [stream_filter] = esm["filter_criteria"]["filter"]
+    assert json.loads(stream_filter["pattern"]) == {
+        "dynamodb": {"NewImage": {"kind": {"S": ["analysis", "failure_notice"]}}}
+    }
     assert esm["depends_on"] == sorted(f"aws_iam_role_policy.{fn}_role" for fn in ALL_FNS)
     assert esm["batch_size"] == 10 and esm["starting_position"] == "TRIM_HORIZON"
     without = _chalice_like()
@@ -359,8 +363,12 @@ def test_variables_are_the_deploy_settings_and_only_the_sender_and_recipients_ar
         "insights_provider",
         "log_retention_days",
         "bedrock_model_id",
+        "notice_to",
+        "operations_emails",
+        "archive_url",
         "monthly_budget_usd",
     }
+    assert variables["operations_emails"]["type"] == "list(string)"
     assert {name for name, v in variables.items() if "default" not in v} == {"sender_email", "recipient_emails"}
     assert variables["recipient_emails"]["type"] == "list(string)"
     assert variables["log_retention_days"]["default"] == 30

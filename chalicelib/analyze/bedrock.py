@@ -57,7 +57,7 @@ from botocore.exceptions import (
 
 from chalicelib.analyze import prompts, replies
 from chalicelib.analyze.cost import DEFAULT_MODEL_ID, NOVA_LITE, Prices, cost_usd
-from chalicelib.analyze.insights import Insights, OfflineInsights
+from chalicelib.analyze.insights import Insights, OfflineInsights, plural
 from chalicelib.observability import count, logger
 
 # Worth another attempt: the service or the model may do better a moment later.
@@ -327,7 +327,7 @@ class BedrockInsights:
         )
         if not_asked:
             insights.notes.append(
-                f"{NOT_ASKED}: {not_asked} symbol(s) that do not look like tickers written offline "
+                f"{NOT_ASKED}: {plural(not_asked, 'symbol')} that do not look like tickers written offline "
                 f"(only {prompts.MAX_ODD_SYMBOLS} get a call of their own)"
             )
         for reason, entry in failed.items():
@@ -356,13 +356,13 @@ class BedrockInsights:
 
 
 def _note(reason: str, entry: dict[str, Any]) -> str:
-    """`retries_exhausted: 10 symbol(s) and the executive summary written offline (2 call(s); last error: …)`."""
-    what = [f"{entry['symbols']} symbol(s)"] if entry["symbols"] else []
+    """`retries_exhausted: 10 symbols and the executive summary written offline (2 calls; last error: …)`."""
+    what = [plural(entry["symbols"], "symbol")] if entry["symbols"] else []
     if entry["summary"]:
         what.append("the executive summary")
     return (
         f"{reason}: {' and '.join(what)} written offline "
-        f"({entry['calls']} call(s); last error: {entry['error'] or 'none'})"
+        f"({plural(entry['calls'], 'call')}; last error: {entry['error'] or 'none'})"
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.config import MetricSettings
+from chalicelib.notify.formatting import human_time
 
 INSIGHT_FIELDS = ("summary", "opportunities", "risks", "key_anomaly")
 
@@ -195,14 +196,15 @@ def symbol_insight(symbol: str, m: dict[str, Any], settings: MetricSettings | No
     checked = checked_bars(n, settings)
     if anomalies:
         top = min(anomalies, key=notability)
+        when = human_time(top["datetime"])  # the report's own date format (`9 Feb 2024`)
         if top["type"] == "price_move":
-            key = f"Price moved {_pct(top['value'])} on {top['datetime']}."
+            key = f"Price moved {_pct(top['value'])} on {when}."
         else:
             averaged = int(top.get("window") or settings.window)
             if top.get("value") is None:
-                key = f"Volume rose from {_average_of(averaged, settings)} of zero on {top['datetime']}."
+                key = f"Volume rose from {_average_of(averaged, settings)} of zero on {when}."
             else:
-                key = f"Volume spiked to {top['value']:.1f}x {_average_of(averaged, settings)} on {top['datetime']}."
+                key = f"Volume spiked to {top['value']:.1f}x {_average_of(averaged, settings)} on {when}."
     elif checked:
         key = f"No anomalies in the last {plural(checked, 'bar')}."
     else:

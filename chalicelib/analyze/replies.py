@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.analyze.insights import INSIGHT_FIELDS
+from chalicelib.analyze.insights import INSIGHT_FIELDS, plural
 from chalicelib.analyze.prompts import EXECUTIVE_SUMMARY_VALIDATION_LIMIT, VALIDATION_LIMITS
 
 
@@ -59,7 +59,7 @@ def validate_symbol_insights(tool_input: dict, requested: list[str]) -> dict[str
         }
     missing = len(wanted) - len(out)
     if missing:
-        raise InvalidOutput(f"{missing} requested symbol(s) missing")
+        raise InvalidOutput(f"{plural(missing, 'requested symbol')} missing")
     return out
 
 

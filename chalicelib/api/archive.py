@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.analysis_store import ANALYSIS_KIND, from_dynamo_value
+from chalicelib.analysis_store import ANALYSIS_KIND, from_dynamo_value, report_page_key
 from chalicelib.api.query import INDEX_NAME
 from chalicelib.readings import DIRECTORY_KIND, SEPARATOR, fold
 from chalicelib.storage import ObjectStore, is_not_found
@@ -105,7 +105,13 @@ class Archive:
 
     def latest(self, limit: int, start: dict | None) -> tuple[list[dict], dict | None]:
         """Report summaries (no per-symbol data), newest first."""
-        return self._query(ANALYSIS_KIND, limit, start, projection=_SUMMARY_FIELDS)
+        return self.analyses(limit, start)
+
+    def analyses(
+        self, limit: int, start: dict | None, newest_first: bool = True, projection: tuple[str, ...] = _SUMMARY_FIELDS
+    ) -> tuple[list[dict], dict | None]:
+        """Analysis items with the `projection` attributes, in time order."""
+        return self._query(ANALYSIS_KIND, limit, start, newest_first=newest_first, projection=projection)
 
     def neighbours(self, item: dict) -> tuple[str | None, str | None]:
         """The ids of the reports just older and just newer than `item`, by the index's order."""
@@ -201,6 +207,17 @@ class Archive:
             Params={"Bucket": self._record_bucket(item), "Key": str(item.get("record_key"))},
             ExpiresIn=expires_s,
         )
+
+    def report_page(self, item: dict) -> str | None:
+        """The report page notify kept for a big file (`analyses/<id>.html`); None: there is none."""
+        try:
+            stored = ObjectStore(self._s3, self._record_bucket(item)).get(report_page_key(str(item["analysis_id"])))
+        except Exception as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        self.bytes_read += len(stored.body)
+        return stored.body.decode("utf-8")
 
     def record(self, item: dict) -> dict | None:
         """The whole analysis record: the item when it holds it, else its S3 copy (None: gone)."""

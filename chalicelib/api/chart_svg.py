@@ -13,7 +13,7 @@ from chalicelib.notify.chart import DOWN_RGB, FLAT_RGB, UP_RGB
 from chalicelib.notify.formatting import finite, price
 
 _W, _H = 560, 220
-_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 12, 12, 30
+_LEFT, _RIGHT, _TOP, _BOTTOM = 84, 12, 14, 34
 
 
 def _rgb(rgb: tuple[int, int, int]) -> str:
@@ -40,19 +40,19 @@ def price_svg(points: list[tuple[str, float]], title: str) -> str | None:
     line = " ".join(f"{x_of(i):.1f},{y_of(c):.1f}" for i, c in enumerate(closes))
     grid = "#d8dee4"
     labels = [
-        (f'<text x="{_LEFT - 6}" y="{_TOP + 4}" text-anchor="end">{escape(price(high))}</text>'),
-        (f'<text x="{_LEFT - 6}" y="{_TOP + plot_h + 4}" text-anchor="end">{escape(price(low))}</text>'),
-        (f'<text x="{_LEFT}" y="{_H - 8}" text-anchor="start">{escape(_short(points[0][0]))}</text>'),
-        (f'<text x="{_W - _RIGHT}" y="{_H - 8}" text-anchor="end">{escape(_short(points[-1][0]))}</text>'),
+        (f'<text x="{_LEFT - 6}" y="{_TOP + 5}" text-anchor="end">{escape(price(high))}</text>'),
+        (f'<text x="{_LEFT - 6}" y="{_TOP + plot_h + 5}" text-anchor="end">{escape(price(low))}</text>'),
+        (f'<text x="{_LEFT}" y="{_H - 10}" text-anchor="start">{escape(_short(points[0][0]))}</text>'),
+        (f'<text x="{_W - _RIGHT}" y="{_H - 10}" text-anchor="end">{escape(_short(points[-1][0]))}</text>'),
     ]
     return (
         f'<svg class="price-chart" viewBox="0 0 {_W} {_H}" width="100%" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-family="Helvetica, Arial, sans-serif" font-size="12" fill="#57606a">'
+        f'font-family="Helvetica, Arial, sans-serif" font-size="15" fill="#57606a">'
         f"<title>{escape(title)}</title>"
         f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_W - _RIGHT}" y2="{_TOP}" stroke="{grid}"/>'
         f'<line x1="{_LEFT}" y1="{_TOP + plot_h}" x2="{_W - _RIGHT}" y2="{_TOP + plot_h}" stroke="{grid}"/>'
-        f'<polyline points="{line}" fill="none" stroke="{_rgb(colour)}" stroke-width="2" '
+        f'<polyline points="{line}" fill="none" stroke="{_rgb(colour)}" stroke-width="2.5" '
         f'stroke-linejoin="round" stroke-linecap="round"/>' + "".join(labels) + "</svg>"
     )
 

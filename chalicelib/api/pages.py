@@ -195,14 +195,16 @@ def search_page(query: str, rows: list[dict], next_token: str | None) -> str:
 
 
 def report_page(record: dict, older: str | None = None, newer: str | None = None) -> str:
-    """The report as emailed, with each `cid:` chart as a data: URI, under a bar of links: the
-    archive, the report's JSON, the older and the newer report."""
-    from markupsafe import escape
-
+    """The report as emailed, with each `cid:` chart as a data: URI, under a bar of links."""
     from chalicelib.notify.render import render_report, standalone_html
 
-    html = standalone_html(render_report(record))
-    analysis_id = str(record.get("analysis_id") or "")
+    return with_links(standalone_html(render_report(record)), str(record.get("analysis_id") or ""), older, newer)
+
+
+def with_links(html: str, analysis_id: str, older: str | None = None, newer: str | None = None) -> str:
+    """A report page under a bar of links: the archive, the report's JSON, the older and the newer report."""
+    from markupsafe import escape
+
     links = [("../", "← Archive"), (f"{analysis_id}.json", "JSON")]
     if older:
         links.append((older, "‹ Older report"))

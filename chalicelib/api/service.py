@@ -69,23 +69,29 @@ def list_reports(params: dict[str, str] | None, archive: Any = None) -> Reply:
 
 
 def get_report(raw_id: str, headers: dict | None = None, archive: Any = None) -> Reply:
-    from chalicelib.api.pages import report_page
+    from chalicelib.api.pages import report_page, with_links
 
     analysis_id, as_json = check_report_id(raw_id)
+    as_json = as_json or wants_json(headers)
     archive = archive or _archive()
     item = archive.item(analysis_id)
     if item is None:
         raise ApiError(404, "not_found", f"no report {analysis_id}")
-    if as_json or wants_json(headers):
+    if as_json:
         size = archive.record_size(item)
         if size is not None and size > RESPONSE_MAX_BYTES:
             url = archive.record_url(item, URL_EXPIRES_S)
             body = {"url": url, "expires_in": URL_EXPIRES_S, "bytes": size}
             return Reply(303, JSON, json.dumps(body), {"Location": url})
+    elif not item.get("complete"):
+        # A big file: the page notify kept when it emailed the report, not a record of megabytes.
+        page = archive.report_page(item)
+        if page is not None:
+            return Reply(200, HTML, with_links(page, analysis_id, *archive.neighbours(item)))
     record = archive.record(item)
     if record is None:
         raise ApiError(404, "not_found", f"no report {analysis_id}")
-    if as_json or wants_json(headers):
+    if as_json:
         return _json(200, record)
     older, newer = archive.neighbours(item)
     return Reply(200, HTML, report_page(record, older, newer))

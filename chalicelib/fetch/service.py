@@ -21,6 +21,8 @@ from chalicelib.fetch.twelvedata import (
 )
 from chalicelib.observability import count, logger
 
+FETCH_FAILED = "fetch_failed"  # a failure notice's reason: the scheduled run could not fetch at all
+
 SCHEDULED_PREFIX = "scheduled/"
 
 
@@ -87,6 +89,31 @@ def fetch_settings(settings: Settings) -> FetchSettings:
     )
 
 
+def _notice_fetch_failed(settings: Settings, key: str, message: str) -> None:
+    """A run that cannot fetch at all writes no file; its readers get a failure notice instead
+    (once per scheduled run: a retried invocation finds it stored)."""
+    from chalicelib.analysis_store import NOTICE_KIND, NOTICE_PREFIX, save_notice
+    from chalicelib.analyze.record import analysis_id_for
+    from chalicelib.models import FailureNotice
+
+    notice = FailureNotice(
+        analysis_id=NOTICE_PREFIX + analysis_id_for(settings.bucket, key, ""),
+        kind=NOTICE_KIND,
+        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        correlation_id="",
+        bucket=settings.bucket,
+        input_key=key,
+        etag="",
+        reason=FETCH_FAILED,
+        message=message[:1000],
+        quarantine_key=None,
+    )
+    try:
+        save_notice(aws.client("dynamodb"), settings.table_name, dict(notice))
+    except Exception:  # the run's own error is what Lambda reports; the alarm still fires
+        logger.exception("could not store the failure notice")
+
+
 def _remaining_s(context: Any):
     """The function's time left (the Lambda context's `get_remaining_time_in_millis`; Lambda
     Developer Guide, "Using the Lambda context object to retrieve Python function information",
@@ -114,8 +141,13 @@ def handle_schedule(
         return {"status": "no_symbols"}
     key = scheduled_key(settings, scheduled_time(event))
     logger.append_keys(fetch_key=key)
+    try:
+        key_value = api_key(settings)
+    except RuntimeError as exc:  # no key, or a malformed one: the message says what to fix, never the key
+        _notice_fetch_failed(settings, key, str(exc))
+        raise
     fetcher = Fetcher(
-        api_key(settings), fetch_settings(settings), transport, _remaining_s(context), progress=progress or logger.info
+        key_value, fetch_settings(settings), transport, _remaining_s(context), progress=progress or logger.info
     )
     document = fetcher.fetch(symbols)
     report = fetcher.report

@@ -1,9 +1,10 @@
 """The limits a file must keep to be ingested, each refused up front with its own reason.
 
-Ingest runs in one Lambda invocation (3,008 MB, 120 s). Whatever a file holds, it must finish
-inside that or be quarantined before the work starts: a file that runs the function out of memory
-or time is retried and ends in the dead-letter queue, neither processed nor quarantined. The
-limits are listed for users in docs/limits.md.
+Ingest runs in one Lambda invocation (2,304 MB, chosen for the largest files these limits accept:
+docs/cost.md; 120 s). Whatever a file holds, it must finish inside that or be quarantined before
+the work starts: a file that runs the function out of memory or time is retried and ends in the
+dead-letter queue, neither processed nor quarantined. The limits are listed for users in
+docs/limits.md.
 """
 
 from __future__ import annotations

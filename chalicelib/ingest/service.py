@@ -12,11 +12,13 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib import aws
+from chalicelib.analysis_store import NOTICE_KIND, NOTICE_PREFIX, save_notice
+from chalicelib.analyze.record import analysis_id_for
 from chalicelib.config import Settings, get_settings, holder_wait_seconds, lease_seconds
 from chalicelib.events import EventPublisher
 from chalicelib.ingest.formats import InputRejected, symbol_from_key
 from chalicelib.ingest.pipeline import IngestOutcome, ingest_document
-from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, IngestCounts, IngestorCompletedDetail
+from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE, FailureNotice, IngestCounts, IngestorCompletedDetail
 from chalicelib.names import display_key
 from chalicelib.observability import MetricUnit, count, count_with_dimension, logger
 from chalicelib.storage import ObjectStore, is_changed_or_gone
@@ -194,7 +196,7 @@ def ingest_record(record: dict, settings: Settings, context: Any = None) -> File
         )
     except InputRejected as rejected:
         try:
-            _quarantine(store, keys, key, etag, rejected, correlation_id, size)
+            _quarantine(store, keys, key, etag, rejected, correlation_id, settings, size)
         except Exception as exc:
             # An S3 error while quarantining: the retry must find the marker free, not in progress.
             _release_marker(store, keys.marker)
@@ -252,6 +254,7 @@ def _quarantine(
     etag: str,
     rejected: InputRejected,
     correlation_id: str,
+    settings: Settings,
     size: Any = None,
 ) -> None:
     """Copy the file to quarantine/ with error.json beside it.
@@ -288,6 +291,21 @@ def _quarantine(
         "file quarantined",
         extra={"reason": rejected.reason, "error": rejected.message, "quarantine_key": keys.quarantine},
     )
+    # The readers expect a report: they get a notice that the data failed instead (notify sends it).
+    notice = FailureNotice(
+        analysis_id=NOTICE_PREFIX + analysis_id_for(store.bucket, key, etag),
+        kind=NOTICE_KIND,
+        created_at=_utc_now(),
+        correlation_id=correlation_id,
+        bucket=store.bucket,
+        input_key=display_key(key),
+        etag=etag,
+        reason=rejected.reason,
+        message=rejected.message[:1000],
+        quarantine_key=keys.quarantine if copied else None,
+    )
+    if not save_notice(aws.client("dynamodb"), settings.table_name, dict(notice)):
+        logger.info("failure notice already stored")
 
 
 def _emit_ingest_metrics(counts: IngestCounts, reject_rules: dict[str, int]) -> None:

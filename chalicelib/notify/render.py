@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.analysis_store import record_key
 from chalicelib.analyze.insights import checked_bars, plural
+from chalicelib.links import absolute, report_path, symbol_path
 from chalicelib.notify import sections
 from chalicelib.notify.chart import sparkline_png
 from chalicelib.notify.formatting import clean_line, human_time, wrap_text
@@ -49,7 +50,12 @@ class Report:
 
 
 def render_report(
-    record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES, inline_css: bool = True
+    record: dict,
+    *,
+    max_symbols: int = MAX_SYMBOLS,
+    max_anomalies: int = MAX_ANOMALIES,
+    inline_css: bool = True,
+    archive_url: str = "",
 ) -> Report:
     """Render the email for one analysis record (docs/analysis.md).
 
@@ -58,7 +64,7 @@ def render_report(
     """
     env = _environment()
     while True:
-        view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies)
+        view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies, archive_url=archive_url)
         html = _html(env, view, inline_css)
         size = len(html.encode("utf-8"))
         if size <= HTML_BUDGET or max_symbols <= MIN_SYMBOLS or not inline_css:
@@ -72,8 +78,11 @@ def render_report(
 
 def _html(env: Any, view: dict, inline_css: bool) -> str:
     html = env.get_template("report.html.j2").render(r=view)
-    if not inline_css:
-        return html
+    return inline_styles(html) if inline_css else html
+
+
+def inline_styles(html: str) -> str:
+    """The stylesheet moved into `style` attributes, as email clients need, compactly."""
     import css_inline
 
     # keep_at_rules keeps the phone @media block in a <style>; everything else becomes style="…".
@@ -105,7 +114,9 @@ def standalone_html(report: Report) -> str:
     return html
 
 
-def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES):
+def build_view(
+    record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES, archive_url: str = ""
+):
     """The formatted values both templates show, and the chart images the HTML refers to."""
     source = record.get("source") or {}
     aggregates = record.get("aggregates") or {}
@@ -116,6 +127,7 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
     rows = []
     for index, name in enumerate(shown):
         row = sections.symbol_row(name, symbols[name], windows)
+        row["href"] = _symbol_link(archive_url, name, symbols[name])
         closes = row.pop("closes")
         if len(closes) >= 2:
             cid = f"chart-{index}@stock-insights"
@@ -148,9 +160,20 @@ def build_view(record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: i
         "symbols_total": len(symbols),
         "symbols_hidden": len(symbols) - len(shown),
         "insights": sections.insights_meta(record.get("insights") or {}),
+        # Where the archive API is deployed, the report's own page (else the email stands alone).
+        "report_href": absolute(archive_url, report_path(str(record.get("analysis_id", "")))) if archive_url else "",
     }
     view["subject"] = subject_line(view)
     return view, images
+
+
+def _symbol_link(archive_url: str, name: str, metrics: dict) -> str:
+    """The symbol's archive page (`SYMBOL@INTERVAL`, a symbol at two intervals, links to SYMBOL's)."""
+    if not archive_url:
+        return ""
+    interval = metrics.get("interval")
+    symbol = name[: -len(interval) - 1] if interval and name.endswith(f"@{interval}") else name
+    return absolute(archive_url, symbol_path(symbol))
 
 
 def subject_line(view: dict) -> str:

@@ -1,6 +1,6 @@
 """The notify edge: DynamoDB stream records in; one SES email per new analysis out.
 
-Only INSERTs of analysis items send mail. Each analysis is emailed once however often its record
+Only INSERTs of analysis items and failure notices send mail. Each analysis is emailed once however often its record
 is delivered (see `markers`). The handler answers with Lambda's partial batch response, so a
 record that failed for a passing reason is retried alone and the others are not sent again.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import aws
-from chalicelib.analysis_store import ANALYSIS_KIND, AnalysisStore, from_dynamo_value
-from chalicelib.config import Settings, get_settings, lease_seconds
+from chalicelib.analysis_store import EMAILED_KINDS, NOTICE_KIND, AnalysisStore, from_dynamo_value, report_page_key
+from chalicelib.config import Settings, get_settings, lease_seconds, notice_recipients
 from chalicelib.notify.markers import ALREADY_SENDING, BUSY, CLAIMED, EXHAUSTED, Claim, EmailMarkers
 from chalicelib.observability import count, logger
 from chalicelib.storage import ObjectStore
@@ -66,7 +66,7 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
     """Send the email one stream record calls for; returns what happened (SENT, SKIPPED, ...)."""
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
     kind = (image.get("kind") or {}).get("S")
-    if record.get("eventName") != "INSERT" or kind != ANALYSIS_KIND:
+    if record.get("eventName") != "INSERT" or kind not in EMAILED_KINDS:
         logger.debug("stream record skipped", extra={"event_name": record.get("eventName"), "kind": kind})
         count("EmailsSkipped")
         return SKIPPED
@@ -88,14 +88,10 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
         return _not_claimed(claim)
     token = claim.token or ""
     try:
-        full = _load_full(item, settings)
+        report, recipients = _compose(kind, item, settings)
         from chalicelib.notify.mime import build_message
-        from chalicelib.notify.render import render_report
 
-        report = render_report(full)
-        raw = build_message(
-            report, settings.sender, settings.recipients, analysis_id=analysis_id, correlation_id=correlation_id
-        )
+        raw = build_message(report, settings.sender, recipients, analysis_id=analysis_id, correlation_id=correlation_id)
     except Exception as exc:
         _release(markers, analysis_id, token, exc)
         raise
@@ -103,7 +99,24 @@ def notify_record(record: dict, settings: Settings, context: Any = None) -> str:
         logger.warning("lost the email marker to another delivery; not sending")
         count("EmailDuplicates")
         return DUPLICATE
-    return _send(markers, analysis_id, token, raw, report.subject, settings)
+    return _send(markers, analysis_id, token, raw, report.subject, settings, recipients)
+
+
+def _compose(kind: str | None, item: dict, settings: Settings) -> tuple[Any, tuple[str, ...]]:
+    """The email an item calls for, and who gets it: the report, or a failure notice (a
+    quarantined file, or an analysis without a single valid bar) for NOTICE_TO's addresses."""
+    from chalicelib.notify import notice
+
+    if kind == NOTICE_KIND:
+        return notice.render_notice(notice.notice_from_quarantine(item)), notice_recipients(settings)
+    full = _load_full(item, settings)
+    if notice.needs_notice(full):
+        return notice.render_notice(notice.notice_from_record(full)), notice_recipients(settings)
+    from chalicelib.notify.render import render_report
+
+    report = render_report(full, archive_url=settings.archive_url)
+    _keep_page(item, report, settings)
+    return report, settings.recipients
 
 
 def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
@@ -128,12 +141,20 @@ def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings:
         raise
 
 
-def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subject: str, settings: Settings) -> str:
+def _send(
+    markers: EmailMarkers,
+    analysis_id: str,
+    token: str,
+    raw: bytes,
+    subject: str,
+    settings: Settings,
+    recipients: tuple[str, ...],
+) -> str:
     from botocore.exceptions import ClientError
 
     try:
         response = aws.client("ses").send_raw_email(
-            Source=settings.sender, Destinations=list(settings.recipients), RawMessage={"Data": raw}
+            Source=settings.sender, Destinations=list(recipients), RawMessage={"Data": raw}
         )
     except ClientError as exc:
         error = exc.response.get("Error", {})
@@ -166,7 +187,7 @@ def _send(markers: EmailMarkers, analysis_id: str, token: str, raw: bytes, subje
         logger.exception("could not record the sent email", extra={"ses_message_id": message_id})
     logger.info(
         "report emailed",
-        extra={"ses_message_id": message_id, "recipients": len(settings.recipients), "subject": subject},
+        extra={"ses_message_id": message_id, "recipients": len(recipients), "subject": subject},
     )
     count("EmailsSent")
     return SENT
@@ -215,6 +236,24 @@ def _not_claimed(claim: Claim) -> str:
     )
     count("EmailDuplicates")
     return DUPLICATE
+
+
+def _keep_page(item: dict, report: Any, settings: Settings) -> None:
+    """For a big file's report, its page for the archive (`analyses/<id>.html`): the archive's
+    `GET /reports/{id}` then serves it instead of reading a record of many megabytes. Best
+    effort: without it the archive renders the record itself."""
+    if item.get("complete"):
+        return  # the item holds the record: the archive renders it cheaply
+    from chalicelib.notify.render import standalone_html
+
+    try:
+        objects = ObjectStore(aws.client("s3"), str(item.get("record_bucket") or settings.bucket))
+        objects.put(
+            report_page_key(str(item["analysis_id"])), standalone_html(report).encode(), "text/html; charset=utf-8"
+        )
+    except Exception:
+        logger.exception("the report page for the archive was not stored; the archive renders the record")
+        count("ReportPagesNotStored")
 
 
 def _load_full(item: dict, settings: Settings) -> dict:

@@ -38,6 +38,11 @@ def root(context, missing=missing):
         yield '<div class="meta">'
         yield escape(environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'session'), 'note'))
         yield '</div>'
+    if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'):
+        pass
+        yield '<div class="meta"><a class="masthead-link" href="'
+        yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
+        yield '">Open this report in the archive</a></div>'
     yield '</td></tr>\n\n<tr><td class="section">\n  <h2>Processing summary</h2>\n  <p class="small">File <code>'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'run_name'))
     yield '</code> &middot; report made <span class="nowrap">'
@@ -84,7 +89,7 @@ def root(context, missing=missing):
             yield ' ('
             yield escape(environment.getattr(l_1_rule, 'share'))
             yield ')'
-            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 47 in 'report.html.j2' evaluated to false and no else section was defined.")))
+            yield escape((', ' if (not environment.getattr(l_1_loop, 'last')) else cond_expr_undefined("the inline if-expression on line 48 in 'report.html.j2' evaluated to false and no else section was defined.")))
         l_1_loop = l_1_rule = missing
         yield '.\n'
     elif environment.getattr(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'processing'), 'has_rejects'):
@@ -275,9 +280,18 @@ def root(context, missing=missing):
         yield escape(t_1(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')))
         yield ' of '
         yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_total'))
-        yield ' symbols: the biggest movers, the most volatile and those with anomalies. Every symbol is in the full record, <code>'
-        yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'))
-        yield '</code>.</p>\n'
+        yield ' symbols: the biggest movers, the most volatile and those with anomalies. '
+        if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'):
+            pass
+            yield 'Every symbol is on <a href="'
+            yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
+            yield '">the report\'s page</a>.'
+        else:
+            pass
+            yield 'Every symbol is in the full record, <code>'
+            yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'))
+            yield '</code>.'
+        yield '</p>\n'
     if (not environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')):
         pass
         yield '  <p class="small">No symbol has valid bars in this file'
@@ -289,8 +303,17 @@ def root(context, missing=missing):
     for l_1_s in environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols'):
         _loop_vars = {}
         pass
-        yield '    <tr class="sym-head">\n      <td>\n        <div class="sym">'
-        yield escape(environment.getattr(l_1_s, 'symbol'))
+        yield '    <tr class="sym-head">\n      <td class="sym-cell">\n        <div class="sym">'
+        if environment.getattr(l_1_s, 'href'):
+            pass
+            yield '<a class="sym-link" href="'
+            yield escape(environment.getattr(l_1_s, 'href'))
+            yield '">'
+            yield escape(environment.getattr(l_1_s, 'symbol'))
+            yield '</a>'
+        else:
+            pass
+            yield escape(environment.getattr(l_1_s, 'symbol'))
         yield '</div>\n'
         if environment.getattr(l_1_s, 'has_bars'):
             pass
@@ -406,11 +429,19 @@ def root(context, missing=missing):
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'source_uri'))
     yield '</code> (ETag <code>'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'etag'))
-    yield '</code>)<br>\n  Full record: <code>'
+    yield '</code>)<br>\n'
+    if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'):
+        pass
+        yield 'Report page: <a href="'
+        yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
+        yield '"><code>'
+        yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
+        yield '</code></a><br>'
+    yield '  Full record: <code>'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'))
     yield '</code><br>\n  Generated <span class="nowrap">'
     yield escape(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
     yield '</span> by the Stock Insights pipeline. Figures are computed from the input file; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
-debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&28=42&31=46&32=48&33=52&36=58&39=61&40=66&45=73&47=77&48=90&53=96&55=100&56=103&58=105&59=109&62=122&68=135&73=137&77=143&78=147&79=149&80=151&81=153&82=161&83=165&86=171&89=174&90=179&91=184&99=192&103=209&107=226&115=240&118=243&119=247&122=259&124=269&130=272&131=275&133=281&134=284&137=289&140=293&141=295&144=305&145=320&148=330&152=344&153=346&154=365&160=375&161=377&162=379&163=381&172=385&173=389&174=393&175=395&180=402&181=404&182=406&183=410&184=412'
+debug_info = '7=19&9=21&18=28&20=30&21=34&23=36&24=41&29=47&32=51&33=53&34=57&37=63&40=66&41=71&46=78&48=82&49=95&54=101&56=105&57=108&59=110&60=114&63=127&69=140&74=142&78=148&79=152&80=154&81=156&82=158&83=166&84=170&87=176&90=179&91=184&92=189&100=197&104=214&108=231&116=245&119=248&120=252&123=264&125=274&131=277&132=280&134=295&135=298&138=303&141=307&142=318&145=328&146=343&149=353&153=367&154=369&155=388&161=398&162=400&163=402&164=404&173=408&174=412&175=416&176=418&181=425&182=427&183=429&184=433&185=441&186=443'

@@ -100,7 +100,7 @@ def root(context, missing=missing):
             pass
             yield 'yet'
         yield '.</p>\n'
-    yield '</td></tr>\n<tr><td class="footer">JSON: this page with <code>Accept: application/json</code>. Figures are computed from the input files; not investment advice.</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
+    yield '</td></tr>\n<tr><td class="footer">JSON: this page with <code class="nowrap">Accept: application/json</code>. Figures are computed from the input files; not investment advice.</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
 debug_info = '8=25&9=31&19=38&20=47&24=53&27=55&30=58&32=62&33=70&34=72&35=76&39=84&41=94'

@@ -190,7 +190,7 @@ def root(context, missing=missing):
     yield '\nSYMBOLS\n'
     if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_hidden'):
         pass
-        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Showing ', t_2(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')), ' of ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_total'), ' symbols: the biggest movers, the most volatile and those with anomalies. Every symbol is in the full record, ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'), '.', ))))
+        yield str(context.call((undefined(name='wrap') if l_0_wrap is missing else l_0_wrap), str_join(('Showing ', t_2(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')), ' of ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols_total'), ' symbols: the biggest movers, the most volatile and those with anomalies. Every symbol is ', (str_join(("on the report's page, ", environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'), )) if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href') else str_join(('in the full record, ', environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'), ))), '.', ))))
         yield '\n'
     if (not environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'symbols')):
         pass
@@ -218,6 +218,11 @@ def root(context, missing=missing):
             pass
             yield '  no valid bars'
         yield '\n'
+        if environment.getattr(l_1_s, 'href'):
+            pass
+            yield '  '
+            yield str(environment.getattr(l_1_s, 'href'))
+            yield '\n'
         if (environment.getattr(l_1_s, 'chart_bars') >= 2):
             pass
             yield '  Last '
@@ -267,11 +272,17 @@ def root(context, missing=missing):
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'source_uri'))
     yield ' (ETag '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'etag'))
-    yield ')\nFull record:    '
+    yield ')\n'
+    if environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'):
+        pass
+        yield 'Report page:    '
+        yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'report_href'))
+        yield '\n'
+    yield 'Full record:    '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'record_uri'))
     yield '\nGenerated '
     yield str(environment.getattr((undefined(name='r') if l_0_r is missing else l_0_r), 'created_at'))
     yield ' by the Stock Insights pipeline. Not investment advice.\n'
 
 blocks = {}
-debug_info = '1=31&3=47&4=49&5=53&6=55&10=58&11=60&12=62&13=64&14=68&15=72&16=74&17=77&19=80&20=83&22=85&24=88&25=92&27=99&34=106&37=108&40=113&41=115&43=120&45=135&47=150&51=164&52=168&54=181&56=183&57=186&61=191&62=193&64=195&65=198&67=202&69=206&71=221&72=224&74=232&75=234&77=236&78=238&79=240&80=242&84=246&85=250&86=256&87=259&91=263&92=265&93=267&94=271&95=273'
+debug_info = '1=31&3=47&4=49&5=53&6=55&10=58&11=60&12=62&13=64&14=68&15=72&16=74&17=77&19=80&20=83&22=85&24=88&25=92&27=99&34=106&37=108&40=113&41=115&43=120&45=135&47=150&51=164&52=168&54=181&56=183&57=186&61=191&62=193&64=195&65=198&67=202&69=206&71=221&72=224&74=226&75=229&77=237&78=239&80=241&81=243&82=245&83=247&87=251&88=255&89=261&90=264&94=268&95=270&96=272&97=276&98=279&100=282&101=284'

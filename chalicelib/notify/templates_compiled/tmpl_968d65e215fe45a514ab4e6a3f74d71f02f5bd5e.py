@@ -112,15 +112,15 @@ def root(context, missing=missing):
             pass
             yield '    <tr>\n      <td><a class="nowrap" href="'
             yield escape(environment.getattr(l_1_r, 'report_href'))
+            yield '" title="'
+            yield escape(environment.getattr(l_1_r, 'file'))
             yield '">'
             yield escape(environment.getattr(l_1_r, 'time'))
-            yield '</a><div class="small wrap">'
-            yield escape(environment.getattr(l_1_r, 'file'))
-            yield ' &middot; '
+            yield '</a><div class="small">'
             yield escape(environment.getattr(l_1_r, 'bars'))
-            yield ' bars to '
+            yield ' bars to <span class="nowrap">'
             yield escape((environment.getattr(l_1_r, 'last_bar') or 'n/a'))
-            yield '</div></td>\n      <td class="small hide-narrow nowrap">'
+            yield '</span></div></td>\n      <td class="small hide-narrow nowrap">'
             yield escape(environment.getattr(l_1_r, 'interval'))
             yield '</td>\n      <td class="num">'
             yield escape(environment.getattr(l_1_r, 'last_close'))
@@ -161,7 +161,7 @@ def root(context, missing=missing):
         yield '">Newest readings</a></p></td></tr>\n'
     yield '<tr><td class="footer">\n  JSON: <code>'
     yield escape(environment.getattr((undefined(name='s') if l_0_s is missing else l_0_s), 'json_href'))
-    yield '</code> or this page with <code>Accept: application/json</code>. Figures are computed from the input files; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
+    yield '</code> or this page with <code class="nowrap">Accept: application/json</code>. Figures are computed from the input files; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
 debug_info = '6=19&8=21&9=27&16=34&19=36&20=38&22=48&24=51&26=53&27=55&28=59&30=65&31=83&32=88&33=92&34=96&38=102&39=106&46=110&48=114&49=124&50=126&51=128&52=132&53=136&58=144&59=151&62=160&65=163'

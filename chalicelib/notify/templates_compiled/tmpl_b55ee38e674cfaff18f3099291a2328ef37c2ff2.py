@@ -123,7 +123,7 @@ def root(context, missing=missing):
         yield escape(environment.getattr(l_1_s, 'change'))
         yield '</div></td>\n    </tr>\n'
     l_1_s = missing
-    yield '  </table>\n</td></tr>\n\n<tr><td class="footer">\n  JSON: this page with <code>Accept: application/json</code>, <code>GET /reports</code>, <code>GET /reports/&lt;id&gt;.json</code>, <code>GET /symbols?q=</code>, <code>GET /symbols/&lt;symbol&gt;.json</code>. Figures are computed from the input files; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
+    yield '  </table>\n</td></tr>\n\n<tr><td class="footer">\n  JSON: this page with <code class="nowrap">Accept: application/json</code>, <code>GET /reports</code>, <code>GET /reports/&lt;id&gt;.json</code>, <code>GET /symbols?q=</code>, <code>GET /symbols/&lt;symbol&gt;.json</code>. Figures are computed from the input files; not investment advice.\n</td></tr>\n</table>\n</td></tr>\n</table>\n</body>\n</html>\n'
 
 blocks = {}
 debug_info = '8=19&9=25&19=32&24=40&27=43&30=47&31=51&33=59&37=65&47=74&49=76&50=79&55=89&58=93&59=97&62=105&63=117&65=119'
