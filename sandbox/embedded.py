@@ -8,6 +8,7 @@ handler's own pattern targets a second queue; the table's stream is read with
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
@@ -373,7 +374,7 @@ class EmbeddedAWS:
             handler_name,
             config.get("lambda_memory_size", 128),
             config.get("lambda_timeout", 60),
-            stored_bytes=stored_s3_bytes,
+            stored_bytes=functools.partial(lambda_limits.moto_s3_bytes, ACCOUNT),
         ):
             return handler(event, context)
 
@@ -406,24 +407,6 @@ class EmbeddedAWS:
         return [
             m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
         ]
-
-
-def stored_s3_bytes() -> int:
-    """What the embedded S3 holds, objects and unfinished uploads' parts: memory that in AWS is S3's."""
-    from moto.s3.models import s3_backends
-
-    total = 0
-    for _ in range(3):  # a handler may be changing the bucket meanwhile: try again
-        try:
-            total = 0
-            for bucket in list(s3_backends[ACCOUNT]["aws"].buckets.values()):
-                total += sum(key.size for key in list(bucket.keys.values()))
-                for upload in list(bucket.multiparts.values()):
-                    total += sum(part.size for part in list(upload.parts.values()))
-            return total
-        except RuntimeError:  # "changed size during iteration"
-            continue
-    return total
 
 
 def _pattern_for_bucket(pattern: dict) -> dict:
