@@ -85,7 +85,7 @@ class _PartsToFile:
 
     def _append(self, body: Any) -> None:
         with self.path.open("ab") as out:
-            out.write(body.read())
+            out.write(body if isinstance(body, bytes | bytearray) else body.read())
 
 
 def run_child(function: str, source: Path, target: Path) -> None:
@@ -103,7 +103,7 @@ def run_child(function: str, source: Path, target: Path) -> None:
         aws.client(service)
     if function == "ingest":
         from chalicelib.ingest.pipeline import ingest_document
-        from chalicelib.storage import PartWriter
+        from chalicelib.storage import ObjectStore, PartWriter
     elif function == "analyze":
         from chalicelib.analyze.insights import OfflineInsights
         from chalicelib.analyze.service import analyze
@@ -115,8 +115,10 @@ def run_child(function: str, source: Path, target: Path) -> None:
     raw = source.read_bytes()
     key = f"inputs/{source.name}"  # a CSV's symbol and interval come from its name
     if function == "ingest":  # the lines go up in parts as they are written, as the handler's do
-        processed = PartWriter(_PartsToFile(target), "bucket", "processed", "application/x-ndjson")
-        rejects = PartWriter(_PartsToFile(target.with_suffix(".rejects")), "bucket", "rejects", "application/x-ndjson")
+        processed = PartWriter(ObjectStore(_PartsToFile(target), "bucket"), "processed", "application/x-ndjson")
+        rejects = PartWriter(
+            ObjectStore(_PartsToFile(target.with_suffix(".rejects")), "bucket"), "rejects", "application/x-ndjson"
+        )
         ingest_document(
             raw,
             key,

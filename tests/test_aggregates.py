@@ -97,6 +97,6 @@ def test_offline_insights_are_sentences_about_the_numbers():
     assert set(text) == set(INSIGHT_FIELDS) and all(v.strip() for v in text.values())
     assert "+2.50%" in text["summary"] and "uptrend" in text["opportunities"].lower()
     assert "4.20%" in text["risks"] and "2.0x" in text["risks"]
-    assert "+6.10%" in text["key_anomaly"] and "2024-03-01" in text["key_anomaly"]
+    assert "+6.10%" in text["key_anomaly"] and "1 Mar 2024" in text["key_anomaly"]
     assert "no valid bars" in insights.per_symbol["NONE"]["summary"]
     assert "1 of 1 symbol advanced" in insights.executive_summary and "UP" in insights.executive_summary
