@@ -38,10 +38,13 @@ def load_stage_settings(chalice_dir: Path, stage: str) -> dict[str, Any]:
     return stated
 
 
+_ADDRESS_LISTS = ("recipient_emails", "operations_emails")  # `a,b` on a command line, a list in the file
+
+
 def save_stage_settings(chalice_dir: Path, stage: str, stated: dict[str, Any]) -> bool:
-    """Write the stage's settings (keys sorted, recipients as a list); True if the file changed."""
+    """Write the stage's settings (keys sorted, address lists as lists); True if the file changed."""
     check_settings(stated)
-    normalised = {key: email_list(value) if key == "recipient_emails" else value for key, value in stated.items()}
+    normalised = {key: email_list(value) if key in _ADDRESS_LISTS else value for key, value in stated.items()}
     text = json.dumps(dict(sorted(normalised.items())), indent=2) + "\n"
     path = settings_path(chalice_dir, stage)
     if path.exists() and path.read_text() == text:

@@ -106,7 +106,14 @@ def measure(case: str, contenders: tuple[Contender, ...], path: Path, repeat: in
                 "seconds": min(r["seconds"] for r in done),
                 "peak_rss_mib": max(r["peak_rss_mib"] for r in done),
                 "ready_rss_mib": max(r["ready_rss_mib"] for r in done),
-                "runs": [{k: r[k] for k in ("seconds", "peak_rss_mib", "ready_rss_mib", "vm_hwm_mib")} for r in done],
+                "runs": [
+                    {
+                        k: r[k]
+                        for k in ("seconds", "cpu_seconds", "peak_rss_mib", "ready_rss_mib", "vm_hwm_mib")
+                        if k in r
+                    }
+                    for r in done
+                ],
                 "summary": done[0]["summary"],
             }
         )
@@ -139,6 +146,7 @@ def spawn_process(contender: Contender, path: Path) -> dict:
     peak = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024) / 2**20
     return {
         "seconds": seconds,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,  # steadier than wall time on shared cores
         "peak_rss_mib": peak,
         "ready_rss_mib": 0.0,
         "vm_hwm_mib": None,

@@ -89,3 +89,29 @@ def jsonable(value: Any) -> Any:
 
         return base64.b64encode(value).decode()
     return value
+
+
+def stream_record(record: dict, stream_arn: str) -> dict:
+    """A DynamoDB stream record (as moto's stream backend keeps it) as Lambda delivers it: JSON,
+    with its `eventSourceARN`, the creation time in epoch seconds (moto's is naive UTC)."""
+    import datetime as dt
+
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, dt.datetime) and created.tzinfo is None:
+        change["ApproximateCreationDateTime"] = created.replace(tzinfo=dt.UTC)
+    return jsonable({**record, "dynamodb": change, "eventSourceARN": stream_arn})
+
+
+def matches_filter(pattern: dict, value: object) -> bool:
+    """Whether `value` matches a Lambda event filter pattern of nested keys and lists of allowed
+    values (the stream mapping's FilterCriteria: Lambda drops the other records before invoking)."""
+    if not isinstance(value, dict):
+        return False
+    for key, wanted in pattern.items():
+        if isinstance(wanted, dict):
+            if not matches_filter(wanted, value.get(key)):
+                return False
+        elif value.get(key) not in wanted:
+            return False
+    return True

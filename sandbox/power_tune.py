@@ -103,7 +103,7 @@ def run_child(function: str, source: Path, target: Path) -> None:
         aws.client(service)
     if function == "ingest":
         from chalicelib.ingest.pipeline import ingest_document
-        from chalicelib.storage import ObjectStore, PartWriter
+        from chalicelib.storage import ObjectStore
     elif function == "analyze":
         from chalicelib.analyze.insights import OfflineInsights
         from chalicelib.analyze.service import analyze
@@ -115,10 +115,8 @@ def run_child(function: str, source: Path, target: Path) -> None:
     raw = source.read_bytes()
     key = f"inputs/{source.name}"  # a CSV's symbol and interval come from its name
     if function == "ingest":  # the lines go up in parts as they are written, as the handler's do
-        processed = PartWriter(ObjectStore(_PartsToFile(target), "bucket"), "processed", "application/x-ndjson")
-        rejects = PartWriter(
-            ObjectStore(_PartsToFile(target.with_suffix(".rejects")), "bucket"), "rejects", "application/x-ndjson"
-        )
+        processed = ObjectStore(_PartsToFile(target), "bucket").writer("processed", "application/x-ndjson")
+        rejects = ObjectStore(_PartsToFile(target.with_suffix(".rejects")), "bucket").writer("rejects")
         ingest_document(
             raw,
             key,

@@ -125,3 +125,58 @@ def test_the_bootstrap_command_creates_the_budget_and_destroy_removes_it(aws_env
         assert run(["destroy", *common])[0].split()[-1] == "deleted"
         assert client.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
         assert run(["destroy", *common])[0].split()[-1] == "absent"
+
+
+@pytest.mark.slow
+def test_terraform_applies_keeps_and_removes_the_budget_against_moto(monkeypatch, moto_budgets, tmp_path):  # noqa: F811
+    """The package's `aws_budgets_budget`, alone, applied by Terraform to moto server."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import moto_server, terraform_plugin_dir
+
+    terraform, plugins = shutil.which("terraform"), terraform_plugin_dir()
+    if not terraform or plugins is None:
+        pytest.skip("terraform or its AWS provider mirror is not here")
+    document = terraform_resources(resource_specs("stock-insights", "dev"))
+    variables = terraform_variables()["variable"]
+    (tmp_path / "budget.tf.json").write_text(
+        json.dumps(
+            {
+                "resource": {"aws_budgets_budget": document["resource"]["aws_budgets_budget"]},
+                "variable": {name: variables[name] for name in ("monthly_budget_usd", "alarm_email")},
+            }
+        )
+    )
+    with moto_server(monkeypatch) as endpoint:
+        (tmp_path / "provider.tf").write_text(
+            'provider "aws" {\n  region = "us-east-1"\n  access_key = "testing"\n  secret_key = "testing"\n'
+            "  skip_credentials_validation = true\n  skip_metadata_api_check = true\n"
+            f'  endpoints {{\n    budgets = "{endpoint}"\n    sts = "{endpoint}"\n  }}\n}}\n'
+        )
+        env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("AWS_", "TF_VAR_"))}
+        env.update({"TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"})
+
+        def tf(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+            done = subprocess.run([terraform, f"-chdir={tmp_path}", *args, "-no-color"], env=env,
+                                  capture_output=True, text=True, timeout=600)  # fmt: skip
+            assert not check or done.returncode == 0, done.stdout + done.stderr
+            return done
+
+        tf("init", "-input=false", f"-plugin-dir={plugins}")
+        on = ["-var", "monthly_budget_usd=25", "-var", "alarm_email=ops@example.org"]
+        tf("apply", "-input=false", "-auto-approve", *on)
+        client = boto3.client("budgets", region_name="us-east-1", endpoint_url=endpoint,
+                              aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        budget = client.describe_budget(AccountId=ACCOUNT, BudgetName="stock-insights-dev-monthly")["Budget"]
+        assert float(budget["BudgetLimit"]["Amount"]) == 25 and budget["TimeUnit"] == "MONTHLY"
+        expected = {("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0)}
+        assert _subscribers(client, "stock-insights-dev-monthly") == dict.fromkeys(expected, ["ops@example.org"])
+        # Applied again: nothing to change (the provider reads the budget back, subscribers included).
+        assert tf("plan", "-input=false", "-detailed-exitcode", *on).returncode == 0
+        # Without an alarm address the precondition stops the plan, naming the fix.
+        refused = tf("plan", "-input=false", "-var", "monthly_budget_usd=25", check=False)
+        assert refused.returncode == 1 and "monthly_budget_usd needs alarm_email" in refused.stdout + refused.stderr
+        # Off (the default): the budget goes.
+        tf("apply", "-input=false", "-auto-approve")
+        assert client.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []

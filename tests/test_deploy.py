@@ -43,6 +43,8 @@ CHALICE_ACCOUNT, TERRAFORM_ACCOUNT = "111111111111", "222222222222"
 SENDER = "reports@mail.acme-analytics.example"
 RECIPIENTS = ["ana@acme-analytics.example", "ben@partner.example"]
 ALARM_EMAIL = "oncall@acme-analytics.example"
+OPERATIONS = ["ops@acme-analytics.example", "oncall@acme-analytics.example"]
+ARCHIVE_URL = "https://reports.acme-analytics.example/api"
 FETCH_SYMBOLS = "AAPL,MSFT"
 API_KEY = "td-live-key-5f0e1d2c3b4a"  # what a deployer keeps in TD_API_KEY; must never be written anywhere
 STAGE = "dev"
@@ -146,6 +148,8 @@ def chalice_path(project):
     resources = [python, "-m", "infra.bootstrap", "resources", "--stage", STAGE, "--sender", SENDER]
     resources += ["--recipients", ",".join(RECIPIENTS), "--alarm-email", ALARM_EMAIL]
     resources += ["--fetch-symbols", FETCH_SYMBOLS, "--twelvedata-key-env", "TD_API_KEY"]
+    resources += ["--set", "notice_to=both", "--set", f"operations_emails={','.join(OPERATIONS)}"]
+    resources += ["--set", f"archive_url={ARCHIVE_URL}"]
     steps = [
         resources,
         [chalice, "deploy", "--stage", STAGE],
@@ -273,6 +277,9 @@ def check_deployment(client, account: str, project: Path) -> dict:
         assert variables["TABLE_NAME"] == f"{PREFIX}-analyses"
         assert variables["SENDER_EMAIL"] == SENDER
         assert variables["RECIPIENT_EMAILS"] == ",".join(RECIPIENTS)
+        # Who gets failure notices, and the archive the email links to: stated once, on both paths.
+        assert (variables["NOTICE_TO"], variables["OPERATIONS_EMAILS"]) == ("both", ",".join(OPERATIONS))
+        assert variables["ARCHIVE_URL"] == ARCHIVE_URL
         # Left at its default: Terraform passes its variable's default, chalice deploy no variable.
         assert variables.get("INSIGHTS_PROVIDER", "offline") == "offline" and variables["STAGE"] == STAGE
         assert variables["FETCH_SYMBOLS"] == FETCH_SYMBOLS
@@ -484,7 +491,10 @@ def test_the_settings_file_holds_what_the_deployer_stated_and_nothing_from_the_a
     stated = json.loads((project / ".chalice" / f"settings-{STAGE}.json").read_text())
     assert stated == {
         "alarm_email": ALARM_EMAIL,
+        "archive_url": ARCHIVE_URL,
         "fetch_symbols": FETCH_SYMBOLS,
+        "notice_to": "both",
+        "operations_emails": OPERATIONS,  # `a,b` on the command line, a list in the file
         "recipient_emails": RECIPIENTS,
         "sender_email": SENDER,
     }
@@ -502,6 +512,9 @@ def test_terraform_package_after_a_bootstrap_holds_nothing_from_that_account(ter
     assert "aws_ses" not in package["terraform.tfstate"] and "identity/" + SENDER not in package["terraform.tfstate"]
     assert json.loads(package["terraform.tfvars.json"]) == {
         "alarm_email": ALARM_EMAIL,
+        "archive_url": ARCHIVE_URL,
+        "notice_to": "both",
+        "operations_emails": OPERATIONS,  # the variable is a list(string)
         "recipient_emails": RECIPIENTS,
         "sender_email": SENDER,
     }

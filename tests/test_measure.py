@@ -85,3 +85,10 @@ def test_a_real_sandbox_run_is_measured():
 @pytest.mark.parametrize("value", [{"S": "héllo"}, {"N": "12.5"}, {"BOOL": True}, {"M": {"a": {"S": "b"}}}])
 def test_item_sizes_follow_dynamodbs_rules_roughly(value):
     assert 1 <= item_size({"k": value}) <= 12
+
+
+def test_a_file_of_more_symbols_than_a_stream_page_is_still_emailed():
+    """1,100 symbols write 1,100 per-symbol items before the analysis: a first page of stream
+    records that the mapping's filter empties entirely must not end the run as idle."""
+    measured = measure(1100, 3)
+    assert measured.functions["notify"].invocations >= 1 and measured.emails == 1

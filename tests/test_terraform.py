@@ -729,7 +729,7 @@ def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output
     rest_api = chalice["resource"]["aws_api_gateway_rest_api"]["rest_api"]
     assert rest_api["lifecycle"] == {"create_before_destroy": True}
     swagger = json.loads(chalice["locals"]["chalice_api_swagger"])
-    assert set(swagger["paths"]) == {"/", "/reports", "/reports/{report_id}", "/symbols/{symbol}"}
+    assert set(swagger["paths"]) == {"/", "/reports", "/reports/{report_id}", "/symbols", "/symbols/{symbol}"}
     for path, methods in swagger["paths"].items():
         assert set(methods) == {"get"}, path
         assert methods["get"]["security"] == [{"sigv4": []}], path
