@@ -27,9 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sandbox import bench_memory
+from sandbox import bench_csv, bench_memory
 from sandbox.bench_analyze import ANALYZE_CONTENDERS, ensure_analyze_input, generate_processed, report_analyze
 from sandbox.bench_core import _INPUT, OUT_DIR, ROOT, Case, Contender
+from sandbox.bench_csv import CSV_CONTENDERS
 from sandbox.bench_deploy import DEPLOY_CONTENDERS, ensure_package, report_deploy
 from sandbox.bench_ingest import (
     INGEST_CONTENDERS,
@@ -42,16 +43,21 @@ from sandbox.bench_ingest import (
 from sandbox.bench_sandbox import SANDBOX_CONTENDERS, report_sandbox
 
 # --------------------------------------------------------------------------------------------
-# The memory cases: ingest's peak RSS on reject-heavy files (sandbox/bench_memory.py)
+# The memory cases: ingest's peak RSS on reject-heavy files (sandbox/bench_memory.py) and on big
+# CSVs with its lines written in parts, as the handler writes them (sandbox/bench_csv.py)
 # --------------------------------------------------------------------------------------------
 
 MEMORY_CONTENDERS = (Contender("ingest", "ingest (gc off)", "ingest", _ingest_setup, _ingest_summary, gc_off=True),)
 
 
-def _memory_case(name: str, prepare: Callable[[argparse.Namespace], tuple[Path, dict]]) -> Case:
+def _memory_case(
+    name: str,
+    prepare: Callable[[argparse.Namespace], tuple[Path, dict]],
+    contenders: tuple[Contender, ...] = MEMORY_CONTENDERS,
+) -> Case:
     return Case(
         prepare=prepare,
-        contenders=MEMORY_CONTENDERS,
+        contenders=contenders,
         report=lambda args, facts, rows: bench_memory.report_memory(name, facts, rows),
     )
 
@@ -63,6 +69,10 @@ CASES: dict[str, Case] = {
     "deploy": Case(prepare=ensure_package, contenders=DEPLOY_CONTENDERS, report=report_deploy),
     "memory-rejects": _memory_case("memory-rejects", lambda args: bench_memory.ensure_all_duplicates(OUT_DIR, ROOT)),
     "memory-bad40": _memory_case("memory-bad40", lambda args: ensure_input(bench_memory.with_bad_fraction(args))),
+    "memory-csv": _memory_case("memory-csv", lambda args: bench_csv.ensure_csv("valid", OUT_DIR, ROOT), CSV_CONTENDERS),
+    "memory-csv-rejects": _memory_case(
+        "memory-csv-rejects", lambda args: bench_csv.ensure_csv("rejects", OUT_DIR, ROOT), CSV_CONTENDERS
+    ),
 }
 
 

@@ -9,7 +9,10 @@ Scenarios (each in a fresh embedded account, delivered by `sandbox.embedded` as 
   succeed or run out of attempts;
 - concurrent: every event delivered three times at once from threads, with and without a fault;
 - corpus: the hostile files of `sandbox.corpus`, each checked against what docs/formats.md says
-  it must become.
+  it must become;
+- big: files up to the real input size limit (`sandbox.big_inputs`, generated, not committed),
+  with the sandbox enforcing each function's memory and timeout: each processed or quarantined
+  as docs/limits.md says, none dead-lettered.
 
 After each scenario `sandbox.accounting` checks: every input bar is in exactly one of processed/
 and rejects/, or its file is in quarantine/; exactly one analysis per distinct input; at most one
@@ -27,7 +30,9 @@ import time
 from collections import Counter
 from typing import Any
 
+from chalicelib.config import Settings
 from sandbox.accounting import Outcome, Scenario, account
+from sandbox.big_inputs import big_cases
 from sandbox.corpus import CorpusCase, Expect, corpus_cases, standard_file
 from sandbox.embedded import EmbeddedAWS
 from sandbox.faults import AFTER, BEFORE, DEATH, ERROR, Fault, FaultInjector, SimulatedDeath
@@ -41,6 +46,7 @@ CHAOS_MAX_INPUT_MB = "8"  # small, so gzip bombs are refused fast
 # finishes in milliseconds, and a dead one's marker is waited out by the retries' simulated minutes.
 CHAOS_MARKER_WAIT_SECONDS = "1"
 CONCURRENT_COPIES = 3
+BIG_MAX_INPUT_MB = str(Settings.max_input_mb)  # the deployed limit: the big inputs go up to it
 
 
 # -- running one scenario -----------------------------------------------------------------------
@@ -48,7 +54,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
     started = time.perf_counter()
     injector = FaultInjector(scenario.faults)
     saved = {name: os.environ.get(name) for name in ("MAX_INPUT_MB", "MARKER_WAIT_SECONDS")}
-    os.environ["MAX_INPUT_MB"] = CHAOS_MAX_INPUT_MB
+    os.environ["MAX_INPUT_MB"] = BIG_MAX_INPUT_MB if scenario.group == "big" else CHAOS_MAX_INPUT_MB
     os.environ["MARKER_WAIT_SECONDS"] = CHAOS_MARKER_WAIT_SECONDS
     try:
         with EmbeddedAWS(crash_types=(SimulatedDeath,)) as env:
@@ -195,8 +201,12 @@ def corpus_scenarios() -> list[Scenario]:
     return [Scenario(f"corpus: {group.name}", "corpus", group.files, pending=group.pending) for group in corpus_cases()]
 
 
+def big_scenarios() -> list[Scenario]:
+    return [Scenario(name, "big", [case], pending=gap) for name, case, gap in big_cases()]
+
+
 def all_scenarios() -> list[Scenario]:
-    return boundary_scenarios() + concurrent_scenarios() + corpus_scenarios()
+    return boundary_scenarios() + concurrent_scenarios() + corpus_scenarios() + big_scenarios()
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -264,7 +274,7 @@ def _verdict(outcome: Outcome) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.chaos", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--group", choices=("boundary", "concurrent", "corpus"), action="append")
+    parser.add_argument("--group", choices=("boundary", "concurrent", "corpus", "big"), action="append")
     parser.add_argument("-k", dest="match", help="only scenarios whose name contains this text")
     args = parser.parse_args(argv)
     import logging

@@ -8,6 +8,7 @@ handler's own pattern targets a second queue; the table's stream is read with
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import os
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from sandbox import emulator_fidelity, emulator_speed
+from sandbox import emulator_fidelity, emulator_speed, lambda_limits
 from sandbox.lambda_limits import Invocation, LambdaLimitExceeded
 from sandbox.lambda_runtime import (
     Delivery,
@@ -84,6 +85,7 @@ class EmbeddedAWS:
     enforce_limits: bool = True
     _mock: Any = None
     _speed: Any = None
+    _excluded: Any = None
     _fidelity: Any = None
     _saved_env: dict = field(default_factory=dict)
     _clients: dict = field(default_factory=dict)  # the sandbox's own clients, one per service
@@ -102,6 +104,8 @@ class EmbeddedAWS:
         self._mock.start()
         self._speed = emulator_speed.fast_big_objects()
         self._speed.__enter__()
+        self._excluded = lambda_limits.emulator_excluded()  # moto's own memory is not a handler's
+        self._excluded.__enter__()
         self._fidelity = emulator_fidelity.s3_notifications_as_on_aws()
         self._fidelity.__enter__()
         from chalicelib import aws
@@ -124,6 +128,7 @@ class EmbeddedAWS:
         from chalicelib.config import get_settings
 
         self._fidelity.__exit__(None, None, None)
+        self._excluded.__exit__(None, None, None)
         self._speed.__exit__(None, None, None)
         self._mock.stop()
         self._clients.clear()
@@ -372,7 +377,7 @@ class EmbeddedAWS:
             handler_name,
             config.get("lambda_memory_size", 128),
             config.get("lambda_timeout", 60),
-            stored_bytes=stored_s3_bytes,
+            stored_bytes=functools.partial(lambda_limits.moto_s3_bytes, ACCOUNT),
         ):
             return handler(event, context)
 
@@ -406,24 +411,6 @@ class EmbeddedAWS:
         return [
             m.raw_data.encode() for m in ses_backends[ACCOUNT][REGION].sent_messages if getattr(m, "raw_data", None)
         ]
-
-
-def stored_s3_bytes() -> int:
-    """What the embedded S3 holds, objects and unfinished uploads' parts: memory that in AWS is S3's."""
-    from moto.s3.models import s3_backends
-
-    total = 0
-    for _ in range(3):  # a handler may be changing the bucket meanwhile: try again
-        try:
-            total = 0
-            for bucket in list(s3_backends[ACCOUNT]["aws"].buckets.values()):
-                total += sum(key.size for key in list(bucket.keys.values()))
-                for upload in list(bucket.multiparts.values()):
-                    total += sum(part.size for part in list(upload.parts.values()))
-            return total
-        except RuntimeError:  # "changed size during iteration"
-            continue
-    return total
 
 
 def _pattern_for_bucket(pattern: dict) -> dict:

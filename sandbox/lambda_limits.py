@@ -11,7 +11,9 @@ records as a failed attempt.
 What counts as the invocation's memory: the growth of the process's peak RSS (`VmHWM`, reset when
 the call begins), less what moto stored in S3 meanwhile (in AWS that is S3's memory, not the
 function's), plus `RUNTIME_BASELINE_MB` for the interpreter and the app's imports, which the
-sandbox process holds already. Memory the process freed in an earlier delivery and still holds
+sandbox process holds already. Peaks inside the emulator's own handling of a request are left out
+(`emulator_excluded`): moto joining an upload's parts held three copies of a 470 MiB object at
+once, S3's work that no function pays for. Memory the process freed in an earlier delivery and still holds
 is reused without growing the peak, so a long sandbox run can count less than was allocated (a
 warm Lambda container keeps such memory too, and Lambda counts it). When deliveries run at once (the concurrent-copies mode), one
 process holds them all: only time is enforced then.
@@ -23,11 +25,12 @@ process; these are estimates of it, close for the memory a handler allocates its
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +68,37 @@ def _reset_peak() -> bool:
     return True
 
 
+_current = threading.local()  # the invocation running in this thread, if any
+
+
+@contextlib.contextmanager
+def emulator_excluded() -> Iterator[None]:
+    """While open, what moto does inside a request is not counted as the calling handler's memory.
+
+    The invocation's peak so far is taken before the request; after it, the peak is reset to the
+    RSS then (which holds what the request returned to the handler, and what S3 now stores, which
+    is subtracted as ever)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    real = BotocoreStubber.__call__
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        invocation = getattr(_current, "invocation", None)
+        if invocation is None:
+            return real(self, *args, **kwargs)
+        invocation.pause()
+        try:
+            return real(self, *args, **kwargs)
+        finally:
+            invocation.resume()
+
+    BotocoreStubber.__call__ = call
+    try:
+        yield
+    finally:
+        BotocoreStubber.__call__ = real
+
+
 def _async_raise(thread_id: int, exception: type[BaseException] | None) -> None:
     """Raise `exception` in another thread at its next bytecode (None: drop one not yet raised)."""
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
@@ -99,6 +133,8 @@ class Invocation:
         self._start_rss = _memory_kib()[1] if self._measure_memory else 0
         self._start_stored = self._stored() if self._measure_memory else 0
         self._target = threading.get_ident()
+        self._paused = 0
+        _current.invocation = self
         self._started = time.monotonic()
         self._watcher = threading.Thread(target=self._watch, name=f"lambda-limits-{self.function}", daemon=True)
         self._watcher.start()
@@ -112,6 +148,7 @@ class Invocation:
             _async_raise(self._target, None)  # and one it raised but Python has not delivered yet is dropped
         except LambdaLimitExceeded:
             pass  # delivered here after all: nothing is pending now
+        _current.invocation = None
         self._stop.set()
         self._watcher.join()
         self._check()  # a call that ended between two samples is judged too
@@ -121,13 +158,26 @@ class Invocation:
             raise LambdaLimitExceeded(self.failure) from (exc if isinstance(exc, Exception) else None)
         return False
 
+    def pause(self) -> None:
+        """The handler is inside an emulator request: its peak so far is taken, then not sampled."""
+        with self._lock:
+            if self._check():  # in the handler's own thread: ended here
+                raise LambdaLimitExceeded(self.failure)
+            self._paused += 1
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused -= 1
+            if self._measure_memory and not self._paused and _active == 1:
+                _reset_peak()  # what moto did inside the request is not the handler's peak
+
     def _watch(self) -> None:
         while not self._stop.wait(_POLL_S):
-            if self._check():
-                with self._lock:
+            with self._lock:
+                if self._check():
                     if self._armed:  # raised in the handler's thread at its next bytecode
                         _async_raise(self._target, LambdaLimitExceeded)
-                return
+                    return
 
     def _check(self) -> bool:
         """Whether a limit is passed (the first time: recorded in `failure`)."""
@@ -139,7 +189,7 @@ class Invocation:
             return True
         if self._measure_memory and _active > 1:
             self._measure_memory = False  # another delivery began meanwhile: its memory is not ours to count
-        if self._measure_memory:
+        if self._measure_memory and not self._paused:
             peak_kib = _memory_kib()[0]
             stored = max(0, self._stored() - self._start_stored)
             self.peak_mb = max(self.peak_mb, RUNTIME_BASELINE_MB + (peak_kib - self._start_rss) / 1024 - stored / 2**20)
@@ -150,3 +200,21 @@ class Invocation:
                 )
                 return True
         return False
+
+
+def moto_s3_bytes(account: str) -> int:
+    """What the embedded S3 holds, objects and unfinished uploads' parts: memory that in AWS is S3's."""
+    from moto.s3.models import s3_backends
+
+    total = 0
+    for _ in range(3):  # a handler may be changing the bucket meanwhile: try again
+        try:
+            total = 0
+            for bucket in list(s3_backends[account]["aws"].buckets.values()):
+                total += sum(key.size for key in list(bucket.keys.values()))
+                for upload in list(bucket.multiparts.values()):
+                    total += sum(part.size for part in list(upload.parts.values()))
+            return total
+        except RuntimeError:  # "changed size during iteration"
+            continue
+    return total

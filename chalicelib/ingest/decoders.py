@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 import orjson
 
-from chalicelib.ingest import columnar
+from chalicelib.ingest import columnar, limits
 from chalicelib.ingest.exact_json import repeats_keys
 
 # A single time series starts with one of its own keys; anything else is read as multi-symbol.
@@ -89,6 +89,11 @@ def typed_document(data: bytes, start: int) -> dict | None:
     decoder = _decoder(single, volume=data.find(b'"volume"', 0, _VOLUME_PROBE_BYTES) >= 0)
     try:
         decoded = decoder.decode(data)
+    except Exception:  # msgspec refused it: the generic decoder decides (as below)
+        return None
+    if not single:
+        limits.check_symbols(len(decoded))  # before shaping each of them
+    try:
         if single:
             return _response_dict(decoded)
         return {symbol: _response_dict(response, level=2) for symbol, response in decoded.items()}
@@ -145,7 +150,12 @@ def columnar_document(data: bytes, start: int) -> dict | None:
     single = FIRST_KEY_RE.match(data, start) is not None
     try:
         decoded = _skeleton_decoder(single).decode(data)
-        responses = {None: decoded} if single else decoded
+    except Exception:  # as in typed_document: the other decoders decide
+        return None
+    responses = {None: decoded} if single else decoded
+    # Refused before the per-response work, which was most of the 121 s 450,000 symbols took.
+    limits.check_symbols(len(responses))
+    try:
         base = np.frombuffer(data, dtype=np.uint8).ctypes.data
         scanner = columnar.Scanner(data)
         document, cut = {}, []
