@@ -14,6 +14,7 @@ import orjson
 from chalicelib.analyze.insights import plural
 from sandbox.cost import cost
 from sandbox.fetch import fetch
+from sandbox.outputs import out_option
 from sandbox.serve import serve
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -37,14 +38,9 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--out",
-    "out_dir",
-    default="out",
-    show_default=True,
-    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
-    help="Folder for this run's reports (named after each input), analyses, sandbox.log and s3/ (the bucket's "
-    "copy); created if missing. What the previous run wrote there is replaced; nothing else is touched.",
+@out_option(
+    "Folder for this run's reports (named after each input), analyses, sandbox.log and s3/ (the bucket's "
+    "copy); created if missing. What the previous run wrote there is replaced; nothing else is touched."
 )
 @click.option(
     "--json",
@@ -79,14 +75,7 @@ def _print_outputs(report: dict, out: Path) -> None:
 
 
 @cli.command()
-@click.option(
-    "--out",
-    "out_dir",
-    default="out",
-    show_default=True,
-    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
-    help="Folder for the reports, analyses, sandbox.log and s3/, as for run.",
-)
+@out_option("Folder for the reports, analyses, sandbox.log and s3/, as for run.")
 @click.option("--bedrock", is_flag=True, help=_BEDROCK_HELP)
 def demo(out_dir: str, bedrock: bool) -> None:
     """The bundled sample: five real stocks, a messy CSV, and a duplicate upload."""

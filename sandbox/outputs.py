@@ -11,12 +11,21 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 MANIFEST = ".sandbox-run.json"
 
 
 class OutputFolderError(Exception):
     """The output folder cannot be created or written (its message is one line for the user)."""
+
+
+def out_option(help: str) -> Any:
+    """The `--out DIR` option of the commands that write an output folder."""
+    import click
+
+    # A plain path: `prepare` checks it with one line of error, not click's usage screen.
+    return click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(), help=help)
 
 
 def prepare(out_dir: Path) -> Path:

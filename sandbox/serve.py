@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 from chalicelib.analyze.insights import plural
+from sandbox.outputs import out_option
 
 # moto's backends are not thread-safe: each request, from the HTTP server or from a handler,
 # runs alone (as each is atomic on the real services).
@@ -40,14 +41,7 @@ _LOCK = threading.RLock()
 @click.option("--port", default=4566, show_default=True, help="Port of the AWS endpoint (S3, DynamoDB, ...).")
 @click.option("--api-port", type=int, default=None, help="Port of the report archive [default: PORT + 1].")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option(
-    "--out",
-    "out_dir",
-    default="out",
-    show_default=True,
-    type=click.Path(),  # checked by outputs.prepare: one line, not a usage screen
-    help="Folder for the reports, analyses, sandbox.log (the handlers' logs) and http.log (every request).",
-)
+@out_option("Folder for the reports, analyses, sandbox.log (the handlers' logs) and http.log (every request).")
 def serve(port: int, api_port: int | None, host: str, out_dir: str) -> None:
     """Serve an embedded AWS on PORT that runs the pipeline on every upload to inputs/."""
     try:

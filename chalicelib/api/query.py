@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from chalicelib.links import symbol_from_slug
-from chalicelib.readings import MOVERS, READING_PREFIX, reading_points
+from chalicelib.readings import MOVERS, READING_FIELDS, READING_PREFIX, reading_points
 
 # The analyses table's index for "latest first" (infra.resources names it; a test holds the two equal).
 INDEX_NAME = "kind-created_at"
@@ -29,23 +29,7 @@ _DIRECTORY_ID = re.compile(r"^symbol#.{1,200}$", re.S)
 ID_PATTERNS = {"report": _ID, "reading": _READING_ID, "symbol": _DIRECTORY_ID}
 _TOKEN_MAX = 1200
 # What an entry of a symbol's readings carries (chalicelib.readings; the record's metric names).
-HISTORY_FIELDS = (
-    "symbol",
-    "interval",
-    "last_close",
-    "percent_change",
-    "period_change_pct",
-    "momentum_pct",
-    "slope_pct_per_bar",
-    "trend",
-    "volatility_pct",
-    "volume_ratio",
-    "bars",
-    "first_datetime",
-    "last_datetime",
-    "anomalies",
-    "insight",
-)
+HISTORY_FIELDS = ("symbol", "interval", *READING_FIELDS, "anomalies", "insight")
 
 
 class ApiError(Exception):
