@@ -37,10 +37,11 @@ from typing import Any
 
 from infra import chalice_config
 from infra.budget import delete_budget, ensure_budget
-from infra.provision import UNCHANGED, UPDATED, Bootstrap
+from infra.provision import Bootstrap
 from infra.resources import INSIGHTS_PROVIDERS, add_settings_option, email_list, resource_specs
 from infra.roles import ensure_roles
 from infra.settings import load_stage_settings, save_stage_settings
+from infra.steps import UNCHANGED, UPDATED
 from infra.teardown import Teardown
 
 CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra.provision import CREATED, UNCHANGED, UPDATED, unless_missing
+from infra.steps import CREATED, UNCHANGED, UPDATED, unless_missing
 from infra.teardown import ABSENT, DELETED
 
 

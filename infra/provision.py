@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.aws import error_code
+from infra.monitoring import Monitoring
 from infra.policies import key_policy
 from infra.resources import index_definition, table_attributes, table_definition
+from infra.steps import CREATED, UNCHANGED, UPDATED, canonical, pages, same, unless_missing
 
-CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
-
-class Bootstrap:
+class Bootstrap(Monitoring):
     """Each step makes one resource match `specs` and says what it had to do."""
 
     def __init__(
@@ -132,7 +132,7 @@ class Bootstrap:
             current_rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
         except Exception:
             current_rules = []
-        if _canonical(current_rules) != _canonical(wanted_rules):
+        if canonical(current_rules) != canonical(wanted_rules):
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": wanted_rules})
             outcome = outcome if outcome == CREATED else UPDATED
         self.report("bucket", name, outcome)
@@ -224,93 +224,6 @@ class Bootstrap:
         ses.verify_email_identity(EmailAddress=email)
         self.report("ses identity", email, f"{CREATED} (check the inbox of {email} for the verification link)")
 
-    def dead_letter_queues(self) -> None:
-        sqs = self.client("sqs")
-        for spec in self.specs["dead_letter_queues"].values():
-            wanted = {
-                "MessageRetentionPeriod": str(spec["message_retention_seconds"]),
-                "KmsMasterKeyId": spec["kms_key_alias"],
-            }
-            try:
-                url = sqs.get_queue_url(QueueName=spec["name"])["QueueUrl"]
-            except Exception as exc:
-                if "NonExistentQueue" not in error_code(exc) and "QueueDoesNotExist" not in error_code(exc):
-                    raise
-                sqs.create_queue(QueueName=spec["name"], Attributes=wanted, tags=dict(self.specs["tags"]))
-                self.report("dead-letter queue", spec["name"], CREATED)
-                continue
-            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted)).get("Attributes", {})
-            if {k: current.get(k) for k in wanted} != wanted:
-                sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
-                self.report("dead-letter queue", spec["name"], UPDATED)
-            else:
-                self.report("dead-letter queue", spec["name"], UNCHANGED)
-
-    def alarm_topic(self) -> str:
-        sns, spec = self.client("sns"), self.specs["alarm_topic"]
-        existing = {t["TopicArn"].rsplit(":", 1)[1]: t["TopicArn"] for t in pages(sns, "list_topics", "Topics")}
-        if spec["name"] in existing:
-            arn = existing[spec["name"]]
-            if sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("KmsMasterKeyId") != spec["kms_key_alias"]:
-                sns.set_topic_attributes(
-                    TopicArn=arn, AttributeName="KmsMasterKeyId", AttributeValue=spec["kms_key_alias"]
-                )
-                self.report("alarm topic", spec["name"], UPDATED)
-            else:
-                self.report("alarm topic", spec["name"], UNCHANGED)
-            return arn
-        arn = sns.create_topic(Name=spec["name"], Attributes={"KmsMasterKeyId": spec["kms_key_alias"]})["TopicArn"]
-        self.report("alarm topic", spec["name"], CREATED)
-        return arn
-
-    def log_groups(self) -> None:
-        """Each function's log group with its retention, before the function first logs (Lambda
-        would otherwise create it, keeping logs forever)."""
-        logs = self.client("logs")
-        for group in self.specs["log_groups"].values():
-            found = [
-                g
-                for g in pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=group["name"])
-                if g["logGroupName"] == group["name"]
-            ]
-            outcome = UNCHANGED
-            if not found:
-                logs.create_log_group(logGroupName=group["name"], tags=dict(self.specs["tags"]))
-                outcome = CREATED
-            if not found or found[0].get("retentionInDays") != group["retention_days"]:
-                logs.put_retention_policy(logGroupName=group["name"], retentionInDays=group["retention_days"])
-                outcome = outcome if outcome == CREATED else UPDATED
-            self.report("log group", group["name"], outcome)
-
-    def alarm_subscription(self, topic_arn: str) -> None:
-        email = self.specs["alarm_topic"]["email"]
-        if not email:
-            return
-        sns = self.client("sns")
-        subscribed = {
-            s["Endpoint"]
-            for s in pages(sns, "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
-            if s.get("Protocol") == "email"
-        }
-        if email in subscribed:
-            self.report("alarm e-mail", email, UNCHANGED)
-            return
-        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=email)
-        self.report("alarm e-mail", email, f"{CREATED} (confirm the subscription in the inbox of {email})")
-
-    def alarms(self, topic_arn: str) -> None:
-        cloudwatch = self.client("cloudwatch")
-        names = [a["name"] for a in self.specs["alarms"]]
-        current = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]}
-        for alarm in self.specs["alarms"]:
-            wanted = _alarm_request(alarm, topic_arn)
-            found = current.get(alarm["name"])
-            if found is not None and all(_same(found.get(k), v) for k, v in wanted.items()):
-                self.report("alarm", alarm["name"], UNCHANGED)
-                continue
-            cloudwatch.put_metric_alarm(**wanted)
-            self.report("alarm", alarm["name"], CREATED if found is None else UPDATED)
-
     # -- after deploy ------------------------------------------------------------------------
     def wire(self) -> None:
         lam, sqs = self.client("lambda"), self.client("sqs")
@@ -330,14 +243,14 @@ class Bootstrap:
             rows = []
             if function["dead_letter_queue"] is not None:  # the API handler: invoked synchronously, no queue
                 target = queue_arns[function["dead_letter_queue"]]
-                same = (config.get("DeadLetterConfig") or {}).get("TargetArn") == target
-                if not same:
+                matches = (config.get("DeadLetterConfig") or {}).get("TargetArn") == target
+                if not matches:
                     changes["DeadLetterConfig"] = {"TargetArn": target}
-                rows.append(("dead-letter config", UNCHANGED if same else UPDATED))
-            same = config.get("KMSKeyArn") == key_arn
-            if not same:
+                rows.append(("dead-letter config", UNCHANGED if matches else UPDATED))
+            matches = config.get("KMSKeyArn") == key_arn
+            if not matches:
                 changes["KMSKeyArn"] = key_arn
-            rows.append(("environment key", UNCHANGED if same else UPDATED))
+            rows.append(("environment key", UNCHANGED if matches else UPDATED))
             if changes:
                 lam.update_function_configuration(FunctionName=name, **changes)
             for kind, outcome in rows:
@@ -355,7 +268,7 @@ class Bootstrap:
             "FilterCriteria": {"Filters": [{"Pattern": json.dumps(mapping_spec["filter_pattern"], sort_keys=True)}]},
         }
         for mapping in mappings:
-            if all(_same(mapping.get(k), v) for k, v in wanted.items()):
+            if all(same(mapping.get(k), v) for k, v in wanted.items()):
                 self.report("stream mapping", mapping["UUID"], UNCHANGED)
             else:
                 lam.update_event_source_mapping(UUID=mapping["UUID"], **wanted)
@@ -375,54 +288,3 @@ def _s3_lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if "abort_incomplete_upload_days" in rule:
         body["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": rule["abort_incomplete_upload_days"]}
     return body
-
-
-def _alarm_request(alarm: dict[str, Any], topic_arn: str) -> dict[str, Any]:
-    return {
-        "AlarmName": alarm["name"],
-        "AlarmDescription": alarm["description"],
-        "Namespace": alarm["namespace"],
-        "MetricName": alarm["metric_name"],
-        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(alarm["dimensions"].items())],
-        "Statistic": alarm["statistic"],
-        "Period": alarm["period"],
-        "EvaluationPeriods": alarm["evaluation_periods"],
-        "Threshold": float(alarm["threshold"]),
-        "ComparisonOperator": alarm["comparison_operator"],
-        "TreatMissingData": alarm["treat_missing_data"],
-        "AlarmActions": [topic_arn],
-        "OKActions": [topic_arn],
-    }
-
-
-def _canonical(value: Any) -> str:
-    """Order-insensitive text of a rule list (AWS may return keys and rules in another order)."""
-    return json.dumps(
-        sorted((json.loads(json.dumps(v, sort_keys=True, default=str)) for v in value), key=json.dumps), sort_keys=True
-    )
-
-
-def _same(current: Any, wanted: Any) -> bool:
-    if isinstance(wanted, list) and isinstance(current, list) and wanted and isinstance(wanted[0], dict):
-        return _canonical(current) == _canonical(wanted)
-    if isinstance(wanted, float) and current is not None:
-        return float(current) == wanted
-    return current == wanted
-
-
-def unless_missing(missing_code: str, call: Callable[[], Any]) -> Any:
-    """`call()`'s answer, or None when AWS answers that the resource does not exist (`missing_code`)."""
-    try:
-        return call()
-    except Exception as exc:
-        if error_code(exc) != missing_code:
-            raise
-        return None
-
-
-def pages(client: Any, operation: str, key: str, **kwargs: Any) -> list:
-    """Every item under `key` of every page of a paginated call."""
-    items: list = []
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        items.extend(page.get(key, []))
-    return items

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.aws import error_code
-from infra.provision import unless_missing
+from infra.steps import unless_missing
 
 # Chalice's own trust policy for the roles it manages (chalice.constants.LAMBDA_TRUST_POLICY).
 LAMBDA_TRUST_POLICY = {

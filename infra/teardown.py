@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.aws import error_code
-from infra.provision import pages
 from infra.roles import delete_roles
+from infra.steps import pages
 
 DELETED, ABSENT, KEPT = "deleted", "absent", "kept"
 _MISSING = (
