@@ -142,7 +142,6 @@ class AnalysisStore:
         a replay a duplicate, is only there once they are: a retry after a failure rewrites them
         (same keys, same values). `movers` is kept on the analysis item for the archive's index.
         """
-        from boto3.dynamodb.types import TypeSerializer
 
         self.put_many(archive_items)
         key = record_key(record["analysis_id"])
@@ -167,18 +166,7 @@ class AnalysisStore:
             item.pop("symbol_error_details", None)
             value, unstorable = _to_dynamo(item)
         value = summary_within(value, self._item_max_bytes) if not item["complete"] else value
-        serializer = TypeSerializer()
-        try:
-            self._ddb.put_item(
-                TableName=self._table,
-                Item={k: serializer.serialize(v) for k, v in value.items()},
-                ConditionExpression="attribute_not_exists(analysis_id)",
-            )
-        except Exception as exc:
-            if is_conditional_check_failure(exc):
-                return False
-            raise
-        return True
+        return _put_once(self._ddb, self._table, value)
 
     def put_many(self, items: Iterable[dict]) -> int:
         """Put plain `items` (unconditionally) 25 to a BatchWriteItem call; how many were written."""
@@ -220,13 +208,18 @@ class AnalysisStore:
 def save_notice(dynamodb_client: Any, table: str, notice: dict) -> bool:
     """Store a failure notice once (False: this file's notice is already stored); its INSERT on the
     table's stream is what makes notify send it."""
+    return _put_once(dynamodb_client, table, to_dynamo_value(dict(notice)))
+
+
+def _put_once(dynamodb_client: Any, table: str, value: dict) -> bool:
+    """Put `value` unless an item with its `analysis_id` is there already (then False)."""
     from boto3.dynamodb.types import TypeSerializer
 
     serializer = TypeSerializer()
     try:
         dynamodb_client.put_item(
             TableName=table,
-            Item={k: serializer.serialize(v) for k, v in to_dynamo_value(dict(notice)).items()},
+            Item={k: serializer.serialize(v) for k, v in value.items()},
             ConditionExpression="attribute_not_exists(analysis_id)",
         )
     except Exception as exc:
