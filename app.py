@@ -4,7 +4,7 @@ import os
 
 from chalice import Chalice, ConvertToMiddleware, IAMAuthorizer, Response
 
-from chalicelib.config import Settings
+from chalicelib.config import API_AUTH_MODES, Settings
 from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE
 from chalicelib.observability import flush_metrics, logger
 
@@ -75,12 +75,37 @@ if os.environ.get("FETCH_SYMBOLS", "").strip():
 
 
 # The report archive's read API (chalicelib.api, docs/api.md). Access is chosen at deploy time:
-# API_AUTH=iam (the default: SigV4-signed requests from principals allowed execute-api:Invoke) or
-# api_key (an API Gateway key in a usage plan, sent as x-api-key). Nothing is public.
-_API_AUTH = os.environ.get("API_AUTH", "iam").strip() or "iam"
-if _API_AUTH not in ("iam", "api_key"):
-    raise ValueError(f"API_AUTH must be iam or api_key, not {_API_AUTH!r}")
-_ACCESS = {"authorizer": IAMAuthorizer()} if _API_AUTH == "iam" else {"api_key_required": True}
+# API_AUTH=link (the default: the signed links of the report emails, chalicelib.archive_access,
+# checked here before any route), iam (SigV4-signed requests from principals allowed
+# execute-api:Invoke) or api_key (an API Gateway key in a usage plan, sent as x-api-key).
+# Nothing is public.
+_API_AUTH = os.environ.get("API_AUTH", "link").strip() or "link"
+if _API_AUTH not in API_AUTH_MODES:
+    raise ValueError(f"API_AUTH must be link, iam or api_key, not {_API_AUTH!r}")
+_ACCESS = {"iam": {"authorizer": IAMAuthorizer()}, "api_key": {"api_key_required": True}, "link": {}}[_API_AUTH]
+
+
+@app.middleware("http")
+def _archive_links(event, get_response):
+    """Under API_AUTH=link only a request with a valid signed link (or the cookie its first visit
+    left) reaches a route; under iam and api_key, API Gateway has checked the request already."""
+    from chalicelib.config import get_settings
+
+    if get_settings().api_auth != "link":
+        return get_response(event)
+    from chalicelib.api.gate import admit, refusal
+
+    query, headers = dict(event.query_params or {}), dict(event.headers or {})
+    admission = admit(query, headers)
+    if admission.status != 200:
+        # The path as requested (`…/x.json`), not the route's pattern (`/reports/{report_id}`).
+        return _respond(refusal(admission, headers, (event.context or {}).get("path") or event.path or ""))
+    response = get_response(event)
+    # The token in the address bar never travels on as a Referer; the cookie keeps the visit open.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if admission.set_cookie:
+        response.headers["Set-Cookie"] = admission.set_cookie
+    return response
 
 
 def _respond(reply) -> Response:

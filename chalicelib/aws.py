@@ -38,6 +38,21 @@ def client(service: str) -> Any:
     return boto3.client(service, config=config)
 
 
+_PARAMETER_MAX_AGE_S = 300.0
+_parameters: dict[str, tuple[float, str]] = {}
+
+
+def secure_parameter(name: str, now: float) -> str:
+    """An SSM SecureString's value, decrypted; read again at most every 5 minutes per container
+    (so a rotated value reaches warm functions soon, and a busy API does not call SSM per request)."""
+    cached = _parameters.get(name)
+    if cached is not None and now - cached[0] < _PARAMETER_MAX_AGE_S:
+        return cached[1]
+    value = client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    _parameters[name] = (now, value)
+    return value
+
+
 def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ClientError ("" for any other exception)."""
     response = getattr(exc, "response", None) or {}
@@ -88,4 +103,5 @@ def reset_clients() -> None:
     """Forget cached clients (tests and the sandbox switch AWS endpoints between runs)."""
     global _bedrock_runtime
     client.cache_clear()
+    _parameters.clear()
     _bedrock_runtime = None

@@ -48,6 +48,9 @@ class Settings:
     notice_to: str = "recipients"
     operations_emails: tuple[str, ...] = ()
     archive_url: str = ""
+    api_auth: str = "link"
+    archive_link_key_parameter: str = ""
+    archive_link_days: int = 30
     momentum_period: int = MetricSettings.momentum_period
     metric_window: int = MetricSettings.window
     trend_threshold_pct: float = MetricSettings.trend_threshold_pct
@@ -124,6 +127,20 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
         "base URL of the report archive API (`https://…/api`); the email links each report and symbol to "
         "its page there; empty: no links, the email stays self-contained",
     ),
+    "api_auth": (
+        "API_AUTH",
+        "how the archive API is entered: `link` (the email's signed links), `iam` (SigV4) or `api_key` "
+        "(x-api-key); read when Chalice deploys or packages, and by the API handler",
+    ),
+    "archive_link_key_parameter": (
+        "ARCHIVE_LINK_KEY_PARAMETER",
+        "SSM SecureString holding the key that signs the email's archive links (API_AUTH=link, the "
+        "default: deploys set `/stock-insights/<stage>/archive-link-key`); empty: links carry no access",
+    ),
+    "archive_link_days": (
+        "ARCHIVE_LINK_DAYS",
+        "days an email's archive links open the archive (API_AUTH=link)",
+    ),
     "momentum_period": ("MOMENTUM_PERIOD", "bars back for momentum and momentum_pct"),
     "metric_window": ("METRIC_WINDOW", "bars in the slope, volatility and average-volume windows"),
     "trend_threshold_pct": ("TREND_THRESHOLD_PCT", "slope (% per bar) beyond which the trend is up/down"),
@@ -180,7 +197,8 @@ SETTINGS_TABLE: dict[str, tuple[str, str]] = {
 
 
 NOTICE_TO = ("recipients", "operations", "both")
-_CHOICES = {"notice_to": NOTICE_TO}
+API_AUTH_MODES = ("link", "iam", "api_key")
+_CHOICES = {"notice_to": NOTICE_TO, "api_auth": API_AUTH_MODES}
 
 
 def notice_recipients(settings: Settings) -> tuple[str, ...]:

@@ -53,12 +53,29 @@ def write_chalice_files(
     """The stage's policy files, roles and environment (with the stream ARN) in `chalice_dir`; the
     names written."""
     config = json.loads((chalice_dir / "config.json").read_text())
-    config, files = chalice_config.render(config, {specs["stage"]: specs}, {specs["stage"]: role_arns})
+    stage = specs["stage"]
+    api_urls = {stage: chalice_config.deployed_api_url(chalice_dir, stage)}
+    config, files = chalice_config.render(config, {stage: specs}, {stage: role_arns}, api_urls)
     config["stages"][specs["stage"]]["environment_variables"]["ANALYSES_STREAM_ARN"] = stream_arn
     stale = chalice_config.stale_files(chalice_dir, config, files)
     for name, text in stale.items():
         (chalice_dir / name).write_text(text)
     return sorted(stale)
+
+
+def link_emails_to_the_archive(chalice_dir: Path, specs: dict[str, Any]) -> str | None:
+    """Under api_auth=link without a stated archive_url: the API's URL `chalice deploy` recorded,
+    written into notify's environment in `.chalice/config.json` so the next deploy keeps it (wire
+    sets it on the deployed function now). None when there is nothing to fill in."""
+    link = specs.get("archive_link_key")
+    url = chalice_config.deployed_api_url(chalice_dir, specs["stage"]) if link and link["url_from_api"] else None
+    if url:
+        config = json.loads((chalice_dir / "config.json").read_text())
+        notify = config["stages"][specs["stage"]].setdefault("lambda_functions", {}).setdefault("notify", {})
+        if notify.setdefault("environment_variables", {}).get("ARCHIVE_URL") != url:
+            notify["environment_variables"]["ARCHIVE_URL"] = url
+            (chalice_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return url
 
 
 def stated_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -147,7 +164,8 @@ def main(argv: list[str] | None = None, client: Callable[[str], Any] | None = No
     bootstrap = Bootstrap(specs, client, report, account, partition)
     print(f"{args.step} for stage {args.stage} (account {account}, {region}):")
     if args.step == "wire":
-        bootstrap.wire()
+        archive_url = link_emails_to_the_archive(args.chalice_dir, specs)
+        bootstrap.wire({"ARCHIVE_URL": archive_url} if archive_url else None)
         return 0
     if args.step == "destroy":
         try:

@@ -61,16 +61,31 @@ def stage_policies(specs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return function_policies(literal_arns(specs))
 
 
+def deployed_api_url(chalice_dir: Path, stage: str) -> str | None:
+    """The archive API's URL as `chalice deploy` recorded it (`.chalice/deployed/<stage>.json`),
+    if the stage has been deployed from this checkout."""
+    try:
+        deployed = json.loads((chalice_dir / "deployed" / f"{stage}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    urls = [r.get("rest_api_url") for r in deployed.get("resources", []) if r.get("resource_type") == "rest_api"]
+    return next((url for url in urls if url), None)
+
+
 def render(
     config: dict[str, Any],
     specs_by_stage: dict[str, dict[str, Any]],
     role_arns: dict[str, dict[str, str]] | None = None,
+    api_urls: dict[str, str | None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(the new config.json, {policy file name: its text}) for these stages. `role_arns`
     ({stage: {function: ARN}}, from the bootstrap): the roles `chalice deploy` is to use instead of
-    making its own (`infra.roles`); a stage without them keeps what its config says."""
+    making its own (`infra.roles`); a stage without them keeps what its config says. `api_urls`
+    ({stage: the deployed API's URL}, `deployed_api_url`): under api_auth=link without a stated
+    archive_url, notify's ARCHIVE_URL (notify's alone, like the Terraform package's)."""
     config = json.loads(json.dumps(config))
     role_arns = role_arns or {}
+    api_urls = api_urls or {}
     # Each function's memory, for every stage (chosen by measurement: docs/cost.md).
     for function, memory in FUNCTION_MEMORY_MB.items():
         config.setdefault("lambda_functions", {}).setdefault(function, {})["lambda_memory_size"] = memory
@@ -96,6 +111,14 @@ def render(
             entry.update({"iam_policy_file": name, "autogen_policy": False})
             if function in role_arns.get(stage, {}):
                 entry.update({"manage_iam_role": False, "iam_role_arn": role_arns[stage][function]})
+        link, url = specs.get("archive_link_key"), api_urls.get(stage)
+        notify_environment = functions.setdefault("notify", {}).setdefault("environment_variables", {})
+        if link and link["url_from_api"] and url:
+            notify_environment["ARCHIVE_URL"] = url
+        else:
+            notify_environment.pop("ARCHIVE_URL", None)
+        if not notify_environment:
+            functions["notify"].pop("environment_variables")
     return config, files
 
 
@@ -120,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    stale = stale_files(args.chalice_dir, *render(current, specs))
+    api_urls = {stage: deployed_api_url(args.chalice_dir, stage) for stage in STAGES}
+    stale = stale_files(args.chalice_dir, *render(current, specs, api_urls=api_urls))
     if args.check:
         if stale:
             print(f"out of date: {', '.join(stale)}; run python -m infra.chalice_config", file=sys.stderr)

@@ -50,7 +50,27 @@ class Bootstrap(Monitoring):
         self.alarms(topic_arn)
         if self.specs["fetch"]:
             self.api_key_parameter(api_key)
+        if self.specs["archive_link_key"]:
+            self.archive_link_key()
         return stream_arn
+
+    def archive_link_key(self) -> None:
+        """The SecureString whose key signs the email's archive links: a random value, made once and
+        never overwritten (a new value ends every link already sent); never printed."""
+        import secrets
+
+        ssm, name = self.client("ssm"), self.specs["archive_link_key"]["parameter"]
+        current = unless_missing("ParameterNotFound", lambda: ssm.get_parameter(Name=name))
+        if current is not None:
+            self.report("link key parameter", name, UNCHANGED)
+            return
+        ssm.put_parameter(
+            Name=name,
+            Description="Signs the report emails' archive links (chalicelib.archive_access)",
+            Value=secrets.token_urlsafe(36),
+            Type="SecureString",
+        )
+        self.report("link key parameter", name, CREATED)
 
     def api_key_parameter(self, api_key: str | None) -> None:
         """The fetch's Twelve Data key as an SSM SecureString (never printed): written from the
@@ -225,7 +245,9 @@ class Bootstrap(Monitoring):
         self.report("ses identity", email, f"{CREATED} (check the inbox of {email} for the verification link)")
 
     # -- after deploy ------------------------------------------------------------------------
-    def wire(self) -> None:
+    def wire(self, notify_environment: dict[str, str] | None = None) -> None:
+        """After `chalice deploy`: dead-letter queues, the environment's key, the stream mapping's
+        failure handling, and `notify_environment` (the archive's URL, known only now) on notify."""
         lam, sqs = self.client("lambda"), self.client("sqs")
         queue_arns = {
             fn: sqs.get_queue_attributes(
@@ -251,6 +273,12 @@ class Bootstrap(Monitoring):
             if not matches:
                 changes["KMSKeyArn"] = key_arn
             rows.append(("environment key", UNCHANGED if matches else UPDATED))
+            if notify_environment and function is self.specs["functions"].get("notify"):
+                variables = (config.get("Environment") or {}).get("Variables") or {}
+                matches = all(variables.get(k) == v for k, v in notify_environment.items())
+                if not matches:
+                    changes["Environment"] = {"Variables": {**variables, **notify_environment}}
+                rows.append(("archive url", UNCHANGED if matches else UPDATED))
             if changes:
                 lam.update_function_configuration(FunctionName=name, **changes)
             for kind, outcome in rows:

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from chalicelib.analysis_store import EMAILED_KINDS
-from chalicelib.config import NOTICE_TO, Settings
+from chalicelib.config import API_AUTH_MODES, NOTICE_TO, Settings
 from infra.alarms import alarm_specs
 
 APP_NAME = "stock-insights"
@@ -29,7 +29,6 @@ API_HANDLER = "api_handler"
 # which `chalice deploy` and `chalice package` (the Terraform package) both read.
 FUNCTION_MEMORY_MB = {"ingest": 2304, "analyze": 1769, "notify": 256, "fetch": 256, API_HANDLER: 512}
 _ROLE_NAME_MAX = 64  # IAM quotas (read 2026-12-04), as infra.roles says
-API_AUTH_MODES = ("iam", "api_key")
 
 # The EMF dimension every metric carries (chalicelib.observability.SERVICE); the app's own
 # constant, not derived from the app name, so it stays the same in every stage.
@@ -56,8 +55,8 @@ DEPLOY_SETTINGS: dict[str, Any] = {
     # Failure notices (a quarantined file, no valid bars): `recipients`, `operations` or `both`.
     "notice_to": _APP_DEFAULTS.notice_to,
     "operations_emails": list(_APP_DEFAULTS.operations_emails),  # empty: notices go to the recipients
-    # The report archive's base URL (the API's `…/api`, or a custom domain): the email links to its
-    # pages. None: no links. Known once the API is deployed: state it, then deploy again.
+    # The report archive's base URL the email links to (a custom domain, say). None: under
+    # api_auth=link the deployed API's own URL, which each deploy path fills in; else no links.
     "archive_url": None,
     "bucket_name": None,  # None: stock-insights-<stage>-data-<account>-<region>
     "alarm_email": None,  # None: nobody is subscribed to the alarm topic
@@ -95,9 +94,10 @@ DEFAULTS: dict[str, Any] = {
     "fetch_outputsize": _APP_DEFAULTS.fetch_outputsize,
     "fetch_credits_per_minute": _APP_DEFAULTS.fetch_credits_per_minute,
     "twelvedata_api_key_parameter": None,  # None: /<app>/<stage>/twelvedata-api-key
-    # How the archive API's routes are authorized (read by app.py when Chalice packages or deploys):
-    # iam (SigV4, execute-api:Invoke) or api_key (x-api-key of a usage plan). Never public.
-    "api_auth": "iam",
+    # How the archive API's routes are entered (read by app.py when Chalice packages or deploys, and
+    # by the API handler): link (the email's signed links, chalicelib.archive_access), iam (SigV4,
+    # execute-api:Invoke) or api_key (x-api-key of a usage plan). Never public.
+    "api_auth": _APP_DEFAULTS.api_auth,
 }
 
 
@@ -326,6 +326,14 @@ def resource_specs(
         },
         "functions": functions,
         "fetch": fetch,
+        # api_auth=link: the SecureString whose key signs the email's archive links (each deploy
+        # path makes it with a random value and never overwrites it); notify's ARCHIVE_URL is then
+        # the deployed API's URL unless archive_url states another.
+        "archive_link_key": (
+            {"parameter": f"/{app_name}/{stage}/archive-link-key", "url_from_api": opts["archive_url"] is None}
+            if opts["api_auth"] == "link"
+            else None
+        ),
         # Created before the functions first log, so Lambda never makes one that keeps logs forever.
         "log_groups": {
             fn: {"name": f"/aws/lambda/{spec['function_name']}", "retention_days": opts["log_retention_days"]}
@@ -372,7 +380,12 @@ def resource_specs(
             "INSIGHTS_PROVIDER": opts["insights_provider"],
             "BEDROCK_MODEL_ID": opts["bedrock_model_id"],
             "STAGE": stage,
-            **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != "iam" else {}),
+            **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != _APP_DEFAULTS.api_auth else {}),
+            **(
+                {"ARCHIVE_LINK_KEY_PARAMETER": f"/{app_name}/{stage}/archive-link-key"}
+                if opts["api_auth"] == "link"
+                else {}
+            ),
             **(
                 {
                     "FETCH_SYMBOLS": fetch["symbols"],

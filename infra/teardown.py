@@ -2,7 +2,8 @@
 
 Run it after `chalice delete --stage X` (which removes the functions and triggers Chalice made).
 It deletes the alarms, the functions' IAM roles (`infra.roles`), the dead-letter queues, the log
-groups, the alarm topic with its subscriptions and the fetch's API key parameter. The bucket, the
+groups, the alarm topic with its subscriptions, the fetch's API key parameter and the archive link
+key (the links already sent stop opening the archive). The bucket, the
 table and the KMS key the table is encrypted with are kept, with their data, unless `delete_data`
 is set: then every object version and delete marker is removed, then the bucket, then the table
 (refused while the table's deletion protection is on, unless `force` is set), and the key is
@@ -53,6 +54,8 @@ class Teardown:
         self.log_groups()
         if self.specs["fetch"]:
             self.api_key_parameter()
+        if self.specs["archive_link_key"]:
+            self.parameter("link key parameter", self.specs["archive_link_key"]["parameter"])
         if delete_data:
             self.bucket()
             self.table(force)
@@ -122,8 +125,10 @@ class Teardown:
             )
 
     def api_key_parameter(self) -> None:
-        name = self.specs["fetch"]["api_key_parameter"]
-        self._delete_or_absent("api key parameter", name, lambda: self.client("ssm").delete_parameter(Name=name))
+        self.parameter("api key parameter", self.specs["fetch"]["api_key_parameter"])
+
+    def parameter(self, kind: str, name: str) -> None:
+        self._delete_or_absent(kind, name, lambda: self.client("ssm").delete_parameter(Name=name))
 
     def _delete_or_absent(self, kind: str, name: str, delete: Callable[[], Any]) -> None:
         """Run `delete`; a resource that is already gone is reported `absent`, any other error raised."""

@@ -18,7 +18,7 @@ from infra.terraform_resources import terraform_references
 _ACCOUNT_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:")
 # `aws_x.name` or `data.aws_x.name` in an expression; the look-behind keeps `data.aws_x.name`
 # from also counting as a resource and `x.attr.more` from counting twice.
-_REFERENCE = re.compile(r"(?<![\w.-])(data\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)")
+_REFERENCE = re.compile(r"(?<![\w.-])(data\.|ephemeral\.)?([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][A-Za-z0-9_-]*)")
 _RULE_NAME_MAX = 64
 
 
@@ -165,6 +165,22 @@ def reference_environment(tf: dict[str, Any], environment: dict[str, Any], refs:
     return tf
 
 
+def link_emails_to_the_archive(tf: dict[str, Any], link: dict[str, Any] | None) -> dict[str, Any]:
+    """api_auth=link: notify's ARCHIVE_URL is the `archive_url` variable, else the deployed API's
+    own URL. Notify's only: the API handler's environment naming its own API would be a cycle."""
+    if not link:
+        return tf
+    tf = copy.deepcopy(tf)
+    functions = dict(_functions(tf))
+    if "notify" not in functions or "rest_api" not in tf["resource"].get("aws_api_gateway_deployment", {}):
+        raise PackageDrift("no notify function or no aws_api_gateway_deployment.rest_api to link the emails to")
+    variables = functions["notify"].setdefault("environment", {}).setdefault("variables", {})
+    variables["ARCHIVE_URL"] = (
+        '${var.archive_url != "" ? var.archive_url : aws_api_gateway_deployment.rest_api.invoke_url}'
+    )
+    return tf
+
+
 def create_log_groups_first(tf: dict[str, Any], log_groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Each function waits for its log group (`infra.tf.json`, with the retention), so Lambda
     never creates one that keeps logs forever."""
@@ -300,6 +316,7 @@ def postprocess_chalice(tf: dict[str, Any], specs: dict[str, Any]) -> dict[str, 
     tf = scope_ingest_rules_to_bucket(tf, INGESTOR_SOURCE, refs["bucket_name"])
     tf = wire_bucket_notification(tf, refs)
     tf = reference_environment(tf, specs["environment"], refs["environment"])
+    tf = link_emails_to_the_archive(tf, specs["archive_link_key"])
     tf = create_log_groups_first(tf, specs["log_groups"])
     tf = add_dead_letter_queues(tf, specs["functions"], refs)
     tf = encrypt_environment(tf, refs)
@@ -350,7 +367,7 @@ def _strings(value: Any) -> Iterator[str]:
 def _references(document: dict[str, Any]) -> set[str]:
     """Addresses (`aws_x.name`, `data.aws_x.name`) used in expressions and `depends_on`."""
     found = set()
-    for section in ("resource", "data", "output", "locals", "provider"):
+    for section in ("resource", "data", "ephemeral", "output", "locals", "provider"):
         for text in _strings(document.get(section, {})):
             if "${" not in text and not _REFERENCE.fullmatch(text):
                 continue  # a literal, unless it is a bare depends_on address
@@ -366,8 +383,9 @@ def defined_addresses(documents: Iterable[dict[str, Any]]) -> set[str]:
     for document in documents:
         for rtype, items in document.get("resource", {}).items():
             found.update(f"{rtype}.{name}" for name in items)
-        for rtype, items in document.get("data", {}).items():
-            found.update(f"data.{rtype}.{name}" for name in items)
+        for section in ("data", "ephemeral"):
+            for rtype, items in document.get(section, {}).items():
+                found.update(f"{section}.{rtype}.{name}" for name in items)
     return found
 
 

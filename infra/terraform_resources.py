@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from chalicelib.config import NOTICE_TO
-from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy
+from infra.policies import BEDROCK_PROFILE_REGIONS, fetch_arns, key_policy, link_key_arns
 from infra.resources import (
     BEDROCK_MODEL_ID,
     BUDGET_NOTIFICATIONS,
@@ -57,6 +57,7 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
             f"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:inference-profile/${{var.bedrock_model_id}}",
         ],
         "fetch": fetch_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
+        "archive_link_key": link_key_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
         # The variables chalicelib.config reads, by the resource or variable that defines their value.
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
@@ -343,6 +344,27 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
     for alarm in specs["alarms"]:
         add("aws_cloudwatch_metric_alarm", alarm["key"], _alarm(alarm, refs["alarm_topic_arn"]))
     add("aws_budgets_budget", "monthly", _budget(specs["budget_name"]))
+    ephemeral = {}
+    link = specs["archive_link_key"]
+    if link:
+        # The archive link key: a random value that never enters the state (an ephemeral resource
+        # written to a write-only attribute; Terraform >= 1.11, AWS provider >= 5.87: "aws_ssm_parameter",
+        # value_wo, and "ephemeral aws_secretsmanager_random_password", provider docs read 2026-12-05).
+        # It is written once: a new value_wo_version writes a new key, which ends every link sent.
+        ephemeral["aws_secretsmanager_random_password"] = {
+            "archive_link_key": {"password_length": 48, "exclude_punctuation": True}
+        }
+        add(
+            "aws_ssm_parameter",
+            "archive_link_key",
+            {
+                "name": link["parameter"],
+                "description": "Signs the report emails' archive links (chalicelib.archive_access)",
+                "type": "SecureString",
+                "value_wo": "${ephemeral.aws_secretsmanager_random_password.archive_link_key.random_password}",
+                "value_wo_version": 1,
+            },
+        )
 
     data = {
         "aws_caller_identity": {"infra": {}},
@@ -361,7 +383,8 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
         ),
         "bedrock_model_regions": f"${{lookup({{{regions}}}, local.bedrock_geography, data.aws_region.infra.name)}}",
     }
-    return {"resource": resources, "data": data, "locals": local_values}
+    document = {"resource": resources, "data": data, "locals": local_values}
+    return {**document, "ephemeral": ephemeral} if ephemeral else document
 
 
 _PUBLIC_ACCESS_FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")

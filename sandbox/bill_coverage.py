@@ -42,6 +42,10 @@ TERRAFORM_TYPES: dict[str, str] = {
     "aws_api_gateway_usage_plan": "API Gateway",
     "aws_api_gateway_usage_plan_key": "API Gateway",
     "aws_budgets_budget": "Budgets",
+    # The archive link key: read by notify and the API handler at most every 5 minutes per warm
+    # container (chalicelib.aws.secure_parameter), each read one aws/ssm decryption: a few thousand
+    # a month, inside KMS's 20,000 free requests.
+    "aws_ssm_parameter": "free: an SSM standard parameter",
 }
 
 # `infra.bootstrap`'s report kinds (the first column of its output).
@@ -59,6 +63,8 @@ BOOTSTRAP_KINDS: dict[str, str] = {
     "alarm e-mail": "SNS",
     "alarm": "CloudWatch",
     "api key parameter": "free: an SSM standard parameter",
+    "link key parameter": "free: an SSM standard parameter (read as aws_ssm_parameter says)",
+    "archive url": "free: a setting of the notify function",
     "iam role": "free: IAM has no charge",
     "budget": "Budgets",
     "dead-letter config": "SQS",

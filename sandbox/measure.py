@@ -199,9 +199,9 @@ def attachment_bytes(raw: bytes) -> int:
     )
 
 
-def _api_event(path: str, resource: str, parameters: dict | None) -> dict:
+def _api_event(path: str, resource: str, parameters: dict | None, cookie: str) -> dict:
     """The REST proxy event API Gateway gives the archive's handler for a GET of `path`."""
-    headers = {"Host": "example.execute-api.us-east-1.amazonaws.com", "Accept": "text/html"}
+    headers = {"Host": "example.execute-api.us-east-1.amazonaws.com", "Accept": "text/html", "Cookie": cookie}
     return {
         "resource": resource, "path": path, "httpMethod": "GET", "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
@@ -271,9 +271,13 @@ def measure(symbols: int, bars_per_symbol: int, seed: int = 7) -> Measured:
 
 def _page_views(env: Any, counter: _Counter) -> tuple[float, list, int]:
     """One GET of each archive page through the app's Lambda entry point: (seconds, calls, log bytes)."""
+    from chalicelib.archive_access import COOKIE
+    from sandbox.archive_links import access_token, use_link_key
     from sandbox.embedded import TABLE
     from sandbox.lambda_runtime import LambdaContext
 
+    use_link_key(env)  # a reader's browser, with the cookie an email's link gave it (API_AUTH=link)
+    cookie = f"{COOKIE}={access_token()}"
     items = env.client("dynamodb").scan(TableName=TABLE)["Items"]
     report_id = next(i["analysis_id"]["S"] for i in items if i.get("kind", {}).get("S") == "analysis")
     seconds, before_logs = 0.0, counter.log_bytes.get("api_handler", 0)
@@ -286,7 +290,7 @@ def _page_views(env: Any, counter: _Counter) -> tuple[float, list, int]:
         _STATE.handler = "api_handler"
         started = time.perf_counter()
         try:
-            response = env.app_module.app(_api_event(path, resource, parameters), context)
+            response = env.app_module.app(_api_event(path, resource, parameters, cookie), context)
         finally:
             seconds += round_up_ms(time.perf_counter() - started)
             _STATE.handler = None

@@ -129,7 +129,9 @@ def _http_log(path: Path):
 
 def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.Event, console: Any) -> None:
     """Until `stop` is set: the endpoint on host:port, and every pending event delivered."""
+    from chalicelib.archive_access import with_access
     from chalicelib.config import get_settings
+    from sandbox.archive_links import access_token, use_link_key
     from sandbox.embedded import EmbeddedAWS
     from sandbox.runner import _analyses, _emails
 
@@ -139,11 +141,14 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
     with _atomic_embedded_requests(), EmbeddedAWS() as env:
         server, thread = _start_http(host, port)
         api, api_thread = _start_api(env.app_module.app, host, api_port)
-        # The emails link to this archive, as a deployed stage's do to its API (ARCHIVE_URL).
-        os.environ["ARCHIVE_URL"] = f"http://{host}:{api.server.server_address[1]}"
+        # The emails link to this archive, as a deployed stage's do to its API (ARCHIVE_URL), with
+        # links signed by a link key of the embedded account, which the archive checks (API_AUTH=link).
+        archive = f"http://{host}:{api.server.server_address[1]}/"
+        os.environ["ARCHIVE_URL"] = archive
+        use_link_key(env)
         get_settings.cache_clear()
         endpoint = f"http://{host}:{server.server_port}"
-        for line in banner(endpoint, f"http://{host}:{api.server.server_address[1]}/", out):
+        for line in banner(endpoint, with_access(archive, access_token()), out):
             say(line)
         story = Story()
         reported = 0
@@ -165,6 +170,7 @@ def run_server(host: str, port: int, api_port: int, out: Path, stop: threading.E
                 running.shutdown()
                 running_thread.join(timeout=10)
             os.environ.pop("ARCHIVE_URL", None)
+            os.environ.pop("ARCHIVE_LINK_KEY_PARAMETER", None)
             get_settings.cache_clear()
             say("stopped")
 

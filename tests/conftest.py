@@ -104,6 +104,10 @@ def aws_env(monkeypatch):
         "BUCKET_NAME": "test-bucket",
         "TABLE_NAME": "test-table",
         "EVENT_BUS_NAME": "default",
+        # Harness: the archive's routes are tested as API_AUTH=iam serves them (API Gateway has
+        # checked the caller; the app lets every request through). The deployed default, link,
+        # puts the signed-link door in front of them: tests/test_archive_links.py tests it.
+        "API_AUTH": "iam",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -330,35 +330,25 @@ def test_an_empty_archive_answers(aws_env):
             )
 
 
-def test_every_route_is_iam_authorized_by_default():
-    import app
-
-    routes = {(path, method): entry for path, methods in app.app.routes.items() for method, entry in methods.items()}
-    assert set(routes) == {
-        ("/", "GET"),
-        ("/reports", "GET"),
-        ("/reports/{report_id}", "GET"),
-        ("/symbols", "GET"),
-        ("/symbols/{symbol}", "GET"),
-    }
-    for entry in routes.values():
-        assert type(entry.authorizer).__name__ == "IAMAuthorizer" and not entry.api_key_required
-
-
-def test_api_key_access_is_a_deploy_time_setting(monkeypatch):
+def test_the_routes_and_their_access_are_chosen_at_deploy_time():
+    """link (the default): no authorizer at API Gateway, the app's door checks the signed link;
+    iam: every route AWS_IAM; api_key: every route needs a key; anything else: the app refuses to load."""
     import subprocess
     import sys
 
     script = (
-        "import app\n"
-        "entries = [e for m in app.app.routes.values() for e in m.values()]\n"
-        "print(all(e.api_key_required and e.authorizer is None for e in entries))\n"
+        "import app, json\n"
+        "entries = {(p, m): e for p, ms in app.app.routes.items() for m, e in ms.items()}\n"
+        "print(json.dumps({'routes': sorted(map(list, entries)), 'access': sorted({(type(e.authorizer).__name__, "
+        "bool(e.api_key_required)) for e in entries.values()})}))\n"
     )
-    for auth, expected in (("api_key", "True"), ("iam", "False")):
-        out = subprocess.run(
-            [sys.executable, "-c", script], cwd=REPO, env={**_env(), "API_AUTH": auth}, capture_output=True, text=True
-        )
-        assert out.stdout.strip() == expected, out.stderr
+    routes = [["/", "GET"], ["/reports", "GET"], ["/reports/{report_id}", "GET"], ["/symbols", "GET"]]
+    routes += [["/symbols/{symbol}", "GET"]]
+    for auth, access in ((None, [["NoneType", False]]), ("iam", [["IAMAuthorizer", False]]),
+                         ("api_key", [["NoneType", True]]), ("link", [["NoneType", False]])):  # fmt: skip
+        env = {**_env(), **({"API_AUTH": auth} if auth else {})}
+        out = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
+        assert json.loads(out.stdout) == {"routes": routes, "access": access}, out.stderr
     refused = subprocess.run([sys.executable, "-c", "import app"], cwd=REPO, env={**_env(), "API_AUTH": "public"})
     assert refused.returncode != 0
 
@@ -376,7 +366,7 @@ def test_the_index_name_is_the_tables():
 def test_the_api_auth_setting_reaches_the_stage_environment():
     from infra import chalice_config
 
-    assert "API_AUTH" not in resource_specs()["environment"]  # iam: the app's default
+    assert "API_AUTH" not in resource_specs()["environment"]  # link: the app's default
     specs = resource_specs(api_auth="api_key")
     assert specs["environment"]["API_AUTH"] == "api_key"
     config, _ = chalice_config.render({"app_name": "stock-insights"}, {"dev": specs})

@@ -13,12 +13,15 @@ import email
 import email.policy
 import functools
 import json
+import re
 import tempfile
+import time
 from pathlib import Path
 
 import boto3
 import pytest
 
+from chalicelib import archive_access
 from infra import chalice_config
 from infra.resources import API_HANDLER, resource_specs, table_definition
 from infra.resources import FUNCTIONS as ASYNC_FUNCTIONS
@@ -59,6 +62,9 @@ def test_no_wildcard_action_and_every_wildcard_resource_says_why(stage, function
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if "*" in resources:
             assert statement["Sid"].endswith("NoResourceLevelPermission"), statement
+        if statement["Sid"] == "DecryptLinkKeyThroughSsmOnly":  # the SecureString's key, only as SSM asks
+            assert statement["Condition"] == {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
+            continue
         if statement["Sid"] == "AppKey":  # any key id, narrowed to the app's key by its alias
             assert statement["Condition"] == {
                 "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/stock-insights-{stage}"}
@@ -68,9 +74,12 @@ def test_no_wildcard_action_and_every_wildcard_resource_says_why(stage, function
             if resource.endswith((f":log-group:/aws/lambda/stock-insights-{stage}", f"/stock-insights-{stage}:*")):
                 continue  # the API handler's own log group (Chalice names the function <app>-<stage>)
             if resource != "*" and ":s3:::" not in resource and ":bedrock:" not in resource:
-                assert f"stock-insights-{stage}-" in resource or ":event-bus/" in resource or ":ses:" in resource, (
-                    resource
-                )
+                assert (
+                    f"stock-insights-{stage}-" in resource
+                    or ":event-bus/" in resource
+                    or ":ses:" in resource
+                    or resource.endswith(f":parameter/stock-insights/{stage}/archive-link-key")
+                ), resource
 
 
 @pytest.mark.parametrize("stage", chalice_config.STAGES)
@@ -85,9 +94,10 @@ def test_each_function_gets_only_its_own_services(stage):
     ingest_ddb = {a for s in _policy(stage, "ingest")["Statement"] for a in s["Action"] if a.startswith("dynamodb:")}
     assert ingest_ddb == {"dynamodb:PutItem"}
     assert services["analyze"] == common | {"s3", "dynamodb", "bedrock"}
-    assert services["notify"] == common | {"s3", "dynamodb", "ses"}
+    # ssm: the archive link key (api_auth=link, the default): notify signs the links, the API checks them.
+    assert services["notify"] == common | {"s3", "dynamodb", "ses", "ssm"}
     # The archive's API reads, and only reads: no queue, no writes, no Scan.
-    assert services[API_HANDLER] == {"logs", "kms", "xray", "s3", "dynamodb"}
+    assert services[API_HANDLER] == {"logs", "kms", "xray", "s3", "dynamodb", "ssm"}
     api_actions = {a for s in _policy(stage, API_HANDLER)["Statement"] for a in s["Action"]}
     assert {a for a in api_actions if a.split(":")[0] in ("s3", "dynamodb", "kms")} == {
         "s3:GetObject",
@@ -167,15 +177,16 @@ class _Account:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         ActionAuthenticatorMixin.request_count = 0
 
-    def act_as(self, who: str) -> None:
-        """The handlers' own clients (chalicelib.aws) sign with `who`'s keys from now on."""
+    def act_as(self, who: str, **environment: str) -> None:
+        """The handlers' own clients (chalicelib.aws) sign with `who`'s keys from now on, with the
+        stage's environment (and `environment`)."""
         from chalicelib import aws
         from chalicelib.config import get_settings
 
         key, secret = self.keys[who]
         self.monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
         self.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-        for name, value in {**SPECS["environment"], "SENDER_EMAIL": "reports@example.com"}.items():
+        for name, value in {**SPECS["environment"], "SENDER_EMAIL": "reports@example.com", **environment}.items():
             self.monkeypatch.setenv(name, value)
         aws.reset_clients()
         get_settings.cache_clear()
@@ -227,6 +238,8 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     good = (REPO / "sandbox" / "samples" / "AAPL_1day_messy.csv").read_bytes()
     etag = s3.put_object(Bucket=bucket, Key="inputs/AAPL_1day.csv", Body=good)["ETag"].strip('"')
     bad_etag = s3.put_object(Bucket=bucket, Key="inputs/broken.json", Body=b"{nope")["ETag"].strip('"')
+    link_key = "k" * 48  # the archive link key (api_auth=link): notify and the API read it with their own keys
+    aws_.client("ssm").put_parameter(Name=SPECS["archive_link_key"]["parameter"], Value=link_key, Type="SecureString")
     aws_.enforce()
     admin_sqs, admin_streams = aws_.client("sqs"), aws_.client("dynamodbstreams")
 
@@ -254,7 +267,7 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     from sandbox.lambda_runtime import jsonable
 
     batch = {"Records": [{**jsonable(r), "eventSourceARN": stream_arn} for r in records]}
-    aws_.act_as("notify")
+    aws_.act_as("notify", ARCHIVE_URL="https://archive.example/api")
     assert app.notify(batch, _Context()) == {"batchItemFailures": []}
     assert app.notify(batch, _Context()) == {"batchItemFailures": []}  # redelivered: no second email
     from moto.ses.models import ses_backends
@@ -263,6 +276,11 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     sent = ses_backends["123456789012"][REGION].sent_messages
     subjects = sorted(str(email.message_from_string(m.raw_data, policy=email.policy.default)["Subject"]) for m in sent)
     assert len(subjects) == 2 and subjects[0].startswith("Stock Insights · Data failed: the file is not valid JSON")
+    # The report's archive links carry a token signed with the key notify read.
+    (report,) = [m.raw_data for m in sent if "Data failed" not in m.raw_data]
+    html = email.message_from_string(report, policy=email.policy.default).get_body(("html",)).get_content()
+    token = re.search(r"\?access=(v1\.[0-9]+\.[A-Za-z0-9_-]+)", html).group(1)
+    assert archive_access.verify(link_key.encode(), token, time.time()) is not None
 
     # The archive's routes, with the API handler's read-only policy: every read it makes is allowed.
     from chalice.test import Client
@@ -270,11 +288,13 @@ def test_each_policy_covers_every_call_of_its_handler(enforced_aws):
     aws_.act_as(API_HANDLER)
     analysis_id = analysis["analysis_id"]
     with Client(app.app) as api:
-        listing = api.http.get("/reports")
+        assert api.http.get("/reports").status_code == 401  # the door: no link, no archive
+        listing = api.http.get(f"/reports?access={token}")
         assert listing.status_code == 200, listing.body
         assert [r["id"] for r in json.loads(listing.body)["items"]] == [analysis_id]
+        cookie = {"Cookie": listing.headers["Set-Cookie"].split(";")[0]}
         for path in ("/", f"/reports/{analysis_id}", f"/reports/{analysis_id}.json", "/symbols/AAPL"):
-            assert api.http.get(path).status_code == 200, path
+            assert api.http.get(path, headers=cookie).status_code == 200, path
     # ... and it may not write: its keys cannot put an item.
     with pytest.raises(Exception, match="AccessDenied|not authorized"):
         aws_.client("dynamodb", API_HANDLER).put_item(

@@ -54,6 +54,9 @@ def _chalice_like() -> dict:
             "aws_api_gateway_rest_api": {
                 "rest_api": {"body": "${local.chalice_api_swagger}", "name": "stock-insights"}
             },
+            "aws_api_gateway_deployment": {
+                "rest_api": {"rest_api_id": "${aws_api_gateway_rest_api.rest_api.id}", "stage_name": "api"}
+            },
             "aws_lambda_function": functions,
             "aws_s3_bucket_notification": {
                 "stock-insights-dev-data_notify": {
@@ -465,6 +468,17 @@ def test_postprocess_keeps_chalices_own_settings():
     assert fixes.account_literals([tf]) == []
     assert set(tf["resource"]["aws_lambda_function"]) == set(ALL_FNS)
     assert tf["resource"]["aws_api_gateway_rest_api"]["rest_api"]["lifecycle"] == {"create_before_destroy": True}
+    # api_auth=link (the default): the emails link to the API's own URL unless archive_url states one,
+    # on notify only (the API handler's environment naming its own API would be a cycle).
+    functions = tf["resource"]["aws_lambda_function"]
+    assert functions["notify"]["environment"]["variables"]["ARCHIVE_URL"] == (
+        '${var.archive_url != "" ? var.archive_url : aws_api_gateway_deployment.rest_api.invoke_url}'
+    )
+    assert "aws_api_gateway" not in json.dumps(functions["api_handler"]["environment"])
+    iam = fixes.postprocess_chalice(_chalice_like(), resource_specs(api_auth="iam"))
+    assert iam["resource"]["aws_lambda_function"]["notify"]["environment"]["variables"]["ARCHIVE_URL"] == (
+        "${var.archive_url}"
+    )
 
 
 # --- the generated package ----------------------------------------------------------------------

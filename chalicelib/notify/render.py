@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.analysis_store import record_key
 from chalicelib.analyze.insights import checked_bars, plural
+from chalicelib.archive_access import with_access
 from chalicelib.links import absolute, report_path, symbol_path
 from chalicelib.notify import sections
 from chalicelib.notify.chart import sparkline_png
@@ -56,15 +57,19 @@ def render_report(
     max_anomalies: int = MAX_ANOMALIES,
     inline_css: bool = True,
     archive_url: str = "",
+    access: str = "",
 ) -> Report:
     """Render the email for one analysis record (docs/analysis.md).
 
     `inline_css=False` returns the template's own HTML, before the inliner re-serialises (and
-    thereby silently repairs) it: tests check that one parses cleanly.
+    thereby silently repairs) it: tests check that one parses cleanly. `access`: a signed link's
+    token (chalicelib.archive_access) every archive link carries; "": the links carry none.
     """
     env = _environment()
     while True:
-        view, images = build_view(record, max_symbols=max_symbols, max_anomalies=max_anomalies, archive_url=archive_url)
+        view, images = build_view(
+            record, max_symbols=max_symbols, max_anomalies=max_anomalies, archive_url=archive_url, access=access
+        )
         html = _html(env, view, inline_css)
         size = len(html.encode("utf-8"))
         if size <= HTML_BUDGET or max_symbols <= MIN_SYMBOLS or not inline_css:
@@ -115,7 +120,12 @@ def standalone_html(report: Report) -> str:
 
 
 def build_view(
-    record: dict, *, max_symbols: int = MAX_SYMBOLS, max_anomalies: int = MAX_ANOMALIES, archive_url: str = ""
+    record: dict,
+    *,
+    max_symbols: int = MAX_SYMBOLS,
+    max_anomalies: int = MAX_ANOMALIES,
+    archive_url: str = "",
+    access: str = "",
 ):
     """The formatted values both templates show, and the chart images the HTML refers to."""
     source = record.get("source") or {}
@@ -127,7 +137,7 @@ def build_view(
     rows = []
     for index, name in enumerate(shown):
         row = sections.symbol_row(name, symbols[name], windows)
-        row["href"] = _symbol_link(archive_url, name, symbols[name])
+        row["href"] = with_access(_symbol_link(archive_url, name, symbols[name]), access)
         closes = row.pop("closes")
         if len(closes) >= 2:
             cid = f"chart-{index}@stock-insights"
@@ -161,7 +171,11 @@ def build_view(
         "symbols_hidden": len(symbols) - len(shown),
         "insights": sections.insights_meta(record.get("insights") or {}),
         # Where the archive API is deployed, the report's own page (else the email stands alone).
-        "report_href": absolute(archive_url, report_path(str(record.get("analysis_id", "")))) if archive_url else "",
+        "report_href": (
+            with_access(absolute(archive_url, report_path(str(record.get("analysis_id", "")))), access)
+            if archive_url
+            else ""
+        ),
     }
     view["subject"] = subject_line(view)
     return view, images

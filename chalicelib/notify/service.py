@@ -7,6 +7,7 @@ record that failed for a passing reason is retried alone and the others are not 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chalicelib import aws
@@ -114,9 +115,36 @@ def _compose(kind: str | None, item: dict, settings: Settings) -> tuple[Any, tup
         return notice.render_notice(notice.notice_from_record(full)), notice_recipients(settings)
     from chalicelib.notify.render import render_report
 
-    report = render_report(full, archive_url=settings.archive_url)
+    archive_url, access = archive_links(settings, time.time())
+    report = render_report(full, archive_url=archive_url, access=access)
     _keep_page(item, report, settings)
     return report, settings.recipients
+
+
+def archive_links(settings: Settings, now: float) -> tuple[str, str]:
+    """(the archive's base URL, the token its links carry) for this email. Under API_AUTH=link a
+    link opens the archive only with a token signed by the stage's link key; when that key cannot
+    be read the email goes without links rather than with links that would not open."""
+    if not settings.archive_url or settings.api_auth != "link":
+        return settings.archive_url, ""
+    from chalicelib import archive_access
+
+    try:
+        key = (
+            aws.secure_parameter(settings.archive_link_key_parameter, now)
+            if settings.archive_link_key_parameter
+            else ""
+        )
+    except Exception as exc:
+        logger.error(
+            "cannot read the archive link key; this email goes without archive links",
+            extra={"parameter": settings.archive_link_key_parameter, "error_type": type(exc).__name__},
+        )
+        key = ""
+    if not key:
+        count("ArchiveLinksLeftOut")
+        return "", ""
+    return settings.archive_url, archive_access.sign(key.encode("utf-8"), int(now) + settings.archive_link_days * 86400)
 
 
 def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
