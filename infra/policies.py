@@ -42,21 +42,18 @@ def literal_arns(
         },
         "bedrock_model_arns": bedrock_model_arns(specs["settings"]["bedrock_model_id"], partition, region, account),
         "fetch": fetch_arns(specs, partition, region, account, f"ssm.{region}.amazonaws.com"),
-        "archive_link_key": link_key_arns(specs, partition, region, account, f"ssm.{region}.amazonaws.com"),
+        "archive_link_key": link_key_arns(specs, partition, region, account),
     }
 
 
-def link_key_arns(specs: dict[str, Any], partition: str, region: str, account: str, ssm_service: str) -> dict | None:
+def link_key_arns(specs: dict[str, Any], partition: str, region: str, account: str) -> dict | None:
     """The archive link key's SecureString, which notify (signing) and the API handler (checking)
-    read (None unless api_auth=link)."""
+    read (None unless api_auth=link). It is encrypted with the app's key, which both may decrypt
+    with already (AppKey)."""
     link = specs.get("archive_link_key")
     if not link:
         return None
-    return {
-        "parameter_arn": f"arn:{partition}:ssm:{region}:{account}:parameter/{link['parameter'].lstrip('/')}",
-        "kms_key_arn": f"arn:{partition}:kms:{region}:{account}:key/*",
-        "kms_via_ssm_condition": {"StringLike": {"kms:ViaService": ssm_service}},
-    }
+    return {"parameter_arn": f"arn:{partition}:ssm:{region}:{account}:parameter/{link['parameter'].lstrip('/')}"}
 
 
 def fetch_arns(specs: dict[str, Any], partition: str, region: str, account: str, ssm_service: str) -> dict | None:
@@ -213,12 +210,7 @@ def function_policies(arns: dict[str, Any]) -> dict[str, dict[str, Any]]:
     link = arns.get("archive_link_key")
     if link:  # api_auth=link: notify signs the email's archive links, the API handler checks them
         for fn in ("notify", "api_handler"):
-            own[fn] += [
-                allow("ReadArchiveLinkKey", ["ssm:GetParameter"], link["parameter_arn"]),
-                allow(
-                    "DecryptLinkKeyThroughSsmOnly", ["kms:Decrypt"], link["kms_key_arn"], link["kms_via_ssm_condition"]
-                ),
-            ]
+            own[fn].append(allow("ReadArchiveLinkKey", ["ssm:GetParameter"], link["parameter_arn"]))
     fetch = arns.get("fetch")
     if fetch:
         own["fetch"] = [

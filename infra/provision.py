@@ -69,6 +69,7 @@ class Bootstrap(Monitoring):
             Description="Signs the report emails' archive links (chalicelib.archive_access)",
             Value=secrets.token_urlsafe(36),
             Type="SecureString",
+            KeyId=self.specs["kms_key"]["alias"],  # the app's key, which notify and the API may decrypt with
         )
         self.report("link key parameter", name, CREATED)
 

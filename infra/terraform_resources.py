@@ -57,7 +57,7 @@ def terraform_references(specs: dict[str, Any]) -> dict[str, Any]:
             f"arn:{_PARTITION}:bedrock:{_REGION}:{_ACCOUNT}:inference-profile/${{var.bedrock_model_id}}",
         ],
         "fetch": fetch_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
-        "archive_link_key": link_key_arns(specs, _PARTITION, _REGION, _ACCOUNT, f"ssm.{_REGION}.amazonaws.com"),
+        "archive_link_key": link_key_arns(specs, _PARTITION, _REGION, _ACCOUNT),
         # The variables chalicelib.config reads, by the resource or variable that defines their value.
         "environment": {
             "BUCKET_NAME": "${aws_s3_bucket.data.bucket}",
@@ -361,6 +361,7 @@ def terraform_resources(specs: dict[str, Any]) -> dict[str, Any]:
                 "name": link["parameter"],
                 "description": "Signs the report emails' archive links (chalicelib.archive_access)",
                 "type": "SecureString",
+                "key_id": "${aws_kms_key.app.arn}",
                 "value_wo": "${ephemeral.aws_secretsmanager_random_password.archive_link_key.random_password}",
                 "value_wo_version": 1,
             },

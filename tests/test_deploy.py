@@ -44,7 +44,7 @@ SENDER = "reports@mail.acme-analytics.example"
 RECIPIENTS = ["ana@acme-analytics.example", "ben@partner.example"]
 ALARM_EMAIL = "oncall@acme-analytics.example"
 OPERATIONS = ["ops@acme-analytics.example", "oncall@acme-analytics.example"]
-ARCHIVE_URL = "https://reports.acme-analytics.example/api"
+LINK_KEY = "/stock-insights/dev/archive-link-key"
 FETCH_SYMBOLS = "AAPL,MSFT"
 API_KEY = "td-live-key-5f0e1d2c3b4a"  # what a deployer keeps in TD_API_KEY; must never be written anywhere
 STAGE = "dev"
@@ -149,7 +149,6 @@ def chalice_path(project):
     resources += ["--recipients", ",".join(RECIPIENTS), "--alarm-email", ALARM_EMAIL]
     resources += ["--fetch-symbols", FETCH_SYMBOLS, "--twelvedata-key-env", "TD_API_KEY"]
     resources += ["--set", "notice_to=both", "--set", f"operations_emails={','.join(OPERATIONS)}"]
-    resources += ["--set", f"archive_url={ARCHIVE_URL}"]
     steps = [
         resources,
         [chalice, "deploy", "--stage", STAGE],
@@ -206,10 +205,12 @@ _SERVICES = (
     "lambda",
     "logs",
     "s3",
+    "secretsmanager",  # the archive link key's random value (an ephemeral resource)
     "ses",
     "sesv2",
     "sns",
     "sqs",
+    "ssm",  # the archive link key
     "sts",
 )
 
@@ -257,7 +258,9 @@ def _deployed(client, account: str) -> dict:
         )["Attributes"]["QueueArn"]
         for fn in ALL_FUNCTIONS
     }
-    return {"bucket": bucket, "table": table, "stream_arn": table["LatestStreamArn"], "dlqs": dlqs}
+    (rest_api,) = [a for a in client("apigateway").get_rest_apis()["items"] if a["name"] == "stock-insights"]
+    api_url = f"https://{rest_api['id']}.execute-api.{REGION}.amazonaws.com/api"
+    return {"bucket": bucket, "table": table, "stream_arn": table["LatestStreamArn"], "dlqs": dlqs, "api_url": api_url}
 
 
 def check_deployment(client, account: str, project: Path) -> dict:
@@ -279,7 +282,10 @@ def check_deployment(client, account: str, project: Path) -> dict:
         assert variables["RECIPIENT_EMAILS"] == ",".join(RECIPIENTS)
         # Who gets failure notices, and the archive the email links to: stated once, on both paths.
         assert (variables["NOTICE_TO"], variables["OPERATIONS_EMAILS"]) == ("both", ",".join(OPERATIONS))
-        assert variables["ARCHIVE_URL"] == ARCHIVE_URL
+        # api_auth=link (the default) and no archive_url stated: the emails link to the API's own
+        # URL, which each path fills in on notify (the API handler naming its own API: a cycle).
+        assert variables.get("ARCHIVE_URL", "").rstrip("/") == (deployed["api_url"] if fn == "notify" else "")
+        assert variables["ARCHIVE_LINK_KEY_PARAMETER"] == LINK_KEY
         # Left at its default: Terraform passes its variable's default, chalice deploy no variable.
         assert variables.get("INSIGHTS_PROVIDER", "offline") == "offline" and variables["STAGE"] == STAGE
         assert variables["FETCH_SYMBOLS"] == FETCH_SYMBOLS
@@ -349,7 +355,19 @@ def check_deployment(client, account: str, project: Path) -> dict:
     assert read_actions == sorted(
         ["dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "kms:Decrypt"]
         + ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+        + ["ssm:GetParameter"]  # the archive link key (encrypted with the app's key: AppKey decrypts)
     )
+    # The archive link key: a SecureString of a random value, which notify and the API handler read.
+    key = client("ssm").get_parameter(Name=LINK_KEY, WithDecryption=True)["Parameter"]
+    assert key["Type"] == "SecureString" and len(key["Value"]) >= 32
+    (described,) = client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [LINK_KEY]}])[
+        "Parameters"
+    ]
+    app_key = client("kms").describe_key(KeyId=f"alias/{PREFIX}")["KeyMetadata"]
+    assert described["KeyId"] in (app_key["Arn"], app_key["KeyId"], f"alias/{PREFIX}")  # the app's key
+    for fn in ("notify", "api_handler"):
+        assert _statement(deployed["policies"][fn], "ReadArchiveLinkKey")["Resource"].endswith(f":parameter{LINK_KEY}")
+    deployed["link_key"] = key["Value"]
     assert _statement(api, "ReadFullAnalyses")["Resource"] == f"arn:aws:s3:::{bucket}/analyses/*"
     # The table and its index (the chalice path's policy file names any account and region).
     table = f"table/{PREFIX}-analyses"
@@ -373,7 +391,8 @@ def check_deployment(client, account: str, project: Path) -> dict:
 
 def check_api(client, project: Path, deployed: dict) -> dict:
     """The report archive's API: Chalice's API handler, a REST API whose every route is a GET that
-    calls it with AWS_IAM authorization, and the table's index its queries use."""
+    calls it (no API Gateway authorizer: under api_auth=link, the default, the app checks the email's
+    signed links), and the table's index its queries use."""
     config = client("lambda").get_function_configuration(FunctionName=PREFIX)
     settings = _function_settings(project, "api_handler")
     assert (config["Handler"], config["Runtime"]) == ("app.app", "python3.13")
@@ -381,7 +400,7 @@ def check_api(client, project: Path, deployed: dict) -> dict:
     assert not (config.get("DeadLetterConfig") or {}).get("TargetArn")  # invoked synchronously
     variables = config["Environment"]["Variables"]
     assert variables["TABLE_NAME"] == f"{PREFIX}-analyses" and variables["BUCKET_NAME"] == deployed["bucket"]
-    assert "API_AUTH" not in variables  # iam, the default
+    assert "API_AUTH" not in variables  # link, the default
     (index,) = deployed["table"]["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "kind-created_at"
     apigateway = client("apigateway")
@@ -393,7 +412,7 @@ def check_api(client, project: Path, deployed: dict) -> dict:
     for path in API_ROUTES:
         assert set(methods[path]) == {"GET"}, path
         method = apigateway.get_method(restApiId=rest_api["id"], resourceId=by_path[path], httpMethod="GET")
-        assert method["authorizationType"] == "AWS_IAM", path
+        assert method["authorizationType"] == "NONE", path  # api_auth=link: the app checks the signed link
         assert not method.get("apiKeyRequired"), path
         integration = method["methodIntegration"]
         assert integration["type"] == "AWS_PROXY" and config["FunctionArn"] in integration["uri"], path
@@ -491,7 +510,6 @@ def test_the_settings_file_holds_what_the_deployer_stated_and_nothing_from_the_a
     stated = json.loads((project / ".chalice" / f"settings-{STAGE}.json").read_text())
     assert stated == {
         "alarm_email": ALARM_EMAIL,
-        "archive_url": ARCHIVE_URL,
         "fetch_symbols": FETCH_SYMBOLS,
         "notice_to": "both",
         "operations_emails": OPERATIONS,  # `a,b` on the command line, a list in the file
@@ -512,7 +530,6 @@ def test_terraform_package_after_a_bootstrap_holds_nothing_from_that_account(ter
     assert "aws_ses" not in package["terraform.tfstate"] and "identity/" + SENDER not in package["terraform.tfstate"]
     assert json.loads(package["terraform.tfvars.json"]) == {
         "alarm_email": ALARM_EMAIL,
-        "archive_url": ARCHIVE_URL,
         "notice_to": "both",
         "operations_emails": OPERATIONS,  # the variable is a list(string)
         "recipient_emails": RECIPIENTS,
@@ -554,8 +571,12 @@ def test_terraform_path_delivers_every_setting(terraform_path, project):
             "write_prefix": "inputs/scheduled/",
             "symbols_read": None,
         },
+        "archive_link_key": {"parameter_arn": f"arn:aws:ssm:{REGION}:{TERRAFORM_ACCOUNT}:parameter{LINK_KEY}"},
     }
     assert deployed["policies"] == function_policies(resolved)
+    # The key was written from an ephemeral value: it is in SSM, never in Terraform's state.
+    _, package = terraform_path
+    assert deployed["link_key"] not in package["terraform.tfstate"]
     # Role names carry the region (IAM names are global: another region's stage gets its own roles).
     roles = {fn: f["Role"].rsplit("/", 1)[1] for fn, f in deployed["functions"].items()}
     assert all(name.endswith(f"-{REGION}") for name in roles.values()), roles

@@ -62,9 +62,6 @@ def test_no_wildcard_action_and_every_wildcard_resource_says_why(stage, function
         resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         if "*" in resources:
             assert statement["Sid"].endswith("NoResourceLevelPermission"), statement
-        if statement["Sid"] == "DecryptLinkKeyThroughSsmOnly":  # the SecureString's key, only as SSM asks
-            assert statement["Condition"] == {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
-            continue
         if statement["Sid"] == "AppKey":  # any key id, narrowed to the app's key by its alias
             assert statement["Condition"] == {
                 "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/stock-insights-{stage}"}

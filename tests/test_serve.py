@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -135,12 +136,19 @@ def test_the_banners_lines_work_with_the_aws_cli_from_a_clean_environment(served
     assert '"analysis_id"' in scanned and "AAPL_1day.csv" in scanned
 
     # The report archive, on its own port (PORT + 1 by default).
-    assert f"the report archive at http://127.0.0.1:{served.port + 1}/" in banner[1]
-    with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/reports", timeout=30) as response:
+    # It runs as deployed (API_AUTH=link): the banner's link is signed, and nothing opens without one.
+    archive = f"http://127.0.0.1:{served.port + 1}/"
+    link = re.search(rf"the report archive at ({re.escape(archive)}\?access=v1\.\d+\.[\w-]+) ", banner[1]).group(1)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{archive}reports", timeout=30)
+    assert refused.value.code == 401
+    with urllib.request.urlopen(link, timeout=30) as response:
+        assert response.status == 200 and "AAPL_1day.csv" in response.read().decode("utf-8")
+        cookie = response.headers["Set-Cookie"].split(";")[0]
+    request = urllib.request.Request(f"{archive}reports", headers={"Cookie": cookie})
+    with urllib.request.urlopen(request, timeout=30) as response:
         (item,) = json.loads(response.read())["items"]
     assert item["input_file"] == "inputs/AAPL_1day.csv" and item["symbols_count"] == 1
-    with urllib.request.urlopen(f"http://127.0.0.1:{served.port + 1}/", timeout=30) as response:
-        assert response.status == 200 and "AAPL_1day.csv" in response.read().decode("utf-8")
 
     # Any SDK works the same way; a second file gets its own report.
     s3 = boto3.client("s3", endpoint_url=served.endpoint, region_name="us-east-1", aws_access_key_id="l",
@@ -199,7 +207,9 @@ def test_each_upload_tells_one_story_and_http_lines_stay_apart(served, aws_cli, 
     report_line = served.wait_for("report ")
     # The email links to the local archive, as a deployed stage's links to its API.
     html_path = report_line.split(": ", 1)[1].split("  (", 1)[0]
-    assert re.search(r'href="http://127\.0\.0\.1:\d+/reports/[0-9a-f]{32}"', Path(html_path).read_text())
+    # ... with a signed link a browser opens (API_AUTH=link, as deployed).
+    page = Path(html_path).read_text()
+    assert re.search(r'href="http://127\.0\.0\.1:\d+/reports/[0-9a-f]{32}\?access=v1\.\d+\.[\w-]+"', page)
 
     (tmp_path / "junk.json").write_text("not json at all")
     cp(tmp_path / "junk.json", "inputs/junk.json")

@@ -737,7 +737,7 @@ def test_terraform_fmt_and_validate(package, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output(documents):
+def test_the_archive_api_is_in_the_package_behind_the_link_door_with_its_url_as_output(documents):
     chalice = documents["chalice.tf.json"]
     assert chalice["output"]["EndpointURL"] == {"value": "${aws_api_gateway_deployment.rest_api.invoke_url}"}
     rest_api = chalice["resource"]["aws_api_gateway_rest_api"]["rest_api"]
@@ -746,11 +746,18 @@ def test_the_archive_api_is_in_the_package_iam_authorized_with_its_url_as_output
     assert set(swagger["paths"]) == {"/", "/reports", "/reports/{report_id}", "/symbols", "/symbols/{symbol}"}
     for path, methods in swagger["paths"].items():
         assert set(methods) == {"get"}, path
-        assert methods["get"]["security"] == [{"sigv4": []}], path
+        # api_auth=link (the default): no authorizer at API Gateway; the app checks the signed link.
+        assert "security" not in methods["get"], path
         assert (
             methods["get"]["x-amazon-apigateway-integration"]["uri"] == "${aws_lambda_function.api_handler.invoke_arn}"
         )
-    assert swagger["securityDefinitions"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+    assert not swagger.get("securityDefinitions")
+    variables = chalice["resource"]["aws_lambda_function"]["api_handler"]["environment"]["variables"]
+    assert variables["ARCHIVE_LINK_KEY_PARAMETER"] == "/stock-insights/dev/archive-link-key"
+    key = documents["infra.tf.json"]["resource"]["aws_ssm_parameter"]["archive_link_key"]
+    assert key["name"] == "/stock-insights/dev/archive-link-key" and key["type"] == "SecureString"
+    assert key["key_id"] == "${aws_kms_key.app.arn}" and "value" not in key  # value_wo: never in the state
+    assert key["value_wo"] == "${ephemeral.aws_secretsmanager_random_password.archive_link_key.random_password}"
     api_handler = chalice["resource"]["aws_lambda_function"]["api_handler"]
     assert api_handler["function_name"] == "stock-insights-dev" and "dead_letter_config" not in api_handler
     policy = json.loads(chalice["resource"]["aws_iam_role_policy"]["api_handler_role"]["policy"])
