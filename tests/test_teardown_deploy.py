@@ -85,6 +85,9 @@ def _assert_stage_gone_but(client, stage: str) -> None:
     assert not client("sqs").list_queues(QueueNamePrefix=prefix).get("QueueUrls")
     assert client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"] == []
     assert not [t for t in client("sns").list_topics()["Topics"] if prefix in t["TopicArn"]]
+    # The archive link key goes with the stage (the links already sent stop opening the archive).
+    parameters = client("ssm").describe_parameters()["Parameters"]
+    assert not [p["Name"] for p in parameters if p["Name"].startswith(f"/stock-insights/{stage}/")]
 
 
 def test_terraform_destroy_keeps_the_data_by_default(deployed):

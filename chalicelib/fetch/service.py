@@ -54,6 +54,10 @@ def load_symbols(source: str) -> list[str]:
     return parse_symbols(text)
 
 
+class ApiKeyProblem(RuntimeError):
+    """The key is missing or malformed; the message says what to fix and never holds the key."""
+
+
 def api_key(settings: Settings) -> str:
     """The key from its SecureString parameter; it is never logged, stored or put in a URL.
 
@@ -67,7 +71,7 @@ def api_key(settings: Settings) -> str:
         value = aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
     except Exception as exc:
         if aws.error_code(exc) == "ParameterNotFound":
-            raise RuntimeError(
+            raise ApiKeyProblem(
                 f"no Twelve Data API key: put it in the SecureString parameter {name} "
                 "(aws ssm put-parameter --type SecureString, see docs/deploying.md)"
             ) from None
@@ -75,7 +79,7 @@ def api_key(settings: Settings) -> str:
     try:
         return normalize_api_key(value)
     except BadApiKey as exc:  # the message names the position, never the key
-        raise RuntimeError(f"{exc} (parameter {name})") from None
+        raise ApiKeyProblem(f"{exc} (parameter {name})") from None
 
 
 def fetch_settings(settings: Settings) -> FetchSettings:
@@ -134,18 +138,42 @@ def handle_schedule(
 
     Each request, wait and retry is logged (or handed to `progress`, the command line's printer)."""
     settings = get_settings()
+    key = scheduled_key(settings, scheduled_time(event))
+    logger.append_keys(fetch_key=key)
+    try:
+        return _run(settings, key, context, symbols, transport, progress)
+    except ApiKeyProblem as exc:
+        _notice_fetch_failed(settings, key, str(exc))
+        raise
+    except Exception as exc:
+        # Anything else stops the run with nothing written: the readers are told all the same (once
+        # per scheduled run), naming the error's type only, since its text could carry a request.
+        _notice_fetch_failed(
+            settings,
+            key,
+            f"The scheduled fetch stopped on an unexpected {type(exc).__name__} before it wrote its file. "
+            "Lambda retries the run twice; the fetch function's log has the details.",
+        )
+        raise
+
+
+def _run(
+    settings: Settings,
+    key: str,
+    context: Any,
+    symbols: list[str] | None,
+    transport: Transport | None,
+    progress: Progress | None,
+) -> dict:
     symbols = symbols if symbols is not None else load_symbols(settings.fetch_symbols)
     if not symbols:
         logger.warning("no symbols to fetch: set FETCH_SYMBOLS", extra={"fix": "set FETCH_SYMBOLS"})
         count("FetchedNothing")
+        _notice_fetch_failed(
+            settings, key, f"The list of symbols to fetch is empty (FETCH_SYMBOLS={settings.fetch_symbols[:300]})."
+        )
         return {"status": "no_symbols"}
-    key = scheduled_key(settings, scheduled_time(event))
-    logger.append_keys(fetch_key=key)
-    try:
-        key_value = api_key(settings)
-    except RuntimeError as exc:  # no key, or a malformed one: the message says what to fix, never the key
-        _notice_fetch_failed(settings, key, str(exc))
-        raise
+    key_value = api_key(settings)
     fetcher = Fetcher(
         key_value, fetch_settings(settings), transport, _remaining_s(context), progress=progress or logger.info
     )
