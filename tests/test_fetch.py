@@ -267,12 +267,12 @@ def test_the_schedule_exists_only_where_symbols_are_configured(symbols, expected
     assert proc.stdout.strip() == repr(expected)
 
 
-def test_a_run_that_cannot_fetch_at_all_leaves_a_failure_notice(aws_env, monkeypatch):
+@pytest.fixture
+def scheduled(aws_env, monkeypatch):
+    """A stage with a fetch of AAPL and its table, in an emulated account: (DynamoDB client, the
+    schedule's event)."""
     from moto import mock_aws
 
-    from chalicelib.analysis_store import from_dynamo_value
-    from chalicelib.fetch import service
-    from chalicelib.notify.notice import notice_from_quarantine, render_notice
     from infra.resources import resource_specs, table_definition
 
     monkeypatch.setenv("FETCH_SYMBOLS", "AAPL")
@@ -281,13 +281,18 @@ def test_a_run_that_cannot_fetch_at_all_leaves_a_failure_notice(aws_env, monkeyp
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         ddb.create_table(**table_definition({**resource_specs()["table"], "name": aws_env["TABLE_NAME"]}))
-        for _ in range(2):  # the invocation and Lambda's retry
-            with pytest.raises(RuntimeError, match="no Twelve Data API key"):
-                service.handle_schedule(event)
-        items = ddb.scan(TableName=aws_env["TABLE_NAME"])["Items"]
-    from boto3.dynamodb.types import TypeDeserializer
+        yield ddb, event
 
-    [notice] = [from_dynamo_value({k: TypeDeserializer().deserialize(v) for k, v in i.items()}) for i in items]
+
+def test_a_run_that_cannot_fetch_at_all_leaves_a_failure_notice(scheduled, aws_env):
+    from chalicelib.fetch import service
+    from chalicelib.notify.notice import notice_from_quarantine, render_notice
+
+    ddb, event = scheduled
+    for _ in range(2):  # the invocation and Lambda's retry
+        with pytest.raises(RuntimeError, match="no Twelve Data API key"):
+            service.handle_schedule(event)
+    [notice] = _notices(ddb, aws_env["TABLE_NAME"])
     assert notice["kind"] == "failure_notice" and notice["reason"] == "fetch_failed"
     report = render_notice(notice_from_quarantine(notice))
     assert report.subject == "Stock Insights · Data failed: the scheduled fetch could not run · 2130Z-1day.json"
@@ -312,38 +317,32 @@ def _notices(ddb, table: str) -> list[dict]:
     return [from_dynamo_value({k: TypeDeserializer().deserialize(v) for k, v in i.items()}) for i in items]
 
 
-def test_a_run_that_crashes_or_has_nothing_to_fetch_leaves_one_failure_notice_naming_no_request(aws_env, monkeypatch):
-    from moto import mock_aws
-
+def test_a_run_that_crashes_or_has_nothing_to_fetch_leaves_one_failure_notice_naming_no_request(
+    scheduled, aws_env, monkeypatch
+):
     from chalicelib.config import get_settings
     from chalicelib.fetch import service
     from chalicelib.notify.notice import notice_from_quarantine, render_notice
-    from infra.resources import resource_specs, table_definition
 
-    monkeypatch.setenv("FETCH_SYMBOLS", "AAPL")
-    monkeypatch.setenv("TWELVEDATA_API_KEY_PARAMETER", "/stock-insights/test/twelvedata-api-key")
-    event = {"time": "2026-11-27T21:30:00Z", "detail-type": "Scheduled Event", "source": "aws.events"}
-    with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(**table_definition({**resource_specs()["table"], "name": aws_env["TABLE_NAME"]}))
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name="/stock-insights/test/twelvedata-api-key", Value="a1b2c3d4e5f6a7b8c9d0", Type="SecureString"
-        )
-        for _ in range(3):  # the invocation and Lambda's two retries: one notice
-            with pytest.raises(ZeroDivisionError):
-                service.handle_schedule(event, transport=_Broken())
-        [notice] = _notices(ddb, aws_env["TABLE_NAME"])
-        assert notice["reason"] == "fetch_failed" and "ZeroDivisionError" in notice["message"]
-        text = " ".join(render_notice(notice_from_quarantine(notice)).text.split())
-        assert "unexpected ZeroDivisionError" in text and "boom" not in text and "a1b2c3" not in text
+    ddb, event = scheduled
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/stock-insights/test/twelvedata-api-key", Value="a1b2c3d4e5f6a7b8c9d0", Type="SecureString"
+    )
+    for _ in range(3):  # the invocation and Lambda's two retries: one notice
+        with pytest.raises(ZeroDivisionError):
+            service.handle_schedule(event, transport=_Broken())
+    [notice] = _notices(ddb, aws_env["TABLE_NAME"])
+    assert notice["reason"] == "fetch_failed" and "ZeroDivisionError" in notice["message"]
+    text = " ".join(render_notice(notice_from_quarantine(notice)).text.split())
+    assert "unexpected ZeroDivisionError" in text and "boom" not in text and "a1b2c3" not in text
 
-        # A symbol list that holds nothing: nothing fetched, and the readers are told so.
-        monkeypatch.setenv("FETCH_SYMBOLS", "ssm:/stock-insights/test/symbols")
-        boto3.client("ssm", region_name="us-east-1").put_parameter(
-            Name="/stock-insights/test/symbols", Value=" , ", Type="String"
-        )
-        get_settings.cache_clear()
-        later = {**event, "time": "2026-11-30T21:30:00Z"}
-        assert service.handle_schedule(later, transport=_Broken())["status"] == "no_symbols"
-        empty = [n for n in _notices(ddb, aws_env["TABLE_NAME"]) if n["input_key"] != notice["input_key"]]
-        assert len(empty) == 1 and "list of symbols to fetch is empty" in empty[0]["message"]
+    # A symbol list that holds nothing: nothing fetched, and the readers are told so.
+    monkeypatch.setenv("FETCH_SYMBOLS", "ssm:/stock-insights/test/symbols")
+    boto3.client("ssm", region_name="us-east-1").put_parameter(
+        Name="/stock-insights/test/symbols", Value=" , ", Type="String"
+    )
+    get_settings.cache_clear()
+    later = {**event, "time": "2026-11-30T21:30:00Z"}
+    assert service.handle_schedule(later, transport=_Broken())["status"] == "no_symbols"
+    empty = [n for n in _notices(ddb, aws_env["TABLE_NAME"]) if n["input_key"] != notice["input_key"]]
+    assert len(empty) == 1 and "list of symbols to fetch is empty" in empty[0]["message"]
