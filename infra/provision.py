@@ -14,8 +14,8 @@ from typing import Any
 from chalicelib.aws import error_code
 from infra.monitoring import Monitoring
 from infra.policies import key_policy
-from infra.resources import index_definition, table_attributes, table_definition
 from infra.steps import CREATED, UNCHANGED, UPDATED, canonical, pages, same, unless_missing
+from infra.table import index_definition, table_attributes, table_definition
 
 
 class Bootstrap(Monitoring):

@@ -21,8 +21,8 @@ from infra.resources import (
     DEPLOY_SETTINGS,
     INSIGHTS_PROVIDERS,
     LOG_RETENTION_DAYS,
-    table_attributes,
 )
+from infra.table import table_attributes
 
 _ACCOUNT = "${data.aws_caller_identity.infra.account_id}"
 _PARTITION = "${data.aws_partition.infra.partition}"

@@ -203,7 +203,8 @@ class EmbeddedAWS:
         self._drain(self.s3_queue)
 
     def _create_table(self) -> None:
-        from infra.resources import resource_specs, table_definition
+        from infra.resources import resource_specs
+        from infra.table import table_definition
 
         specs = resource_specs()
         table = {**specs["table"], "name": TABLE}  # the deployed table's definition

@@ -10,7 +10,8 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.analysis_store import from_dynamo_value
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.conftest import REPO
 
 BUCKET = "test-bucket"

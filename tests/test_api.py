@@ -16,7 +16,8 @@ from chalicelib.api import query
 from chalicelib.notify.render import render_report, standalone_html
 from chalicelib.readings import archive_items, movers
 from chalicelib.storage import ObjectStore
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.conftest import REPO
 from tests.report_records import closes_walk, make_record
 

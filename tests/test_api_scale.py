@@ -17,7 +17,8 @@ from chalicelib.api import service
 from chalicelib.api.archive import Archive
 from chalicelib.notify.render import render_report, standalone_html
 from chalicelib.storage import ObjectStore
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.report_records import make_record
 from tests.test_api import BUCKET, TABLE, store
 from tests.test_deploy import emulator

@@ -18,7 +18,8 @@ from moto import mock_aws
 from chalicelib.ingest.rules import valid_symbol_problem
 from chalicelib.links import symbol_path, symbol_slug
 from chalicelib.storage import ObjectStore
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.report_records import closes_walk, make_record
 from tests.test_api import BUCKET, TABLE, _get, store
 

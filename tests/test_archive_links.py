@@ -12,7 +12,8 @@ from moto import mock_aws
 
 from chalicelib import archive_access
 from chalicelib.notify.render import render_report
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 
 KEY = b"a-link-key-of-the-stage-0123456789abcdef"
 NOW = 1_800_000_000

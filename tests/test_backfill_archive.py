@@ -9,7 +9,8 @@ from moto import mock_aws
 from chalicelib.analysis_store import AnalysisStore
 from chalicelib.storage import ObjectStore
 from infra.backfill_archive import DONE, MISSING, SKIPPED, backfill, main
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.report_records import closes_walk, make_record
 from tests.test_api import BUCKET, TABLE, _get
 

@@ -12,7 +12,8 @@ import boto3
 import pytest
 
 from infra import bootstrap
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.conftest import copy_chalice_dir
 from tests.conftest import moto_server as start_moto_server
 

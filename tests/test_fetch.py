@@ -273,7 +273,8 @@ def scheduled(aws_env, monkeypatch):
     schedule's event)."""
     from moto import mock_aws
 
-    from infra.resources import resource_specs, table_definition
+    from infra.resources import resource_specs
+    from infra.table import table_definition
 
     monkeypatch.setenv("FETCH_SYMBOLS", "AAPL")
     monkeypatch.setenv("TWELVEDATA_API_KEY_PARAMETER", "/stock-insights/test/twelvedata-api-key")

@@ -23,8 +23,9 @@ import pytest
 
 from chalicelib import archive_access
 from infra import chalice_config
-from infra.resources import API_HANDLER, resource_specs, table_definition
+from infra.resources import API_HANDLER, resource_specs
 from infra.resources import FUNCTIONS as ASYNC_FUNCTIONS
+from infra.table import table_definition
 from tests.conftest import REPO, copy_chalice_dir, moto_server
 
 FUNCTIONS = (*ASYNC_FUNCTIONS, API_HANDLER)  # the archive's routes run in Chalice's one API handler

@@ -14,7 +14,8 @@ from moto import mock_aws
 
 from chalicelib.analysis_store import from_dynamo_value
 from chalicelib.ingest.service import marker_key
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.conftest import REPO, fixture_bytes
 
 BUCKET = "test-bucket"

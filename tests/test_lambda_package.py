@@ -110,7 +110,8 @@ def test_the_deployment_zip_runs_the_pipeline_in_an_isolated_python313(terraform
     import boto3
 
     from chalicelib.models import INGESTOR_COMPLETED, INGESTOR_SOURCE
-    from infra.resources import resource_specs, table_definition
+    from infra.resources import resource_specs
+    from infra.table import table_definition
     from sandbox.lambda_runtime import jsonable
 
     probe = subprocess.run([base_python(), "-I", "-S", "-c", "import sys; print(sys.version_info[:2])"], **_text())

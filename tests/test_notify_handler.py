@@ -27,7 +27,8 @@ from chalicelib.notify.service import handle_stream_batch
 from chalicelib.observability import metrics
 from chalicelib.readings import archive_items, movers
 from chalicelib.storage import ObjectStore
-from infra.resources import resource_specs, table_definition
+from infra.resources import resource_specs
+from infra.table import table_definition
 from tests.conftest import REPO
 from tests.report_records import closes_walk, make_record, market_record
 
