@@ -48,15 +48,20 @@ CHALICE_DIR = Path(__file__).resolve().parent.parent / ".chalice"
 
 
 def write_chalice_files(
-    chalice_dir: Path, specs: dict[str, Any], stream_arn: str, role_arns: dict[str, str]
+    chalice_dir: Path,
+    specs: dict[str, Any],
+    stream_arn: str | None = None,
+    role_arns: dict[str, str] | None = None,
 ) -> list[str]:
-    """The stage's policy files, roles and environment (with the stream ARN) in `chalice_dir`; the
-    names written."""
+    """The stage's policy files, roles and environment (with the stream ARN, and notify's archive
+    URL once `chalice deploy` has recorded the API's) in `chalice_dir`; the names written. Without
+    `stream_arn` and `role_arns`, the ones the config already holds stay."""
     config = json.loads((chalice_dir / "config.json").read_text())
     stage = specs["stage"]
     api_urls = {stage: chalice_config.deployed_api_url(chalice_dir, stage)}
-    config, files = chalice_config.render(config, {stage: specs}, {stage: role_arns}, api_urls)
-    config["stages"][specs["stage"]]["environment_variables"]["ANALYSES_STREAM_ARN"] = stream_arn
+    config, files = chalice_config.render(config, {stage: specs}, {stage: role_arns} if role_arns else None, api_urls)
+    if stream_arn:
+        config["stages"][stage]["environment_variables"]["ANALYSES_STREAM_ARN"] = stream_arn
     stale = chalice_config.stale_files(chalice_dir, config, files)
     for name, text in stale.items():
         (chalice_dir / name).write_text(text)
@@ -65,16 +70,12 @@ def write_chalice_files(
 
 def link_emails_to_the_archive(chalice_dir: Path, specs: dict[str, Any]) -> str | None:
     """Under api_auth=link without a stated archive_url: the API's URL `chalice deploy` recorded,
-    written into notify's environment in `.chalice/config.json` so the next deploy keeps it (wire
+    rendered into notify's environment in `.chalice/config.json` so the next deploy keeps it (wire
     sets it on the deployed function now). None when there is nothing to fill in."""
     link = specs.get("archive_link_key")
     url = chalice_config.deployed_api_url(chalice_dir, specs["stage"]) if link and link["url_from_api"] else None
     if url:
-        config = json.loads((chalice_dir / "config.json").read_text())
-        notify = config["stages"][specs["stage"]].setdefault("lambda_functions", {}).setdefault("notify", {})
-        if notify.setdefault("environment_variables", {}).get("ARCHIVE_URL") != url:
-            notify["environment_variables"]["ARCHIVE_URL"] = url
-            (chalice_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        write_chalice_files(chalice_dir, specs)
     return url
 
 

@@ -238,6 +238,8 @@ def resource_specs(
             "api_key_parameter": opts["twelvedata_api_key_parameter"] or f"/{app_name}/{stage}/twelvedata-api-key",
             "write_prefix": f"{_APP_DEFAULTS.input_prefix}scheduled/",
         }
+    # api_auth=link: the SecureString whose key signs the email's archive links.
+    link_key_parameter = f"/{app_name}/{stage}/archive-link-key" if opts["api_auth"] == "link" else None
     names = (*FUNCTIONS, "fetch") if fetch else FUNCTIONS
     functions = {fn: {"function_name": f"{prefix}-{fn}", "dead_letter_queue": fn} for fn in names}
     functions[API_HANDLER] = {"function_name": prefix, "dead_letter_queue": None}
@@ -330,8 +332,8 @@ def resource_specs(
         # path makes it with a random value and never overwrites it); notify's ARCHIVE_URL is then
         # the deployed API's URL unless archive_url states another.
         "archive_link_key": (
-            {"parameter": f"/{app_name}/{stage}/archive-link-key", "url_from_api": opts["archive_url"] is None}
-            if opts["api_auth"] == "link"
+            {"parameter": link_key_parameter, "url_from_api": opts["archive_url"] is None}
+            if link_key_parameter
             else None
         ),
         # Created before the functions first log, so Lambda never makes one that keeps logs forever.
@@ -381,11 +383,7 @@ def resource_specs(
             "BEDROCK_MODEL_ID": opts["bedrock_model_id"],
             "STAGE": stage,
             **({"API_AUTH": opts["api_auth"]} if opts["api_auth"] != _APP_DEFAULTS.api_auth else {}),
-            **(
-                {"ARCHIVE_LINK_KEY_PARAMETER": f"/{app_name}/{stage}/archive-link-key"}
-                if opts["api_auth"] == "link"
-                else {}
-            ),
+            **({"ARCHIVE_LINK_KEY_PARAMETER": link_key_parameter} if link_key_parameter else {}),
             **(
                 {
                     "FETCH_SYMBOLS": fetch["symbols"],

@@ -27,9 +27,11 @@ def use_link_key(env: Any) -> str:
 
 def access_token() -> str:
     """A token the archive admits, signed as notify signs the email's links (ARCHIVE_LINK_DAYS long)."""
-    from chalicelib import archive_access, aws
     from chalicelib.config import get_settings
+    from chalicelib.link_key import link_token, read_link_key
 
     settings, now = get_settings(), time.time()
-    key = aws.secure_parameter(settings.archive_link_key_parameter, now).encode("utf-8")
-    return archive_access.sign(key, int(now) + settings.archive_link_days * 86400)
+    key = read_link_key(settings, now, "the sandbox cannot sign a link to its archive")
+    if key is None:
+        raise RuntimeError("the sandbox's archive link key is missing (use_link_key makes it)")
+    return link_token(settings, key, now)

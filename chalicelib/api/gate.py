@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from chalicelib import archive_access
 from chalicelib.config import get_settings
-from chalicelib.observability import logger
+from chalicelib.link_key import read_link_key
 
 REFUSED = (
     "This archive opens from a link in a Stock Insights email. The link is missing, not valid, or "
@@ -34,7 +34,7 @@ def admit(query: dict | None, headers: dict | None, now: float | None = None, ke
     now = time.time() if now is None else now
     settings = get_settings()
     if key is None:
-        key = _link_key(settings.archive_link_key_parameter, now)
+        key = read_link_key(settings, now, "every request to the archive is refused")
         if key is None:
             return Admission(503, UNAVAILABLE)
     from_query, from_cookie = archive_access.presented(query, headers)
@@ -45,22 +45,6 @@ def admit(query: dict | None, headers: dict | None, now: float | None = None, ke
     if from_cookie and archive_access.verify(key, from_cookie, now) is not None:
         return Admission(200)
     return Admission(401, REFUSED.format(days=settings.archive_link_days))
-
-
-def _link_key(parameter: str, now: float) -> bytes | None:
-    if not parameter:
-        logger.error("API_AUTH=link but ARCHIVE_LINK_KEY_PARAMETER is not set: every request is refused")
-        return None
-    try:
-        from chalicelib import aws
-
-        return aws.secure_parameter(parameter, now).encode("utf-8")
-    except Exception as exc:
-        logger.error(
-            "cannot read the archive link key; every request is refused",
-            extra={"parameter": parameter, "error_type": type(exc).__name__},
-        )
-        return None
 
 
 def refusal(admission: Admission, headers: dict | None, path: str = ""):

@@ -127,24 +127,13 @@ def archive_links(settings: Settings, now: float) -> tuple[str, str]:
     be read the email goes without links rather than with links that would not open."""
     if not settings.archive_url or settings.api_auth != "link":
         return settings.archive_url, ""
-    from chalicelib import archive_access
+    from chalicelib.link_key import link_token, read_link_key
 
-    try:
-        key = (
-            aws.secure_parameter(settings.archive_link_key_parameter, now)
-            if settings.archive_link_key_parameter
-            else ""
-        )
-    except Exception as exc:
-        logger.error(
-            "cannot read the archive link key; this email goes without archive links",
-            extra={"parameter": settings.archive_link_key_parameter, "error_type": type(exc).__name__},
-        )
-        key = ""
-    if not key:
+    key = read_link_key(settings, now, "this email goes without archive links")
+    if key is None:
         count("ArchiveLinksLeftOut")
         return "", ""
-    return settings.archive_url, archive_access.sign(key.encode("utf-8"), int(now) + settings.archive_link_days * 86400)
+    return settings.archive_url, link_token(settings, key, now)
 
 
 def _mark_sending(markers: EmailMarkers, analysis_id: str, token: str, settings: Settings) -> bool:
